@@ -1,0 +1,363 @@
+// Graph-to-kir lowering (see lower.h).
+#include "codegen/lower.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "runtime/error.h"
+
+namespace pg {
+namespace {
+
+using kir::ExprRef;
+using Index = std::vector<ExprRef>;
+
+class Lowerer {
+public:
+    Lowerer(const Graph& g, const Schedule& s, NodeId root, std::string name) : g_(g), s_(s), root_(root) {
+        out_.kernel.name = std::move(name);
+        current_ = &out_.kernel.body;
+        memo_.emplace_back();
+    }
+
+    LoweredKernel lower_loop() {
+        const Node& r = g_[root_];
+        int out = buffer(root_, true);
+        Index idx = open_loops(r.shape, "i", true);
+        ExprRef v = compute_node(root_, idx);
+        emit_store(kir::StmtKind::Store, out, linear(idx, r.shape), v);
+        return finish();
+    }
+
+    LoweredKernel lower_scatter() {
+        const Node& r = g_[root_];
+        const Node& index = g_[r.inputs[0]];
+        const Node& src = g_[r.inputs[1]];
+        int out = buffer(root_, true);
+        // Zero-fill, then serial adds: repeated indices make a parallel scatter racy.
+        std::vector<kir::Stmt>* top = current_;
+        Index zidx = open_loops({numel(r.shape)}, "z", false);
+        emit_store(kir::StmtKind::Store, out, zidx[0], kir::constant(0, r.dtype));
+        current_ = top;
+        memo_.resize(1);
+        Index sidx = open_loops(src.shape, "s", false);
+        Index iidx(sidx.begin(), sidx.begin() + static_cast<long>(index.shape.size()));
+        ExprRef row = clamp(to_i64(gen(r.inputs[0], iidx)), r.shape[0]);
+        Index oidx{row};
+        oidx.insert(oidx.end(), sidx.begin() + static_cast<long>(index.shape.size()), sidx.end());
+        emit_store(kir::StmtKind::StoreAdd, out, linear(oidx, r.shape), gen(r.inputs[1], sidx));
+        return finish();
+    }
+
+private:
+    LoweredKernel finish() {
+        kir::verify(out_.kernel);
+        return std::move(out_);
+    }
+
+    int buffer(NodeId id, bool written) {
+        auto it = buffers_.find(id);
+        if (it != buffers_.end()) return it->second;
+        const Node& n = g_[id];
+        int b = static_cast<int>(out_.kernel.buffers.size());
+        out_.kernel.buffers.push_back({fmt::format("%{} {}", id, n.name.empty() ? op_name(n.op) : n.name), n.dtype,
+                                       numel(n.shape), written});
+        out_.buffer_nodes.push_back(id);
+        buffers_[id] = b;
+        return b;
+    }
+
+    // Opens one loop per dim of extent > 1 (the first one parallel if allowed); returns the index.
+    Index open_loops(const Shape& shape, const char* prefix, bool parallel) {
+        Index idx;
+        bool first = true;
+        for (size_t d = 0; d < shape.size(); ++d) {
+            if (shape[d] == 1) {
+                idx.push_back(kir::index_const(0));
+                continue;
+            }
+            kir::Stmt loop;
+            loop.kind = kir::StmtKind::Loop;
+            loop.var = out_.kernel.new_var(fmt::format("{}{}_{}", prefix, d, out_.kernel.vars.size()), DType::i64);
+            loop.extent = shape[d];
+            loop.parallel = parallel && first && current_ == &out_.kernel.body && current_->empty();
+            first = false;
+            current_->push_back(std::move(loop));
+            idx.push_back(kir::var(current_->back().var, DType::i64));
+            current_ = &current_->back().body;
+        }
+        return idx;
+    }
+
+    void emit_store(kir::StmtKind kind, int buf, ExprRef index, ExprRef value) {
+        kir::Stmt st;
+        st.kind = kind;
+        st.buffer = buf;
+        st.index = std::move(index);
+        st.value = std::move(value);
+        current_->push_back(std::move(st));
+    }
+
+    ExprRef let(ExprRef value, const char* hint) {
+        if (value->kind == kir::ExprKind::Const || value->kind == kir::ExprKind::Var) return value;
+        kir::Stmt st;
+        st.kind = kir::StmtKind::Let;
+        st.var = out_.kernel.new_var(fmt::format("{}{}", hint, out_.kernel.vars.size()), value->dtype);
+        st.value = value;
+        current_->push_back(st);
+        return kir::var(st.var, value->dtype);
+    }
+
+    static ExprRef linear(const Index& idx, const Shape& shape) {
+        auto strides = contiguous_strides(shape);
+        ExprRef acc = kir::index_const(0);
+        for (size_t d = 0; d < shape.size(); ++d)
+            if (shape[d] != 1) acc = kir::iadd(acc, kir::imul(idx[d], kir::index_const(strides[d])));
+        return acc;
+    }
+
+    static ExprRef to_i64(ExprRef e) {
+        return e->dtype == DType::i64 ? e : kir::compute(Op::Cast, DType::i64, {std::move(e)});
+    }
+
+    static ExprRef clamp(ExprRef e, int64_t extent) {
+        return kir::imin(kir::imax(std::move(e), kir::index_const(0)), kir::index_const(extent - 1));
+    }
+
+    // Index of `in` read by a reshape producing `out` at `idx`: dims are matched in blocks of equal
+    // element count, and only blocks that really merge or split dims pay for division.
+    static Index reshape_index(const Index& idx, const Shape& out, const Shape& in) {
+        Index r(in.size());
+        size_t i = 0, j = 0;
+        while (i < in.size() || j < out.size()) {
+            size_t i0 = i, j0 = j;
+            int64_t pi = i < in.size() ? in[i++] : 1, pj = j < out.size() ? out[j++] : 1;
+            while (pi != pj) {
+                if (pi < pj && i < in.size()) pi *= in[i++];
+                else if (j < out.size()) pj *= out[j++];
+                else break;
+            }
+            // Linearise the out block, delinearise into the in block.
+            ExprRef lin = kir::index_const(0);
+            for (size_t d = j0; d < j; ++d) lin = kir::iadd(kir::imul(lin, kir::index_const(out[d])), idx[d]);
+            int64_t stride = 1;
+            for (size_t d = i; d-- > i0;) {
+                ExprRef q = kir::idiv(lin, kir::index_const(stride));
+                r[d] = (d == i0) ? q : kir::imod(q, kir::index_const(in[d]));
+                if (in[d] == 1) r[d] = kir::index_const(0);
+                stride *= in[d];
+            }
+        }
+        return r;
+    }
+
+    ExprRef gen(NodeId id, const Index& idx) {
+        const Node& n = g_[id];
+        if (s_.materialized[id] && id != root_) {
+            int b = buffer(id, false);
+            if (n.op == Op::Scalar) return let(kir::load(b, n.dtype, kir::index_const(0)), "s");
+            return memoized(id, idx, [&] { return let(kir::load(b, n.dtype, linear(idx, n.shape)), "v"); });
+        }
+        return compute_node(id, idx);
+    }
+
+    template <class F>
+    ExprRef memoized(NodeId id, const Index& idx, F make) {
+        std::vector<const kir::Expr*> key;
+        for (const ExprRef& e : idx) key.push_back(e.get());
+        for (auto& scope : memo_) {
+            auto it = scope.find({id, key});
+            if (it != scope.end()) return it->second;
+        }
+        ExprRef v = make();
+        memo_.back()[{id, key}] = v;
+        return v;
+    }
+
+    ExprRef compute_node(NodeId id, const Index& idx) {
+        const Node& n = g_[id];
+        switch (op_kind(n.op)) {
+            case OpKind::Leaf:
+                if (n.op == Op::Const) return kir::constant(n.scalar, n.dtype);
+                if (n.op == Op::Iota) {
+                    ExprRef i = idx[n.ints[0]];
+                    return n.dtype == DType::i64 ? i : kir::compute(Op::Cast, n.dtype, {i});
+                }
+                PG_UNREACHABLE("leaf {} must be materialised", op_name(n.op));
+            case OpKind::Unary:
+            case OpKind::Binary:
+            case OpKind::Ternary:
+                return memoized(id, idx, [&] {
+                    std::vector<ExprRef> args;
+                    for (NodeId in : n.inputs) args.push_back(gen(in, idx));
+                    return let(kir::compute(n.op, n.dtype, std::move(args)), "t");
+                });
+            case OpKind::Reduce: return memoized(id, idx, [&] { return reduce(n, idx); });
+            case OpKind::Matmul: return memoized(id, idx, [&] { return matmul(n, idx); });
+            case OpKind::Movement: return movement(n, idx);
+            case OpKind::Index: {
+                PG_ASSERT(n.op == Op::Gather, "scatter_add is always materialised");
+                const Node& table = g_[n.inputs[0]];
+                size_t ir = g_[n.inputs[1]].shape.size();
+                Index iidx(idx.begin(), idx.begin() + static_cast<long>(ir));
+                ExprRef row = let(clamp(to_i64(gen(n.inputs[1], iidx)), table.shape[0]), "row");
+                Index tidx{row};
+                tidx.insert(tidx.end(), idx.begin() + static_cast<long>(ir), idx.end());
+                return gen(n.inputs[0], tidx);
+            }
+            case OpKind::Composite: PG_UNREACHABLE("composite {} reached lowering", op_name(n.op));
+        }
+        PG_UNREACHABLE();
+    }
+
+    ExprRef movement(const Node& n, const Index& idx) {
+        const Node& in = g_[n.inputs[0]];
+        size_t r = n.shape.size();
+        switch (n.op) {
+            case Op::Reshape: return gen(n.inputs[0], reshape_index(idx, n.shape, in.shape));
+            case Op::Permute: {
+                Index ii(r);
+                for (size_t d = 0; d < r; ++d) ii[n.ints[d]] = idx[d];
+                return gen(n.inputs[0], ii);
+            }
+            case Op::Broadcast: {
+                Index ii(r);
+                for (size_t d = 0; d < r; ++d) ii[d] = in.shape[d] == 1 ? kir::index_const(0) : idx[d];
+                return gen(n.inputs[0], ii);
+            }
+            case Op::Slice: {
+                Index ii(r);
+                for (size_t d = 0; d < r; ++d)
+                    ii[d] = kir::iadd(kir::index_const(n.ints[d]), kir::imul(idx[d], kir::index_const(n.ints[r + d])));
+                return gen(n.inputs[0], ii);
+            }
+            case Op::Pad: {
+                Index ii(r);
+                ExprRef valid;
+                for (size_t d = 0; d < r; ++d) {
+                    if (n.shape[d] == in.shape[d]) {
+                        ii[d] = idx[d];
+                        continue;
+                    }
+                    ExprRef p = kir::iadd(idx[d], kir::index_const(-n.ints[d]));
+                    ExprRef ok = kir::compute(Op::And, DType::boolean,
+                                              {kir::compute(Op::Ge, DType::boolean, {p, kir::index_const(0)}),
+                                               kir::compute(Op::Lt, DType::boolean, {p, kir::index_const(in.shape[d])})});
+                    valid = valid ? kir::compute(Op::And, DType::boolean, {valid, ok}) : ok;
+                    ii[d] = clamp(p, in.shape[d]);
+                }
+                ExprRef v = gen(n.inputs[0], ii);
+                if (!valid) return v;
+                return let(kir::compute(Op::Select, n.dtype, {let(valid, "m"), v, kir::constant(n.scalar, n.dtype)}), "p");
+            }
+            case Op::Concat: {
+                int64_t axis = n.ints[0];
+                std::vector<int64_t> offsets;
+                int64_t off = 0;
+                for (NodeId part : n.inputs) {
+                    offsets.push_back(off);
+                    off += g_[part].shape[axis];
+                }
+                ExprRef v;
+                for (size_t p = n.inputs.size(); p-- > 0;) {
+                    Index ii = idx;
+                    ii[axis] = clamp(kir::iadd(idx[axis], kir::index_const(-offsets[p])), g_[n.inputs[p]].shape[axis]);
+                    ExprRef part = gen(n.inputs[p], ii);
+                    if (!v) {
+                        v = part;
+                        continue;
+                    }
+                    ExprRef in_part = kir::compute(Op::Lt, DType::boolean,
+                                                   {idx[axis], kir::index_const(offsets[p] + g_[n.inputs[p]].shape[axis])});
+                    v = let(kir::compute(Op::Select, n.dtype, {in_part, part, v}), "c");
+                }
+                return v;
+            }
+            default: PG_UNREACHABLE();
+        }
+    }
+
+    static DType acc_dtype(DType t) { return is_float(t) ? DType::f32 : DType::i64; }
+
+    static ExprRef cast_to(ExprRef e, DType t) {
+        return e->dtype == t ? e : kir::compute(Op::Cast, t, {std::move(e)});
+    }
+
+    // Opens an accumulator and one serial loop per reduced extent; `body` receives the index of
+    // the reduced loop vars and returns the value to accumulate.
+    template <class F>
+    ExprRef accumulate(Op combine, DType result, const Shape& extents, F body) {
+        DType at = acc_dtype(result);
+        double init = combine == Op::Add ? 0.0
+                                         : (is_float(at) ? -std::numeric_limits<double>::infinity()
+                                                         : static_cast<double>(std::numeric_limits<int64_t>::min()));
+        kir::Stmt ai;
+        ai.kind = kir::StmtKind::AccInit;
+        ai.var = out_.kernel.new_var(fmt::format("acc{}", out_.kernel.vars.size()), at);
+        ai.value = kir::constant(init, at);
+        int acc = ai.var;
+        current_->push_back(ai);
+        std::vector<kir::Stmt>* outer = current_;
+        memo_.emplace_back();
+        Index ridx = open_loops(extents, "r", false);
+        ExprRef v = cast_to(body(ridx), at);
+        kir::Stmt up;
+        up.kind = kir::StmtKind::AccUpdate;
+        up.var = acc;
+        up.op = combine;
+        up.value = v;
+        current_->push_back(up);
+        memo_.pop_back();
+        current_ = outer;
+        return let(cast_to(kir::var(acc, at), result), "red");
+    }
+
+    ExprRef reduce(const Node& n, const Index& idx) {
+        const Node& in = g_[n.inputs[0]];
+        Shape extents;
+        for (int64_t ax : n.ints) extents.push_back(in.shape[ax]);
+        return accumulate(n.op == Op::Sum ? Op::Add : Op::Max, n.dtype, extents, [&](const Index& ridx) {
+            Index ii = idx;
+            for (size_t k = 0; k < n.ints.size(); ++k) ii[n.ints[k]] = ridx[k];
+            return gen(n.inputs[0], ii);
+        });
+    }
+
+    ExprRef matmul(const Node& n, const Index& idx) {
+        size_t r = n.shape.size();
+        int64_t k = g_[n.inputs[0]].shape[r - 1];
+        return accumulate(Op::Add, n.dtype, {k}, [&](const Index& ridx) {
+            Index ai = idx, bi = idx;
+            ai[r - 1] = ridx[0];
+            bi[r - 2] = ridx[0];
+            ExprRef a = cast_to(gen(n.inputs[0], ai), DType::f32);
+            ExprRef b = cast_to(gen(n.inputs[1], bi), DType::f32);
+            return kir::compute(Op::Mul, DType::f32, {a, b});
+        });
+    }
+
+    const Graph& g_;
+    const Schedule& s_;
+    NodeId root_;
+    LoweredKernel out_;
+    std::map<NodeId, int> buffers_;
+    std::vector<kir::Stmt>* current_;
+    std::vector<std::map<std::pair<NodeId, std::vector<const kir::Expr*>>, ExprRef>> memo_;
+};
+
+}  // namespace
+
+LoweredKernel lower_kernel(const Graph& g, const Schedule& s, const ScheduledKernel& k, const std::string& name) {
+    Lowerer l(g, s, k.root, name);
+    switch (k.kind) {
+        case KernelKind::Loop: return l.lower_loop();
+        case KernelKind::ScatterAdd: return l.lower_scatter();
+        case KernelKind::Blas: break;
+    }
+    PG_UNREACHABLE("BLAS kernels are not lowered to kir");
+}
+
+}  // namespace pg

@@ -1,0 +1,97 @@
+// Pass pipeline (see passes.h).
+#include "codegen/passes.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <functional>
+#include <regex>
+
+#include "graph/build.h"
+#include "graph/composite.h"
+#include "graph/text.h"
+#include "runtime/env.h"
+#include "runtime/error.h"
+
+namespace pg {
+
+PG_KNOB({.name = "PG_DUMP", .kind = env::KnobKind::String, .default_value = "",
+         .doc = "regex of pass names after which the graph is printed (e.g. '.*')"});
+
+namespace {
+
+bool is_const_value(const Graph& g, NodeId id, double v) { return g[id].op == Op::Const && g[id].scalar == v; }
+
+void maybe_dump(const Graph& g, const std::string& pass) {
+    std::string pattern = env::get("PG_DUMP");
+    if (pattern.empty()) return;
+    if (!std::regex_match(pass, std::regex(pattern))) return;
+    std::string text = print(g);
+    std::string dir = env::get("PG_DUMP_DIR");
+    if (dir.empty()) {
+        fmt::print(stderr, "=== graph after {} ===\n{}", pass, text);
+        return;
+    }
+    std::ofstream(dir + "/" + pass + ".graph") << text;
+}
+
+}  // namespace
+
+Graph simplify(const Graph& g) {
+    return rebuild(g, [](Graph& dst, const Node& n, const std::vector<NodeId>& map) -> NodeId {
+        auto in = [&](size_t i) { return map[n.inputs[i]]; };
+        switch (n.op) {
+            case Op::Mul:
+                if (is_const_value(dst, in(1), 1.0)) return in(0);
+                if (is_const_value(dst, in(0), 1.0)) return in(1);
+                break;
+            case Op::Add:
+                if (is_const_value(dst, in(1), 0.0)) return in(0);
+                if (is_const_value(dst, in(0), 0.0)) return in(1);
+                break;
+            case Op::Sub:
+            case Op::Div:
+                if (is_const_value(dst, in(1), n.op == Op::Sub ? 0.0 : 1.0)) return in(0);
+                break;
+            case Op::Neg:
+                if (dst[in(0)].op == Op::Neg) return dst[in(0)].inputs[0];
+                break;
+            case Op::Cast:
+                if (dst[in(0)].dtype == n.dtype) return in(0);
+                break;
+            case Op::Permute:
+                if (dst[in(0)].op == Op::Permute) {
+                    const Node& inner = dst[in(0)];
+                    std::vector<int64_t> p(n.ints.size());
+                    for (size_t i = 0; i < p.size(); ++i) p[i] = inner.ints[n.ints[i]];
+                    return build::permute(dst, inner.inputs[0], p);
+                }
+                break;
+            default: break;
+        }
+        return copy_node(dst, n, map);
+    });
+}
+
+Graph run_passes(const Graph& g) {
+    struct Pass {
+        const char* name;
+        std::function<Graph(const Graph&)> run;
+        bool primitive_after;
+    };
+    const Pass passes[] = {
+        {"decompose", [](const Graph& x) { return decompose(x); }, true},
+        {"simplify", [](const Graph& x) { return simplify(x); }, true},
+    };
+    verify(g, "input");
+    maybe_dump(g, "input");
+    Graph cur = rebuild(g, [](Graph& dst, const Node& n, const std::vector<NodeId>& map) { return copy_node(dst, n, map); });
+    for (const Pass& p : passes) {
+        cur = p.run(cur);
+        verify(cur, p.name, p.primitive_after);
+        maybe_dump(cur, p.name);
+    }
+    return cur;
+}
+
+}  // namespace pg

@@ -1,0 +1,189 @@
+// Fusion decisions and kernel order (see schedule.h for the rules).
+#include "codegen/schedule.h"
+
+#include <fmt/format.h>
+
+#include "codegen/view.h"
+#include "runtime/env.h"
+#include "runtime/error.h"
+
+namespace pg {
+
+PG_KNOB({.name = "PG_FUSION", .kind = env::KnobKind::Bool, .default_value = "1",
+         .doc = "0 turns fusion off: one kernel per op, the unfused baseline", .affects_codegen = true});
+// 32^3: below this the per-call overhead of OpenBLAS (thread wake-up, packing) exceeds the work;
+// benchmarks/matmul_bench measures both paths.
+PG_KNOB({.name = "PG_BLAS_MIN_FLOPS", .kind = env::KnobKind::Int, .default_value = "32768",
+         .doc = "matmuls with M*N*K at least this run on OpenBLAS on CPU; 0 disables BLAS",
+         .affects_codegen = true});
+
+namespace {
+
+// Inlining cheap arithmetic into up to 4 evaluations costs less than a store and a reload.
+constexpr double kMaxRecompute = 4;
+
+bool is_reindexing(Op op) {
+    return op_kind(op) == OpKind::Movement || op == Op::Cast || op == Op::Gather || op == Op::Neg;
+}
+
+bool is_cheap_arith(Op op) {
+    switch (op) {
+        case Op::Add: case Op::Sub: case Op::Mul: case Op::Max: case Op::Min: case Op::Select:
+        case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge: case Op::Eq: case Op::Ne:
+        case Op::And: case Op::Or: case Op::Not: case Op::Relu: case Op::Abs:
+            return true;
+        default: return false;
+    }
+}
+
+// How many times user `u` reads each element of its input at slot `slot`.
+double reuse(const Graph& g, NodeId u, size_t slot) {
+    const Node& n = g[u];
+    const Node& in = g[n.inputs[slot]];
+    switch (n.op) {
+        case Op::Broadcast: return static_cast<double>(numel(n.shape)) / std::max<int64_t>(1, numel(in.shape));
+        case Op::Matmul: {
+            size_t r = n.shape.size();
+            return static_cast<double>(slot == 0 ? n.shape[r - 1] : n.shape[r - 2]);
+        }
+        case Op::Gather:
+            return slot == 1 ? static_cast<double>(numel(n.shape)) / std::max<int64_t>(1, numel(in.shape)) : 1.0;
+        case Op::ScatterAdd:
+            return slot == 0 ? static_cast<double>(numel(g[n.inputs[1]].shape)) / std::max<int64_t>(1, numel(in.shape))
+                             : 1.0;
+        default: return 1.0;
+    }
+}
+
+bool is_leaf_buffer(Op op) { return op == Op::Param || op == Op::Input || op == Op::Scalar; }
+
+// Decides which matmuls run on BLAS and materialises the bases of their operand views.
+void plan_blas(const Graph& g, const ScheduleOptions& opts, const std::vector<bool>& live, Schedule& s,
+               std::vector<bool>& is_blas) {
+    if (opts.blas_min_flops <= 0) return;
+    for (NodeId i = 0; i < g.size(); ++i) {
+        const Node& n = g[i];
+        if (!live[i] || n.op != Op::Matmul || n.dtype != DType::f32) continue;
+        size_t r = n.shape.size();
+        int64_t k = g[n.inputs[0]].shape[r - 1];
+        if (n.shape[r - 2] * n.shape[r - 1] * k < opts.blas_min_flops) continue;
+        is_blas[i] = true;
+        for (NodeId operand : n.inputs) {
+            auto v = as_strided_view(g, operand);
+            bool trans = false;
+            int64_t ld = 0;
+            if (v && blas_layout(*v, trans, ld)) {
+                s.materialized[v->base] = true;
+                s.decisions[v->base] = {false, "base of a BLAS operand"};
+                for (NodeId c = operand; is_view_op(g[c].op); c = g[c].inputs[0]) s.blas_view[c] = true;
+            } else {
+                // Not readable by BLAS in place: materialise the operand itself, contiguously.
+                s.materialized[operand] = true;
+                s.decisions[operand] = {false, "BLAS operand is not a strided view"};
+            }
+        }
+    }
+}
+
+}  // namespace
+
+ScheduleOptions schedule_options_from_env() {
+    return {env::get_bool("PG_FUSION"), env::get_int("PG_BLAS_MIN_FLOPS")};
+}
+
+Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
+    const int32_t n = g.size();
+    Schedule s;
+    s.materialized.assign(n, false);
+    s.blas_view.assign(n, false);
+    s.decisions.assign(n, {true, ""});
+    std::vector<bool> live = live_nodes(g);
+    std::vector<bool> is_blas(n, false);
+    std::vector<bool> forced(n, false);
+    for (const Output& o : g.outputs()) forced[o.id] = true;
+    for (const StateUpdate& u : g.updates()) forced[u.value] = true;
+    plan_blas(g, opts, live, s, is_blas);
+
+    auto users = g.users();
+    std::vector<double> evals(n, 0);
+    for (NodeId i = n - 1; i >= 0; --i) {
+        if (!live[i]) continue;
+        const Node& node = g[i];
+        PG_ASSERT(op_kind(node.op) != OpKind::Composite, "schedule needs a decomposed graph ({})", op_name(node.op));
+        double e = 0;
+        int live_users = 0;
+        for (NodeId u : users[i]) {
+            if (!live[u]) continue;
+            if (is_blas[u]) continue;                             // read in place through a view
+            if (s.blas_view[u] && !s.materialized[u]) continue;  // part of a BLAS view chain
+            ++live_users;
+            for (size_t slot = 0; slot < g[u].inputs.size(); ++slot)
+                if (g[u].inputs[slot] == i) e += (s.materialized[u] ? 1.0 : evals[u]) * reuse(g, u, slot);
+        }
+        evals[i] = e;
+        auto decide = [&](bool inline_it, std::string reason) {
+            s.materialized[i] = s.materialized[i] || !inline_it;
+            if (s.materialized[i] && s.decisions[i].reason.empty()) s.decisions[i] = {false, std::move(reason)};
+            if (!s.materialized[i]) s.decisions[i] = {true, std::move(reason)};
+        };
+        if (s.materialized[i]) continue;  // already forced by the BLAS plan
+        if (is_leaf_buffer(node.op)) {
+            decide(false, "leaf buffer");
+        } else if (node.op == Op::Const || node.op == Op::Iota) {
+            decide(!forced[i], forced[i] ? "graph output" : "constant: always inlined");
+        } else if (forced[i]) {
+            decide(false, "graph output or state update");
+        } else if (node.op == Op::Matmul || node.op == Op::ScatterAdd) {
+            decide(false, "anchor: a kernel of its own");
+        } else if (live_users == 0) {
+            // Only read in place by BLAS (a view chain node that is not itself needed).
+            decide(true, "only read through a BLAS view");
+        } else if (!opts.fusion) {
+            decide(false, "fusion disabled (PG_FUSION=0)");
+        } else if (op_kind(node.op) == OpKind::Reduce) {
+            decide(e <= 1.0, e <= 1.0 ? "reduction fused into its single user"
+                                      : fmt::format("reduction would be evaluated {} times", e));
+        } else if (is_reindexing(node.op)) {
+            decide(true, "re-indexing: inlined");
+        } else if (e <= 1.0) {
+            decide(true, "single evaluation");
+        } else if (is_cheap_arith(node.op) && e <= kMaxRecompute) {
+            decide(true, fmt::format("cheap, recomputed {} times", e));
+        } else {
+            decide(false, fmt::format("{} would be evaluated {} times", op_name(node.op), e));
+        }
+    }
+    // Kernels in node order: inputs always precede users, so this is a valid execution order.
+    for (NodeId i = 0; i < n; ++i) {
+        if (!live[i] || !s.materialized[i] || is_leaf_buffer(g[i].op)) continue;
+        KernelKind kind = is_blas[i] ? KernelKind::Blas : g[i].op == Op::ScatterAdd ? KernelKind::ScatterAdd
+                                                                                      : KernelKind::Loop;
+        s.kernels.push_back({kind, i});
+    }
+    return s;
+}
+
+StridedView blas_operand(const Graph& g, const Schedule& s, NodeId operand) {
+    if (s.materialized[operand]) return {operand, g[operand].shape, contiguous_strides(g[operand].shape), 0};
+    auto v = as_strided_view(g, operand);
+    PG_ASSERT(v.has_value(), "BLAS operand %{} is neither materialised nor a view", operand);
+    return *v;
+}
+
+std::string describe(const Graph& g, const Schedule& s, bool verbose) {
+    int loop = 0, blas = 0, scatter = 0, inlined = 0;
+    for (const ScheduledKernel& k : s.kernels)
+        (k.kind == KernelKind::Loop ? loop : k.kind == KernelKind::Blas ? blas : scatter)++;
+    std::vector<bool> live = live_nodes(g);
+    for (NodeId i = 0; i < g.size(); ++i) inlined += live[i] && !s.materialized[i];
+    std::string out = fmt::format("{} kernels ({} loop, {} blas, {} scatter); {} nodes inlined",
+                                  s.kernels.size(), loop, blas, scatter, inlined);
+    if (verbose)
+        for (NodeId i = 0; i < g.size(); ++i)
+            if (live[i] && s.materialized[i] && !is_leaf_buffer(g[i].op))
+                out += fmt::format("\n  %{} {} {}: materialised: {}", i, op_name(g[i].op), shape_str(g[i].shape),
+                                   s.decisions[i].reason);
+    return out;
+}
+
+}  // namespace pg

@@ -1,0 +1,66 @@
+// Schedule: decides which nodes of a primitive-only graph are materialised in buffers and which
+// are inlined (recomputed) into the kernels that use them, and orders the resulting kernels.
+//
+// Fusion is by generic legality rules, never by hand-listed op sequences. Each non-leaf node is
+// either materialised (a kernel root) or inlined into every user. The rules, applied from the
+// last node backwards so that every user is decided first:
+//   - graph outputs and state-update values are materialised;
+//   - anchors (matmul, scatter-add) are materialised: they are kernels of their own kind;
+//   - constants and iotas are always inlined (free);
+//   - a node's "evaluations" = how many times each of its elements would be computed if inlined:
+//     summed over its users, (1 if the user is materialised, else the user's evaluations) times
+//     the user's reuse of it (a broadcast reads each element out/in times, a matmul operand N or
+//     M times, a reduction or elementwise user once);
+//   - a reduction is inlined only when evaluated exactly once (its single user is its epilogue);
+//   - movement ops, casts and gathers are re-indexings: inlined whatever the evaluations;
+//   - cheap arithmetic is inlined up to kMaxRecompute evaluations, anything else only once.
+// PG_FUSION=0 materialises every op (one kernel per op): the unfused baseline.
+//
+// Matmuls of f32 operands with M*N*K >= PG_BLAS_MIN_FLOPS run on OpenBLAS: their operands must be
+// strided views of materialised buffers (codegen/view.h), which forces those bases to be
+// materialised; elementwise consumers of the product fuse into the next generated kernel.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "codegen/view.h"
+#include "graph/graph.h"
+
+namespace pg {
+
+struct FusionDecision {
+    bool ok = false;       // true: inlined into its users
+    std::string reason;
+};
+
+enum class KernelKind : uint8_t { Loop, Blas, ScatterAdd };
+
+struct ScheduledKernel {
+    KernelKind kind = KernelKind::Loop;
+    NodeId root = kNoNode;
+};
+
+struct Schedule {
+    std::vector<bool> materialized;         // per node (leaves are external buffers: true)
+    std::vector<bool> blas_view;            // per node: read only as a BLAS operand view
+    std::vector<FusionDecision> decisions;  // per node
+    std::vector<ScheduledKernel> kernels;   // in execution order
+};
+
+struct ScheduleOptions {
+    bool fusion = true;
+    int64_t blas_min_flops = 0;  // M*N*K threshold for OpenBLAS; <= 0 disables BLAS
+};
+
+ScheduleOptions schedule_options_from_env();
+
+// `g` must be primitive-only (after decompose).
+Schedule schedule(const Graph& g, const ScheduleOptions& opts);
+
+// How a BLAS matmul reads `operand`: its own buffer if materialised, else a view of its base.
+StridedView blas_operand(const Graph& g, const Schedule& s, NodeId operand);
+
+// "N kernels (L loop, B blas, S scatter); M nodes inlined" and, with verbose, every refusal.
+std::string describe(const Graph& g, const Schedule& s, bool verbose);
+
+}  // namespace pg

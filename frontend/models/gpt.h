@@ -1,0 +1,29 @@
+// The challenge's baseline GPT (pgolf-spec §3.3): token embedding, RMSNorm, U-Net skips between
+// encoder and decoder halves with learned skip weights, blocks with resid_mix / attn_scale /
+// mlp_scale, tied output head with logit softcap, mean cross-entropy.
+#pragma once
+#include "frontend/module.h"
+#include "frontend/nn/layers.h"
+
+namespace pg {
+
+struct GptConfig {
+    int64_t vocab_size = 1024;
+    int64_t num_layers = 9;
+    int64_t model_dim = 512;
+    int64_t num_heads = 8;
+    int64_t num_kv_heads = 4;
+    int64_t mlp_mult = 2;
+    double rope_base = 10000.0;
+    double logit_softcap = 30.0;
+    double qk_gain_init = 1.5;
+    double tied_embed_init_std = 0.005;
+};
+
+// Declares every parameter in `ps` and returns the per-token losses [B*T] for ids/targets [B, T].
+Tensor gpt_token_losses(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, const Tensor& targets);
+
+// Mean loss (shape []).
+Tensor gpt_loss(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, const Tensor& targets);
+
+}  // namespace pg

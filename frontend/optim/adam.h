@@ -1,0 +1,21 @@
+// Adam as graph updates (bias-corrected, no weight decay, as torch.optim.Adam): the moments are
+// optimizer-state params "<name>.exp_avg" / "<name>.exp_avg_sq"; the learning rate and the 1-based
+// step count are runtime scalars, so schedules never recompile.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "frontend/module.h"
+
+namespace pg {
+
+struct AdamConfig {
+    double beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
+};
+
+// Adds the state updates of Adam for params `names` with gradients `grads`, learning rate read
+// from the runtime scalar `lr_scalar` and the step from the runtime scalar "step".
+void adam_update(ParamSet& ps, const std::vector<std::string>& names, const std::vector<Tensor>& grads,
+                 const std::string& lr_scalar, const AdamConfig& cfg);
+
+}  // namespace pg

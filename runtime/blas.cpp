@@ -1,0 +1,45 @@
+// BLAS matmul step (see blas.h).
+#include "runtime/blas.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "runtime/thread_pool.h"
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace pg {
+
+void blas_init() {
+    static std::once_flag once;
+    std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+void run_blas(const BlasMatmul& mm) {
+    ThreadPool& pool = ThreadPool::global();
+    const int64_t batches = static_cast<int64_t>(mm.c_offsets.size());
+    // Row blocks of at least 16 rows keep each sgemm call large enough to reach full speed; with
+    // fewer batches than threads, rows are split so that every core gets work.
+    const int64_t threads = pool.num_threads();
+    const int64_t blocks_per_batch =
+        batches >= threads ? 1 : std::max<int64_t>(1, std::min<int64_t>((threads + batches - 1) / batches, mm.m / 16));
+    const int64_t rows_per_block = (mm.m + blocks_per_batch - 1) / blocks_per_batch;
+    pool.parallel_for(0, batches * blocks_per_batch, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t) {
+            int64_t batch = t / blocks_per_batch, block = t % blocks_per_batch;
+            int64_t row0 = block * rows_per_block;
+            int64_t rows = std::min(rows_per_block, mm.m - row0);
+            if (rows <= 0) continue;
+            // Row r of op(A) starts at r*lda (no transpose) or at column r (transpose).
+            const float* a = mm.a + mm.a_offsets[batch] + (mm.trans_a ? row0 : row0 * mm.lda);
+            cblas_sgemm(CblasRowMajor, mm.trans_a ? CblasTrans : CblasNoTrans, mm.trans_b ? CblasTrans : CblasNoTrans,
+                        static_cast<int>(rows), static_cast<int>(mm.n), static_cast<int>(mm.k), 1.0f, a,
+                        static_cast<int>(mm.lda), mm.b + mm.b_offsets[batch], static_cast<int>(mm.ldb), 0.0f,
+                        mm.c + mm.c_offsets[batch] + row0 * mm.n, static_cast<int>(mm.n));
+        }
+    });
+}
+
+}  // namespace pg
