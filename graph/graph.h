@@ -2,6 +2,7 @@
 // users), plus the named outputs and the state updates (param <- new value) of a program.
 // Adding a node infers and checks its type; an equal node already present is returned instead.
 #pragma once
+#include <deque>
 #include <functional>
 #include <string>
 #include <unordered_map>
@@ -45,7 +46,9 @@ public:
     std::vector<std::vector<NodeId>> users() const;
 
 private:
-    std::vector<Node> nodes_;
+    // A deque: references to nodes stay valid while more nodes are added (builders routinely
+    // pass g[x].shape into calls that add nodes).
+    std::deque<Node> nodes_;
     std::unordered_map<Node, NodeId, NodeHash> interned_;
     std::vector<Output> outputs_;
     std::vector<StateUpdate> updates_;
