@@ -1,0 +1,47 @@
+// KernelKey digest and construction (see kernel_key.h).
+#include "codegen/kernel_key.h"
+
+#include <fmt/format.h>
+
+#include "runtime/digest.h"
+#include "runtime/env.h"
+
+#ifndef PG_CODEGEN_FINGERPRINT
+#error "PG_CODEGEN_FINGERPRINT must be defined by the build (see CMakeLists.txt)"
+#endif
+
+namespace pg {
+
+std::string KernelKey::digest() const {
+    std::string text;
+    auto field = [&](std::string_view name, std::string_view value) {
+        text += fmt::format("{}:{}:", name, value.size());
+        text += value;
+        text += '\n';
+    };
+    field("format", std::to_string(format_version));
+    field("renderer", renderer);
+    field("target", target);
+    field("options", options);
+    field("prelude", prelude_digest);
+    field("compiler", compiler_version);
+    field("codegen", codegen_fingerprint);
+    field("kir", kir_text);
+    return sha256_hex(text);
+}
+
+KernelKey make_kernel_key(std::string kir_text, std::string renderer, std::string target, std::string options,
+                          std::string prelude_digest, std::string compiler_version) {
+    KernelKey key;
+    key.kir_text = std::move(kir_text);
+    key.renderer = std::move(renderer);
+    key.target = std::move(target);
+    key.options = std::move(options) + ";" + env::codegen_digest_input();
+    key.prelude_digest = std::move(prelude_digest);
+    key.compiler_version = std::move(compiler_version);
+    key.codegen_fingerprint = PG_CODEGEN_FINGERPRINT;
+    key.format_version = kKernelKeyFormat;
+    return key;
+}
+
+}  // namespace pg

@@ -1,0 +1,49 @@
+// Muon update graph (see muon.h).
+#include "frontend/optim/muon.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/error.h"
+
+namespace pg {
+
+Tensor newton_schulz(const Tensor& g, int steps, DType dtype) {
+    PG_CHECK(g.shape().size() == 2, "Newton–Schulz needs a matrix, got shape {}", shape_str(g.shape()));
+    constexpr double a = 3.4445, b = -4.7750, c = 2.0315;
+    Tensor x = g.cast(DType::f32);
+    Tensor norm = x.square().sum_all().sqrt() + 1e-7;
+    x = (x / norm).cast(dtype);
+    bool transposed = g.dim(0) > g.dim(1);
+    if (transposed) x = x.transpose(0, 1);
+    for (int i = 0; i < steps; ++i) {
+        Tensor A = matmul(x, x.transpose(0, 1));
+        Tensor B = b * A + c * matmul(A, A);
+        x = a * x + matmul(B, x);
+    }
+    if (transposed) x = x.transpose(0, 1);
+    return x.cast(DType::f32);
+}
+
+void muon_update(ParamSet& ps, const std::vector<std::string>& names, const std::vector<Tensor>& grads,
+                 const std::string& lr_scalar, const MuonConfig& cfg) {
+    PG_ASSERT(names.size() == grads.size());
+    Graph& g = ps.graph();
+    Tensor lr = runtime_scalar(g, lr_scalar);
+    Tensor mu = runtime_scalar(g, "muon_momentum");
+    for (size_t i = 0; i < names.size(); ++i) {
+        Tensor p = ps.get(names[i]);
+        PG_CHECK(p.shape().size() == 2, "Muon param '{}' must be a matrix, got {}", names[i], shape_str(p.shape()));
+        Tensor gr = grads[i].cast(DType::f32);
+        Tensor buf = ps.add(names[i] + ".momentum_buffer", p.shape(), Init::zeros(), "state");
+        Tensor buf_new = mu * buf + gr;
+        Tensor u = gr + mu * buf_new;  // Nesterov
+        Tensor o = newton_schulz(u, cfg.backend_steps, cfg.ns_dtype);
+        double scale = std::sqrt(std::max(1.0, static_cast<double>(p.dim(0)) / static_cast<double>(p.dim(1))));
+        Tensor p_new = (p.cast(DType::f32) - (lr * scale) * o).cast(p.dtype());
+        g.add_update(buf.id(), buf_new.id());
+        g.add_update(p.id(), p_new.id());
+    }
+}
+
+}  // namespace pg
