@@ -6,11 +6,10 @@
 #include "runtime/digest.h"
 #include "runtime/env.h"
 
-#ifndef PG_CODEGEN_FINGERPRINT
-#error "PG_CODEGEN_FINGERPRINT must be defined by the build (see CMakeLists.txt)"
-#endif
-
 namespace pg {
+
+// Defined in the build-time generated codegen_fingerprint.cpp (cmake/fingerprint.cmake).
+const char* codegen_fingerprint();
 
 std::string KernelKey::digest() const {
     std::string text;
@@ -39,7 +38,7 @@ KernelKey make_kernel_key(std::string kir_text, std::string renderer, std::strin
     key.options = std::move(options) + ";" + env::codegen_digest_input();
     key.prelude_digest = std::move(prelude_digest);
     key.compiler_version = std::move(compiler_version);
-    key.codegen_fingerprint = PG_CODEGEN_FINGERPRINT;
+    key.codegen_fingerprint = codegen_fingerprint();
     key.format_version = kKernelKeyFormat;
     return key;
 }
