@@ -12,6 +12,7 @@
 
 #include "frontend/train_step.h"
 #include "runtime/cpu_executable.h"
+#include "runtime/env.h"
 #include "runtime/thread_pool.h"
 
 using namespace pg;
@@ -49,6 +50,7 @@ void bench(const TrainStepGraph& step, int64_t B, int64_t T, int64_t V, int step
         if (s == 0) first = last;
     }
     std::sort(ms.begin(), ms.end());
+    if (env::get_bool("PG_PROFILE")) fmt::print("{}", exe.profile_report(12));
     const CpuPlanStats& st = exe.stats();
     fmt::print("pgolf {:<8} step_ms: {:8.3f}  launches/step: {:4d} (loop {}, blas {}, scatter {})  "
                "build+compile {:.2f}s (compile {:.2f}s, {} cache hits)  arena {:.2f} MiB  loss {:.4f} -> {:.4f}\n",

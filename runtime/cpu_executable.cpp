@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -19,6 +20,9 @@
 #include "runtime/thread_pool.h"
 
 namespace pg {
+
+PG_KNOB({.name = "PG_PROFILE", .kind = env::KnobKind::Bool, .default_value = "0",
+         .doc = "1 times every kernel launch of the CPU plan (adds a clock read per launch)"});
 
 struct CpuExecutable::LeafStorage {
     NodeId node = kNoNode;
@@ -171,14 +175,24 @@ void CpuExecutable::build_plan() {
         }
         steps_.push_back(std::move(st));
     }
+    for (size_t k = 0; k < schedule_.kernels.size(); ++k) {
+        const ScheduledKernel& sk = schedule_.kernels[k];
+        step_names_.push_back(fmt::format("k{:03} {} {} {}", k, sk.kind == KernelKind::Blas ? "blas" : "loop",
+                                          op_name(g[sk.root].op), shape_str(g[sk.root].shape)));
+    }
     for (const StateUpdate& u : g.updates()) {
         Step st;
         st.kind = Step::Copy;
         st.dst = buffer_of(u.state);
         st.src = buffer_of(u.value);
         st.bytes = static_cast<size_t>(node_bytes(g[u.state]));
-        if (st.dst != st.src) steps_.push_back(std::move(st));
+        if (st.dst != st.src) {
+            steps_.push_back(std::move(st));
+            step_names_.push_back(fmt::format("copy update of {}", g[u.state].name));
+        }
     }
+    profile_ = env::get_bool("PG_PROFILE");
+    step_seconds_.assign(steps_.size(), 0.0);
     if (env::get_bool("PG_DEBUG"))
         fmt::print(stderr, "[pg] cpu plan: {}; arena {:.2f} MiB (unshared {:.2f} MiB); compile {:.2f}s ({} cache hits)\n",
                    describe(g, schedule_, false), mp.arena_bytes / 1048576.0, mp.naive_bytes / 1048576.0,
@@ -237,7 +251,9 @@ HostTensor CpuExecutable::get(const std::string& name) const {
 
 void CpuExecutable::run() {
     ThreadPool& pool = ThreadPool::global();
-    for (const Step& st : steps_) {
+    for (size_t i = 0; i < steps_.size(); ++i) {
+        const Step& st = steps_[i];
+        auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         switch (st.kind) {
             case Step::Launch: {
                 void** bufs = const_cast<void**>(st.buffers.data());
@@ -250,7 +266,26 @@ void CpuExecutable::run() {
             case Step::Blas: run_blas(*st.blas); break;
             case Step::Copy: std::memcpy(st.dst, st.src, st.bytes); break;
         }
+        if (profile_)
+            step_seconds_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
+    profiled_runs_ += profile_;
+}
+
+std::string CpuExecutable::profile_report(int top) const {
+    if (!profile_ || profiled_runs_ == 0) return "profile: set PG_PROFILE=1 and run at least once\n";
+    std::vector<size_t> order(steps_.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return step_seconds_[a] > step_seconds_[b]; });
+    double total = 0;
+    for (double s : step_seconds_) total += s;
+    std::string out = fmt::format("profile over {} runs: {:.3f} ms per run\n", profiled_runs_, 1e3 * total / profiled_runs_);
+    for (int i = 0; i < top && i < static_cast<int>(order.size()); ++i) {
+        size_t k = order[i];
+        out += fmt::format("  {:8.3f} ms {:5.1f}%  {}\n", 1e3 * step_seconds_[k] / profiled_runs_,
+                           100.0 * step_seconds_[k] / std::max(total, 1e-12), step_names_[k]);
+    }
+    return out;
 }
 
 }  // namespace pg

@@ -44,6 +44,10 @@ public:
 
     void run();
 
+    // With PG_PROFILE=1, run() times every step; this lists the `top` most expensive steps with
+    // their total time and share, and resets nothing.
+    std::string profile_report(int top) const;
+
     const CpuPlanStats& stats() const { return stats_; }
     const Graph& graph() const { return graph_; }  // after passes (primitive only)
     const Schedule& schedule() const { return schedule_; }
@@ -66,6 +70,10 @@ private:
     std::vector<int64_t> arena_offset_;   // node -> offset in arena_, or -1
     uint8_t* arena_ = nullptr;
     CpuPlanStats stats_;
+    bool profile_ = false;
+    std::vector<double> step_seconds_;
+    std::vector<std::string> step_names_;
+    int64_t profiled_runs_ = 0;
 };
 
 }  // namespace pg
