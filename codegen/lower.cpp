@@ -25,10 +25,43 @@ public:
 
     LoweredKernel lower_loop() {
         const Node& r = g_[root_];
+        if (r.op == Op::Matmul && r.dtype == DType::f32) return lower_matmul();
         int out = buffer(root_, true);
         Index idx = open_loops(r.shape, "i", true);
         ExprRef v = compute_node(root_, idx);
         emit_store(kir::StmtKind::Store, out, linear(idx, r.shape), v);
+        return finish();
+    }
+
+    // An f32 matmul root accumulates in its output row, in i-k-j order: the innermost loop runs
+    // over contiguous columns of B and C, so it vectorizes (the i-j-k reduction form reads B with
+    // stride N and measured 3 GFLOP/s at 512^3 against 20+ for this form on one core).
+    LoweredKernel lower_matmul() {
+        const Node& r = g_[root_];
+        const size_t rank = r.shape.size();
+        const int64_t n = r.shape[rank - 1], k = g_[r.inputs[0]].shape[rank - 1];
+        int out = buffer(root_, true);
+        Shape rows(r.shape.begin(), r.shape.end() - 1);
+        Index idx = open_loops(rows, "i", true);
+        std::vector<kir::Stmt>* row_scope = current_;
+        auto at = [&](const Index& lead, ExprRef last) {
+            Index full = lead;
+            full.push_back(std::move(last));
+            return full;
+        };
+        Index zj = open_loops({n}, "z", false);
+        emit_store(kir::StmtKind::Store, out, linear(at(idx, zj[0]), r.shape), kir::constant(0, DType::f32));
+        current_ = row_scope;
+        memo_.emplace_back();
+        Index kk = open_loops({k}, "k", false);
+        ExprRef a = cast_to(gen(r.inputs[0], at(idx, kk[0])), DType::f32);
+        Index batch(idx.begin(), idx.end() - 1);
+        Index jj = open_loops({n}, "j", false);
+        ExprRef bv = cast_to(gen(r.inputs[1], at(at(batch, kk[0]), jj[0])), DType::f32);
+        emit_store(kir::StmtKind::StoreAdd, out, linear(at(idx, jj[0]), r.shape),
+                   kir::compute(Op::Mul, DType::f32, {a, bv}));
+        memo_.pop_back();
+        current_ = row_scope;
         return finish();
     }
 

@@ -16,6 +16,13 @@ HostTensor HostTensor::from_doubles(DType t, Shape s, const std::vector<double>&
     return h;
 }
 
+HostTensor HostTensor::to(DType t) const {
+    if (t == dtype) return *this;
+    HostTensor out(t, shape);
+    for (int64_t i = 0; i < numel(); ++i) out.set(i, get(i));
+    return out;
+}
+
 std::vector<double> HostTensor::to_doubles() const {
     std::vector<double> v(static_cast<size_t>(numel()));
     for (int64_t i = 0; i < numel(); ++i) v[i] = get(i);

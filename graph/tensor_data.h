@@ -23,6 +23,9 @@ struct HostTensor {
     double get(int64_t i) const { return load_as_double(bytes.data() + i * dtype_size(dtype), dtype); }
     void set(int64_t i, double v) { store_from_double(bytes.data() + i * dtype_size(dtype), dtype, v); }
 
+    // The same values converted to dtype t (rounded as round_to_dtype does).
+    HostTensor to(DType t) const;
+
     static HostTensor from_doubles(DType t, Shape s, const std::vector<double>& values);
     std::vector<double> to_doubles() const;
 };

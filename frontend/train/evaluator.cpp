@@ -1,0 +1,54 @@
+// Window-plan evaluation (see evaluator.h).
+#include "frontend/train/evaluator.h"
+
+#include <cstring>
+
+#include "runtime/error.h"
+
+namespace pg {
+
+Evaluator::Evaluator(const GptConfig& cfg, int64_t rows, int64_t seq_len)
+    : model_(build_eval_graph(cfg, rows, seq_len)), rows_(rows), seq_len_(seq_len) {
+    exe_ = std::make_unique<CpuExecutable>(*model_.graph);
+}
+
+void Evaluator::set_weights(const std::map<std::string, HostTensor>& weights) {
+    for (const ParamSpec& p : model_.params->specs()) {
+        auto it = weights.find(p.name);
+        PG_CHECK(it != weights.end(), "the weights lack '{}' ({} {})", p.name, dtype_name(p.dtype), shape_str(p.shape));
+        if (exe_->has_leaf(p.name)) exe_->set(p.name, it->second.to(p.dtype));
+    }
+}
+
+void Evaluator::set_weights_from(const CpuExecutable& source) {
+    for (const ParamSpec& p : model_.params->specs())
+        if (exe_->has_leaf(p.name)) exe_->set(p.name, source.get(p.name));
+}
+
+eval::BpbAccumulator Evaluator::evaluate(const eval::WindowPlan& plan, std::span<const uint16_t> stream,
+                                         const eval::ByteLuts& luts, int rank, int world_size) {
+    PG_CHECK(plan.seq_len == seq_len_, "window plan of length {} for an evaluator compiled for {}", plan.seq_len,
+             seq_len_);
+    std::span<const eval::EvalWindow> mine = plan.rank_slice(rank, world_size);
+    eval::BpbAccumulator acc;
+    auto* ids = static_cast<int32_t*>(exe_->leaf_data("ids"));
+    auto* targets = static_cast<int32_t*>(exe_->leaf_data("targets"));
+    const size_t cells = static_cast<size_t>(rows_ * seq_len_);
+    for (size_t first = 0; first < mine.size(); first += static_cast<size_t>(rows_)) {
+        size_t count = std::min<size_t>(static_cast<size_t>(rows_), mine.size() - first);
+        std::span<const eval::EvalWindow> batch = mine.subspan(first, count);
+        // A short last batch leaves its unused rows zero: they run but are never scored.
+        std::memset(ids, 0, cells * sizeof(int32_t));
+        std::memset(targets, 0, cells * sizeof(int32_t));
+        eval::fill_window_batch(batch, stream, seq_len_, std::span<int32_t>(ids, count * seq_len_),
+                                std::span<int32_t>(targets, count * seq_len_));
+        exe_->run();
+        HostTensor losses = exe_->get("losses");
+        const auto* l = reinterpret_cast<const float*>(losses.data());
+        for (size_t w = 0; w < count; ++w)
+            eval::score_window(acc, batch[w], std::span<const float>(l + w * seq_len_, seq_len_), stream, luts);
+    }
+    return acc;
+}
+
+}  // namespace pg

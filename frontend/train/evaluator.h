@@ -1,0 +1,41 @@
+// Evaluator: the model's forward pass compiled for [rows, seq_len] windows, run over a window plan
+// of the validation stream (the baseline's non-overlapping sequences or the sliding window) and
+// accumulated into val_loss / val_bpb exactly as the challenge does.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+
+#include "frontend/data/validation.h"
+#include "frontend/eval/bpb.h"
+#include "frontend/eval/byte_luts.h"
+#include "frontend/eval/window_plan.h"
+#include "frontend/train/step_graphs.h"
+#include "runtime/cpu_executable.h"
+
+namespace pg {
+
+class Evaluator {
+public:
+    Evaluator(const GptConfig& cfg, int64_t rows, int64_t seq_len);
+
+    // Copies model weights in (names as in the ParamSet; extra entries such as optimizer state
+    // are ignored; a missing weight is a pg::Error).
+    void set_weights(const std::map<std::string, HostTensor>& weights);
+    void set_weights_from(const CpuExecutable& source);
+
+    // Runs every window of `plan` (this rank's share) and accumulates the scored targets.
+    eval::BpbAccumulator evaluate(const eval::WindowPlan& plan, std::span<const uint16_t> stream,
+                                  const eval::ByteLuts& luts, int rank = 0, int world_size = 1);
+
+    int64_t rows() const { return rows_; }
+    int64_t seq_len() const { return seq_len_; }
+    const ParamSet& params() const { return *model_.params; }
+
+private:
+    ModelGraph model_;
+    std::unique_ptr<CpuExecutable> exe_;
+    int64_t rows_, seq_len_;
+};
+
+}  // namespace pg

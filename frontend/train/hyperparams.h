@@ -1,0 +1,39 @@
+// Training hyperparameters under the names and defaults of the challenge's train_gpt.py
+// (pgolf-spec §3.1), read from the knob registry (environment or --flags).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "frontend/models/gpt.h"
+
+namespace pg {
+
+struct Hyperparams {
+    GptConfig model;
+    int64_t train_batch_tokens = 524288, train_seq_len = 1024, iterations = 20000;
+    int64_t warmup_steps = 20, warmdown_iters = 1200, val_loss_every = 1000, val_batch_size = 524288;
+    int64_t train_log_every = 200;
+    double max_wallclock_seconds = 600;
+    double tied_embed_lr = 0.05, matrix_lr = 0.04, scalar_lr = 0.04;
+    double muon_momentum = 0.95, muon_momentum_warmup_start = 0.85;
+    int64_t muon_momentum_warmup_steps = 500, muon_backend_steps = 5;
+    double beta1 = 0.9, beta2 = 0.95, adam_eps = 1e-8, grad_clip_norm = 0;
+    int64_t seed = 1337;
+    int world_size = 1;  // grad_accum_steps = 8 / world_size, as the baseline
+    std::string run_id, run_dir;
+
+    int64_t grad_accum_steps() const { return 8 / world_size; }
+    // Sequences per step on this rank (all micro-steps together).
+    int64_t rows_per_step() const;
+    // Validation sequences per batch on this rank (VAL_BATCH_SIZE / (W * accum) / S).
+    int64_t val_rows() const;
+};
+
+// Reads and validates every knob; a bad combination (batch not divisible, heads not dividing
+// the width, ...) throws pg::Error naming the settings.
+Hyperparams read_hyperparams();
+
+// "NAME=value" lines of every training setting, for the log.
+std::string describe(const Hyperparams& h);
+
+}  // namespace pg

@@ -1,0 +1,36 @@
+// RunLog (see run_log.h).
+#include "frontend/train/run_log.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "runtime/error.h"
+
+namespace pg {
+
+RunLog::RunLog(const std::string& path) : path_(path) {
+    std::error_code ec;
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    PG_CHECK(!ec, "cannot create the run directory {}: {} (set RUN_DIR to a writable place)", parent.string(),
+             ec.message());
+    file_ = std::fopen(path.c_str(), "a");
+    PG_CHECK(file_ != nullptr, "cannot open the log file {}: {} (set RUN_DIR to a writable place)", path,
+             std::strerror(errno));
+}
+
+RunLog::~RunLog() {
+    if (file_) std::fclose(file_);
+}
+
+void RunLog::line(const std::string& text) {
+    fmt::print("{}\n", text);
+    std::fflush(stdout);
+    fmt::print(file_, "{}\n", text);
+    std::fflush(file_);
+}
+
+}  // namespace pg

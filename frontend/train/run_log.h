@@ -1,0 +1,24 @@
+// RunLog: the trainer's log, printed to the terminal and appended to <run_dir>/train.log, line
+// by line (flushed), so that a killed run keeps everything it printed.
+#pragma once
+#include <cstdio>
+#include <string>
+
+namespace pg {
+
+class RunLog {
+public:
+    explicit RunLog(const std::string& path);  // creates parent directories; pg::Error if it cannot
+    ~RunLog();
+    RunLog(const RunLog&) = delete;
+    RunLog& operator=(const RunLog&) = delete;
+
+    void line(const std::string& text);
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+    std::FILE* file_ = nullptr;
+};
+
+}  // namespace pg

@@ -1,0 +1,84 @@
+// Trainer graphs (see step_graphs.h).
+#include "frontend/train/step_graphs.h"
+
+#include "frontend/optim/adam.h"
+#include "frontend/optim/muon.h"
+#include "graph/autodiff.h"
+#include "runtime/env.h"
+
+namespace pg {
+
+PG_KNOB({.name = "PG_MUON_NS_DTYPE", .kind = env::KnobKind::String, .default_value = "bf16",
+         .doc = "dtype of Muon's Newton-Schulz iterations (the baseline's bf16, or f32)", .affects_codegen = true,
+         .choices = {"bf16", "f32"}});
+
+namespace {
+
+// torch.nn.utils.clip_grad_norm_: g *= min(1, max_norm / (‖g‖ + 1e-6)) over all grads at once.
+std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& grads, double max_norm) {
+    Tensor total;
+    for (const Tensor& gr : grads) {
+        Tensor s = gr.cast(DType::f32).square().sum_all();
+        total = total.defined() ? total + s : s;
+    }
+    Tensor norm = total.sqrt();
+    Tensor ratio = Tensor(&g, build::constant(g, max_norm, {})) / (norm + 1e-6);
+    Tensor scale = Tensor(&g, build::binary(g, Op::Min, ratio.id(), build::constant(g, 1.0, {})));
+    std::vector<Tensor> out;
+    for (const Tensor& gr : grads) out.push_back(gr * scale.cast(gr.dtype()));
+    return out;
+}
+
+}  // namespace
+
+ModelGraph build_train_step(const Hyperparams& h, int64_t rows) {
+    ModelGraph m;
+    m.graph = std::make_unique<Graph>();
+    m.params = std::make_unique<ParamSet>(*m.graph);
+    Graph& g = *m.graph;
+    Tensor ids = input(g, "ids", {rows, h.train_seq_len}, DType::i32);
+    Tensor targets = input(g, "targets", {rows, h.train_seq_len}, DType::i32);
+    Tensor loss = gpt_loss(*m.params, h.model, ids, targets);
+    g.set_output("loss", loss.id());
+
+    std::vector<ParamSpec> model_params = m.params->specs();
+    std::vector<NodeId> wrt;
+    for (const ParamSpec& p : model_params) wrt.push_back(p.node);
+    std::vector<Tensor> grads;
+    for (NodeId id : gradients(g, loss.id(), wrt)) grads.emplace_back(&g, id);
+    if (h.grad_clip_norm > 0) grads = clip_by_global_norm(g, grads, h.grad_clip_norm);
+
+    auto group = [&](const char* name, std::vector<std::string>& names, std::vector<Tensor>& gs) {
+        for (size_t i = 0; i < model_params.size(); ++i)
+            if (model_params[i].group == name) {
+                names.push_back(model_params[i].name);
+                gs.push_back(grads[i]);
+            }
+    };
+    AdamConfig adam{h.beta1, h.beta2, h.adam_eps};
+    for (const char* name : {"embed", "scalar"}) {
+        std::vector<std::string> names;
+        std::vector<Tensor> gs;
+        group(name, names, gs);
+        if (!names.empty()) adam_update(*m.params, names, gs, std::string("lr.") + name, adam);
+    }
+    std::vector<std::string> names;
+    std::vector<Tensor> gs;
+    group("matrix", names, gs);
+    MuonConfig muon{static_cast<int>(h.muon_backend_steps), parse_dtype(env::get("PG_MUON_NS_DTYPE"))};
+    if (!names.empty()) muon_update(*m.params, names, gs, "lr.matrix", muon);
+    return m;
+}
+
+ModelGraph build_eval_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len) {
+    ModelGraph m;
+    m.graph = std::make_unique<Graph>();
+    m.params = std::make_unique<ParamSet>(*m.graph);
+    Graph& g = *m.graph;
+    Tensor ids = input(g, "ids", {rows, seq_len}, DType::i32);
+    Tensor targets = input(g, "targets", {rows, seq_len}, DType::i32);
+    g.set_output("losses", gpt_token_losses(*m.params, cfg, ids, targets).id());
+    return m;
+}
+
+}  // namespace pg

@@ -1,0 +1,173 @@
+// The training loop (see trainer.h).
+#include "frontend/train/trainer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "frontend/data/data_settings.h"
+#include "frontend/data/token_stream.h"
+#include "frontend/data/tokenizer.h"
+#include "frontend/data/shard.h"
+#include "frontend/train/evaluator.h"
+#include "frontend/train/run_log.h"
+#include "frontend/train/step_graphs.h"
+#include "runtime/cpu_executable.h"
+#include "runtime/env.h"
+#include "runtime/error.h"
+
+namespace pg {
+
+double lr_multiplier(const Hyperparams& h, int64_t step, double elapsed_ms) {
+    if (h.warmdown_iters <= 0) return 1.0;
+    if (h.max_wallclock_seconds <= 0) {
+        int64_t start = std::max<int64_t>(h.iterations - h.warmdown_iters, 0);
+        if (step >= start && step < h.iterations)
+            return std::max(static_cast<double>(h.iterations - step) / static_cast<double>(std::max<int64_t>(h.warmdown_iters, 1)), 0.0);
+        return 1.0;
+    }
+    double step_ms = elapsed_ms / static_cast<double>(std::max<int64_t>(step, 1));
+    double warmdown_ms = static_cast<double>(h.warmdown_iters) * step_ms;
+    double remaining_ms = std::max(1000.0 * h.max_wallclock_seconds - elapsed_ms, 0.0);
+    return remaining_ms <= warmdown_ms ? remaining_ms / std::max(warmdown_ms, 1e-9) : 1.0;
+}
+
+double muon_momentum(const Hyperparams& h, int64_t step) {
+    double frac = h.muon_momentum_warmup_steps > 0
+                      ? std::min(static_cast<double>(step) / static_cast<double>(h.muon_momentum_warmup_steps), 1.0)
+                      : 1.0;
+    return (1 - frac) * h.muon_momentum_warmup_start + frac * h.muon_momentum;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+// Fills the step's ids/targets (rows = accum micro-batches of the baseline loader, concatenated).
+void load_step_batch(data::DistributedTokenLoader& loader, const Hyperparams& h, CpuExecutable& exe) {
+    auto* ids = static_cast<int32_t*>(exe.leaf_data("ids"));
+    auto* targets = static_cast<int32_t*>(exe.leaf_data("targets"));
+    size_t offset = 0;
+    for (int64_t micro = 0; micro < h.grad_accum_steps(); ++micro) {
+        data::TokenBatch b = loader.next_batch(h.train_batch_tokens, h.train_seq_len, h.grad_accum_steps());
+        std::memcpy(ids + offset, b.inputs.data(), b.inputs.size() * sizeof(int32_t));
+        std::memcpy(targets + offset, b.targets.data(), b.targets.size() * sizeof(int32_t));
+        offset += b.inputs.size();
+    }
+}
+
+void check_vocab(const std::vector<std::filesystem::path>& files, int64_t vocab) {
+    for (const auto& f : files) data::check_token_range(data::Shard::open(f).tokens(), vocab, f.string());
+}
+
+}  // namespace
+
+TrainResult train(const Hyperparams& h) {
+    auto t_start = Clock::now();
+    RunLog log(h.run_dir + "/train.log");
+    log.line(fmt::format("run_id:{} run_dir:{}", h.run_id, h.run_dir));
+    log.line(describe(h));
+
+    // Data: train shards, validation tokens and the metric's byte tables.
+    std::filesystem::path data_dir = data::data_path();
+    std::vector<std::filesystem::path> train_files = data::find_shards(data_dir, "train");
+    PG_CHECK(!train_files.empty(), "no training shards (fineweb_train_*.bin) in DATA_PATH={}; run `pgolf prepare` "
+             "or scripts/prepare_default_corpus.sh first", data_dir.string());
+    check_vocab(train_files, h.model.vocab_size);
+    data::ValidationTokens val = data::load_validation_tokens(data_dir, h.train_seq_len, h.model.vocab_size);
+    data::Tokenizer tokenizer = data::Tokenizer::load(data::tokenizer_path());
+    eval::ByteLuts luts = eval::build_byte_luts(tokenizer, h.model.vocab_size);
+    int64_t val_bytes = eval::sum_target_bytes(val.tokens, luts, 1, val.usable + 1);
+    log.line(fmt::format("train_shards:{} val_tokens:{} val_bytes:{} tokenizer:{}", train_files.size(), val.usable,
+                         val_bytes, data::tokenizer_path().string()));
+    eval::WindowPlan val_plan = eval::plan_baseline_windows(static_cast<int64_t>(val.tokens.size()), h.train_seq_len);
+
+    // Graphs, compiled once.
+    auto t_build = Clock::now();
+    const int64_t rows = h.rows_per_step();
+    ModelGraph step_graph = build_train_step(h, rows);
+    CpuExecutable exe(*step_graph.graph);
+    Evaluator evaluator(h.model, std::min<int64_t>(h.val_rows(), static_cast<int64_t>(val_plan.windows.size())),
+                        h.train_seq_len);
+    log.line(fmt::format("model_params:{} compile:{:.2f}s kernels/step:{} (loop {}, blas {}, scatter {}) "
+                         "arena:{:.1f}MiB fusion:{}",
+                         step_graph.params->count(), ms_since(t_build) / 1000, exe.stats().launches(),
+                         exe.stats().loop_kernels, exe.stats().blas_calls, exe.stats().scatter_kernels,
+                         exe.stats().arena_bytes / 1048576.0, env::get("PG_FUSION")));
+    std::map<std::string, HostTensor> init = step_graph.params->initialize(static_cast<uint64_t>(h.seed));
+    for (const auto& [name, value] : init) exe.set(name, value);
+
+    auto set_scalars = [&](int64_t step, double lr_mul) {
+        exe.set_scalar("step", static_cast<double>(step + 1));
+        exe.set_scalar("lr.embed", h.tied_embed_lr * lr_mul);
+        exe.set_scalar("lr.scalar", h.scalar_lr * lr_mul);
+        exe.set_scalar("lr.matrix", h.matrix_lr * lr_mul);
+        exe.set_scalar("muon_momentum", muon_momentum(h, step));
+    };
+
+    // Warm-up steps run the real step and are then undone: weights, optimizer state and the
+    // loader restart from their initial state, as the baseline does after its compile warm-up.
+    if (h.warmup_steps > 0) {
+        data::DistributedTokenLoader warm_loader(train_files, 0, h.world_size);
+        for (int64_t s = 0; s < h.warmup_steps; ++s) {
+            set_scalars(s, 1.0);
+            load_step_batch(warm_loader, h, exe);
+            exe.run();
+            if (s + 1 == h.warmup_steps || (s + 1) % 10 == 0)
+                log.line(fmt::format("warmup_step:{}/{}", s + 1, h.warmup_steps));
+        }
+        for (const auto& [name, value] : init) exe.set(name, value);
+    }
+    data::DistributedTokenLoader loader(train_files, 0, h.world_size);
+
+    TrainResult result;
+    result.run_dir = h.run_dir;
+    double training_ms = 0;
+    int64_t stop_after = -1;
+    auto t0 = Clock::now();
+    for (int64_t step = 0;; ) {
+        bool last = step == h.iterations || (stop_after >= 0 && step >= stop_after);
+        if (last || (h.val_loss_every > 0 && step % h.val_loss_every == 0)) {
+            training_ms += ms_since(t0);
+            evaluator.set_weights_from(exe);
+            eval::BpbAccumulator acc = evaluator.evaluate(val_plan, val.tokens, luts);
+            result.val_loss = acc.val_loss();
+            result.val_bpb = acc.val_bpb();
+            log.line(fmt::format("step:{}/{} val_loss:{:.4f} val_bpb:{:.4f} train_time:{:.0f}ms step_avg:{:.2f}ms", step,
+                                 h.iterations, result.val_loss, result.val_bpb, training_ms,
+                                 training_ms / static_cast<double>(std::max<int64_t>(step, 1))));
+            t0 = Clock::now();
+        }
+        if (last) {
+            if (stop_after >= 0 && step < h.iterations)
+                log.line(fmt::format("stopping_early: wallclock_cap train_time:{:.0f}ms step:{}/{}", training_ms, step,
+                                     h.iterations));
+            result.steps = step;
+            break;
+        }
+        set_scalars(step, lr_multiplier(h, step, training_ms + ms_since(t0)));
+        load_step_batch(loader, h, exe);
+        exe.run();
+        ++step;
+        double approx_ms = training_ms + ms_since(t0);
+        if (h.train_log_every > 0 && (step <= 10 || step % h.train_log_every == 0 || stop_after >= 0))
+            log.line(fmt::format("step:{}/{} train_loss:{:.4f} train_time:{:.0f}ms step_avg:{:.2f}ms", step,
+                                 h.iterations, exe.get("loss").get(0), approx_ms,
+                                 approx_ms / static_cast<double>(step)));
+        if (stop_after < 0 && h.max_wallclock_seconds > 0 && approx_ms >= 1000.0 * h.max_wallclock_seconds)
+            stop_after = step;
+    }
+    result.train_ms = training_ms;
+    log.line(fmt::format("peak memory: arena {:.1f} MiB + params/state {:.1f} MiB (eval plan separate); total wall {:.1f}s",
+                         exe.stats().arena_bytes / 1048576.0,
+                         static_cast<double>(step_graph.params->count("") + step_graph.params->count("state")) * 4 /
+                             1048576.0,
+                         ms_since(t_start) / 1000));
+    for (const ParamSpec& p : step_graph.params->specs()) result.state.emplace(p.name, exe.get(p.name));
+    return result;
+}
+
+}  // namespace pg

@@ -1,0 +1,31 @@
+// The baseline trainer (train_gpt.py's loop, pgolf-spec §3.4–3.6): data from DATA_PATH shards,
+// the training step graph compiled once and replayed, warm-up steps then restore of weights and
+// optimizer state, the wallclock-based warmdown, Muon momentum warm-up, periodic validation,
+// the wallclock cap, and the baseline's log lines. Then the final checkpoint, the int8 + zstd
+// artifact and its round-trip evaluation (see finish_run).
+#pragma once
+#include <map>
+#include <string>
+
+#include "frontend/train/hyperparams.h"
+#include "graph/tensor_data.h"
+
+namespace pg {
+
+struct TrainResult {
+    int64_t steps = 0;
+    double train_ms = 0;
+    double val_loss = 0, val_bpb = 0;  // last validation, before export
+    std::map<std::string, HostTensor> state;  // params and optimizer state at the end
+    std::string run_dir;
+};
+
+// Runs training as configured; prints and logs as it goes.
+TrainResult train(const Hyperparams& h);
+
+// lr multiplier of the baseline's schedule at `step` after `elapsed_ms` of training.
+double lr_multiplier(const Hyperparams& h, int64_t step, double elapsed_ms);
+// Muon momentum warm-up at `step`.
+double muon_momentum(const Hyperparams& h, int64_t step);
+
+}  // namespace pg
