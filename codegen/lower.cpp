@@ -26,6 +26,7 @@ public:
     LoweredKernel lower_loop() {
         const Node& r = g_[root_];
         if (r.op == Op::Matmul && r.dtype == DType::f32) return lower_matmul();
+        if (is_outer_reduction(g_, root_)) return lower_outer_reduction();
         int out = buffer(root_, true);
         Index idx = open_loops(r.shape, "i", true);
         ExprRef v = compute_node(root_, idx);
@@ -62,6 +63,33 @@ public:
                    kir::compute(Op::Mul, DType::f32, {a, bv}));
         memo_.pop_back();
         current_ = row_scope;
+        return finish();
+    }
+
+    // A sum over outer axes walks its input in storage order and adds each contiguous row into the
+    // output row (kept axes before the first reduced one run in parallel): the innermost loop is
+    // unit-stride on both sides, where a per-output accumulator would stride through the input.
+    LoweredKernel lower_outer_reduction() {
+        const Node& r = g_[root_];
+        const Node& in = g_[r.inputs[0]];
+        const size_t first = static_cast<size_t>(r.ints.front());
+        int out = buffer(root_, true);
+        Index pidx = open_loops(Shape(in.shape.begin(), in.shape.begin() + static_cast<long>(first)), "i", true);
+        std::vector<kir::Stmt>* scope = current_;
+        Index zidx = open_loops(Shape(r.shape.begin() + static_cast<long>(first), r.shape.end()), "z", false);
+        Index zfull = pidx;
+        zfull.insert(zfull.end(), zidx.begin(), zidx.end());
+        emit_store(kir::StmtKind::Store, out, linear(zfull, r.shape), kir::constant(0, DType::f32));
+        current_ = scope;
+        memo_.emplace_back();
+        Index ridx = open_loops(Shape(in.shape.begin() + static_cast<long>(first), in.shape.end()), "r", false);
+        Index iidx = pidx;
+        iidx.insert(iidx.end(), ridx.begin(), ridx.end());
+        Index oidx = iidx;
+        for (int64_t ax : r.ints) oidx[ax] = kir::index_const(0);
+        emit_store(kir::StmtKind::StoreAdd, out, linear(oidx, r.shape), cast_to(gen(r.inputs[0], iidx), DType::f32));
+        memo_.pop_back();
+        current_ = scope;
         return finish();
     }
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <algorithm>
 #include <functional>
 #include <regex>
 
@@ -73,6 +74,25 @@ Graph simplify(const Graph& g) {
     });
 }
 
+Graph split_reductions(const Graph& g) {
+    return rebuild(g, [](Graph& dst, const Node& n, const std::vector<NodeId>& map) -> NodeId {
+        if (n.op != Op::Sum && n.op != Op::ReduceMax) return copy_node(dst, n, map);
+        NodeId in = map[n.inputs[0]];
+        const Shape& s = dst[in].shape;
+        // The trailing block of reduced axes (ignoring unit axes), if a kept non-unit axis
+        // separates it from other reduced axes.
+        std::vector<int64_t> inner, outer;
+        bool in_trailing = true;
+        for (int64_t d = static_cast<int64_t>(s.size()) - 1; d >= 0; --d) {
+            bool reduced = std::find(n.ints.begin(), n.ints.end(), d) != n.ints.end();
+            if (!reduced && s[d] > 1) in_trailing = false;
+            if (reduced) (in_trailing ? inner : outer).insert((in_trailing ? inner : outer).begin(), d);
+        }
+        if (inner.empty() || outer.empty()) return copy_node(dst, n, map);
+        return build::reduce(dst, n.op, build::reduce(dst, n.op, in, inner), outer);
+    });
+}
+
 Graph run_passes(const Graph& g) {
     struct Pass {
         const char* name;
@@ -82,6 +102,7 @@ Graph run_passes(const Graph& g) {
     const Pass passes[] = {
         {"decompose", [](const Graph& x) { return decompose(x); }, true},
         {"simplify", [](const Graph& x) { return simplify(x); }, true},
+        {"split_reductions", [](const Graph& x) { return split_reductions(x); }, true},
     };
     verify(g, "input");
     maybe_dump(g, "input");

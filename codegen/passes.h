@@ -6,11 +6,18 @@
 
 namespace pg {
 
-// verify -> decompose -> simplify -> verify(primitive only)
+// verify -> decompose -> simplify -> split_reductions, verifying after every pass
 Graph run_passes(const Graph& g);
 
 // Algebraic clean-up of a primitive graph: x*1, x+0, x-0, x/1, neg(neg x), permute(permute x),
 // cast to the same type. (Common subexpressions already collapse by interning.)
 Graph simplify(const Graph& g);
+
+// Splits a reduction whose reduced axes are separated by a kept axis into a reduction over the
+// trailing (contiguous) block and one over the rest, e.g. sum over {0,1,3} of [B,T,H,D] becomes
+// sum over {3} then over {0,1}: the first reads rows contiguously, the second is an outer
+// reduction with its own row-accumulating kernel (codegen/schedule.h). Same values up to
+// summation order.
+Graph split_reductions(const Graph& g);
 
 }  // namespace pg

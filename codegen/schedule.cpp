@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "codegen/view.h"
 #include "runtime/env.h"
 #include "runtime/error.h"
@@ -63,7 +65,8 @@ void plan_blas(const Graph& g, const ScheduleOptions& opts, const std::vector<bo
     if (opts.blas_min_flops <= 0) return;
     for (NodeId i = 0; i < g.size(); ++i) {
         const Node& n = g[i];
-        if (!live[i] || n.op != Op::Matmul || n.dtype != DType::f32) continue;
+        bool dtype_ok = n.dtype == DType::f32 || (opts.blas_low_precision && is_float(n.dtype));
+        if (!live[i] || n.op != Op::Matmul || !dtype_ok) continue;
         size_t r = n.shape.size();
         int64_t k = g[n.inputs[0]].shape[r - 1];
         if (n.shape[r - 2] * n.shape[r - 1] * k < opts.blas_min_flops) continue;
@@ -86,6 +89,16 @@ void plan_blas(const Graph& g, const ScheduleOptions& opts, const std::vector<bo
 }
 
 }  // namespace
+
+bool is_outer_reduction(const Graph& g, NodeId id) {
+    const Node& n = g[id];
+    if (n.op != Op::Sum || n.dtype != DType::f32) return false;
+    const Shape& in = g[n.inputs[0]].shape;
+    int64_t last_kept = -1;
+    for (int64_t d = static_cast<int64_t>(in.size()) - 1; d >= 0 && last_kept < 0; --d)
+        if (in[d] > 1 && std::find(n.ints.begin(), n.ints.end(), d) == n.ints.end()) last_kept = d;
+    return last_kept >= 0 && n.ints.back() < last_kept;
+}
 
 ScheduleOptions schedule_options_from_env() {
     return {env::get_bool("PG_FUSION"), env::get_int("PG_BLAS_MIN_FLOPS")};
@@ -140,6 +153,8 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
             decide(true, "only read through a BLAS view");
         } else if (!opts.fusion) {
             decide(false, "fusion disabled (PG_FUSION=0)");
+        } else if (is_outer_reduction(g, i)) {
+            decide(false, "sum over outer axes: a row-accumulating kernel of its own");
         } else if (op_kind(node.op) == OpKind::Reduce) {
             decide(e <= 1.0, e <= 1.0 ? "reduction fused into its single user"
                                       : fmt::format("reduction would be evaluated {} times", e));

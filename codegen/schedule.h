@@ -11,7 +11,10 @@
 //     summed over its users, (1 if the user is materialised, else the user's evaluations) times
 //     the user's reuse of it (a broadcast reads each element out/in times, a matmul operand N or
 //     M times, a reduction or elementwise user once);
-//   - a reduction is inlined only when evaluated exactly once (its single user is its epilogue);
+//   - a reduction is inlined only when evaluated exactly once (its single user is its epilogue),
+//     and an f32 sum over outer axes only (is_outer_reduction) is always materialised: its kernel
+//     accumulates whole contiguous rows, which vectorizes, where an inlined form would read the
+//     input with a stride per output element;
 //   - movement ops, casts and gathers are re-indexings: inlined whatever the evaluations;
 //   - cheap arithmetic is inlined up to kMaxRecompute evaluations, anything else only once.
 // PG_FUSION=0 materialises every op (one kernel per op): the unfused baseline.
@@ -50,12 +53,19 @@ struct Schedule {
 struct ScheduleOptions {
     bool fusion = true;
     int64_t blas_min_flops = 0;  // M*N*K threshold for OpenBLAS; <= 0 disables BLAS
+    // Also bf16/f16 matmuls become Blas kernels (the GPU's GEMM template takes them; OpenBLAS,
+    // f32 only, does not).
+    bool blas_low_precision = false;
 };
 
 ScheduleOptions schedule_options_from_env();
 
 // `g` must be primitive-only (after decompose).
 Schedule schedule(const Graph& g, const ScheduleOptions& opts);
+
+// A Sum in f32 whose reduced axes all precede the innermost non-unit kept axis (e.g. [B,T,d] ->
+// [1,1,d]): lowered as row accumulation into the output (codegen/lower.cpp).
+bool is_outer_reduction(const Graph& g, NodeId id);
 
 // How a BLAS matmul reads `operand`: its own buffer if materialised, else a view of its base.
 StridedView blas_operand(const Graph& g, const Schedule& s, NodeId operand);

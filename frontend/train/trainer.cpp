@@ -166,6 +166,7 @@ TrainResult train(const Hyperparams& h) {
                          static_cast<double>(step_graph.params->count("") + step_graph.params->count("state")) * 4 /
                              1048576.0,
                          ms_since(t_start) / 1000));
+    if (env::get_bool("PG_PROFILE")) log.line(exe.profile_report(25));
     for (const ParamSpec& p : step_graph.params->specs()) result.state.emplace(p.name, exe.get(p.name));
     return result;
 }
