@@ -11,9 +11,10 @@ namespace pg {
 Tensor newton_schulz(const Tensor& g, int steps, DType dtype) {
     PG_CHECK(g.shape().size() == 2, "Newton–Schulz needs a matrix, got shape {}", shape_str(g.shape()));
     constexpr double a = 3.4445, b = -4.7750, c = 2.0315;
-    Tensor x = g.cast(DType::f32);
-    Tensor norm = x.square().sum_all().sqrt() + 1e-7;
-    x = (x / norm).cast(dtype);
+    // As the baseline: cast first, then divide by the (dtype-rounded) Frobenius norm + eps.
+    Tensor x = g.cast(dtype);
+    Tensor norm = x.cast(DType::f32).square().sum_all().sqrt().cast(dtype) + 1e-7;
+    x = x / norm;
     bool transposed = g.dim(0) > g.dim(1);
     if (transposed) x = x.transpose(0, 1);
     for (int i = 0; i < steps; ++i) {

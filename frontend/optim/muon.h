@@ -15,7 +15,7 @@ struct MuonConfig {
     DType ns_dtype = DType::bf16;  // the baseline runs Newton–Schulz in bf16
 };
 
-// Orthogonalises g [rows, cols] by Newton–Schulz: X = G/(‖G‖_F + 1e-7), transposed when
+// Orthogonalises g [rows, cols] by Newton–Schulz: X = G/(‖G‖_F + 1e-7) (cast to `dtype` first), transposed when
 // rows > cols; `steps` times A = XXᵀ, B = bA + cA², X = aX + BX with (a, b, c) = (3.4445,
 // −4.7750, 2.0315); transposed back. Computed in `dtype`, returned in f32.
 Tensor newton_schulz(const Tensor& g, int steps, DType dtype);
