@@ -69,6 +69,12 @@ DistributedTokenLoader::DistributedTokenLoader(std::vector<std::filesystem::path
     PG_CHECK(rank >= 0 && rank < world_size, "rank {} is outside [0, {})", rank, world_size);
 }
 
+void DistributedTokenLoader::skip_tokens(int64_t n) {
+    PG_CHECK(n >= 0, "cannot skip a negative number of tokens ({})", n);
+    stream_.skip(n);
+    consumed_ += n;
+}
+
 TokenBatch DistributedTokenLoader::next_batch(int64_t global_tokens, int64_t seq_len, int64_t grad_accum_steps) {
     PG_CHECK(seq_len >= 1, "TRAIN_SEQ_LEN must be positive (got {})", seq_len);
     PG_CHECK(grad_accum_steps >= 1, "gradient accumulation steps must be positive (got {})", grad_accum_steps);
@@ -88,6 +94,7 @@ TokenBatch DistributedTokenLoader::next_batch(int64_t global_tokens, int64_t seq
     stream_.skip(int64_t{rank_} * span);
     stream_.take(span, span_.data());
     stream_.skip(int64_t{world_size_ - 1 - rank_} * span);
+    consumed_ += int64_t{world_size_} * span;
 
     TokenBatch batch;
     batch.rows = local / seq_len;

@@ -60,6 +60,11 @@ public:
     // world_size * (local + 1) tokens of the stream.
     TokenBatch next_batch(int64_t global_tokens, int64_t seq_len, int64_t grad_accum_steps);
 
+    // Tokens of the stream consumed so far (by all ranks), and a fast-forward by that many: a
+    // resumed run continues with exactly the batches an uninterrupted run would have seen.
+    int64_t tokens_consumed() const { return consumed_; }
+    void skip_tokens(int64_t n);
+
     int rank() const { return rank_; }
     int world_size() const { return world_size_; }
     const TokenStream& stream() const { return stream_; }
@@ -69,6 +74,7 @@ private:
     int world_size_;
     TokenStream stream_;
     std::vector<uint16_t> span_;
+    int64_t consumed_ = 0;
 };
 
 }  // namespace pg::data

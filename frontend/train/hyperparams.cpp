@@ -56,6 +56,10 @@ PG_KNOB({.name = "SEED", .kind = KnobKind::Int, .default_value = "1337", .doc = 
 PG_KNOB({.name = "RUN_ID", .kind = KnobKind::String, .default_value = "", .doc = "run name (default: a timestamp)"});
 PG_KNOB({.name = "RUN_DIR", .kind = KnobKind::String, .default_value = "",
          .doc = "directory for the log, checkpoint and artifact (default: runs/<RUN_ID>)"});
+PG_KNOB({.name = "RESUME_FROM", .kind = KnobKind::String, .default_value = "",
+         .doc = "checkpoint (.ckpt) to resume training from: weights, optimizer state, step, data position"});
+PG_KNOB({.name = "CHECKPOINT_EVERY", .kind = KnobKind::Int, .default_value = "0",
+         .doc = "also write RUN_DIR/checkpoint_step<N>.ckpt every N steps (0 = only the final one)"});
 PG_KNOB({.name = "WORLD_SIZE", .kind = KnobKind::Int, .default_value = "1", .doc = "number of ranks (torchrun style)"});
 
 int64_t Hyperparams::rows_per_step() const {
@@ -64,6 +68,13 @@ int64_t Hyperparams::rows_per_step() const {
 
 int64_t Hyperparams::val_rows() const {
     return std::max<int64_t>(1, val_batch_size / (world_size * grad_accum_steps()) / train_seq_len);
+}
+
+const std::vector<std::string>& model_knob_names() {
+    static const std::vector<std::string> names = {"VOCAB_SIZE", "NUM_LAYERS",   "MODEL_DIM",     "NUM_HEADS",
+                                                   "NUM_KV_HEADS", "MLP_MULT",   "ROPE_BASE",     "LOGIT_SOFTCAP",
+                                                   "QK_GAIN_INIT", "TRAIN_SEQ_LEN", "TIE_EMBEDDINGS"};
+    return names;
 }
 
 Hyperparams read_hyperparams() {
@@ -125,6 +136,9 @@ Hyperparams read_hyperparams() {
     PG_CHECK(h.iterations >= 0 && h.warmup_steps >= 0 && h.warmdown_iters >= 0, "step counts must be >= 0");
     PG_CHECK(h.muon_backend_steps >= 0, "MUON_BACKEND_STEPS must be >= 0");
 
+    h.resume_from = env::get("RESUME_FROM");
+    h.checkpoint_every = env::get_int("CHECKPOINT_EVERY");
+    PG_CHECK(h.checkpoint_every >= 0, "CHECKPOINT_EVERY must be >= 0");
     h.run_id = env::get("RUN_ID");
     if (h.run_id.empty()) {
         auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "frontend/models/gpt.h"
 
@@ -21,6 +22,8 @@ struct Hyperparams {
     int64_t seed = 1337;
     int world_size = 1;  // grad_accum_steps = 8 / world_size, as the baseline
     std::string run_id, run_dir;
+    std::string resume_from;       // checkpoint to continue from ("" = fresh start)
+    int64_t checkpoint_every = 0;  // also write <run_dir>/checkpoint_step<N>.ckpt every N steps
 
     int64_t grad_accum_steps() const { return 8 / world_size; }
     // Sequences per step on this rank (all micro-steps together).
@@ -32,6 +35,9 @@ struct Hyperparams {
 // Reads and validates every knob; a bad combination (batch not divisible, heads not dividing
 // the width, ...) throws pg::Error naming the settings.
 Hyperparams read_hyperparams();
+
+// The model-defining settings (VOCAB_SIZE, NUM_LAYERS, ...), as stored in checkpoints.
+const std::vector<std::string>& model_knob_names();
 
 // "NAME=value" lines of every training setting, for the log.
 std::string describe(const Hyperparams& h);

@@ -11,7 +11,9 @@
 #include "frontend/data/token_stream.h"
 #include "frontend/data/tokenizer.h"
 #include "frontend/data/shard.h"
+#include "frontend/export/checkpoint.h"
 #include "frontend/train/evaluator.h"
+#include "frontend/train/finish_run.h"
 #include "frontend/train/run_log.h"
 #include "frontend/train/step_graphs.h"
 #include "runtime/cpu_executable.h"
@@ -99,6 +101,11 @@ TrainResult train(const Hyperparams& h) {
                          exe.stats().arena_bytes / 1048576.0, env::get("PG_FUSION")));
     std::map<std::string, HostTensor> init = step_graph.params->initialize(static_cast<uint64_t>(h.seed));
     for (const auto& [name, value] : init) exe.set(name, value);
+    auto snapshot = [&] {
+        io::TensorMap state;
+        for (const ParamSpec& p : step_graph.params->specs()) state.emplace(p.name, exe.get(p.name));
+        return state;
+    };
 
     auto set_scalars = [&](int64_t step, double lr_mul) {
         exe.set_scalar("step", static_cast<double>(step + 1));
@@ -110,7 +117,7 @@ TrainResult train(const Hyperparams& h) {
 
     // Warm-up steps run the real step and are then undone: weights, optimizer state and the
     // loader restart from their initial state, as the baseline does after its compile warm-up.
-    if (h.warmup_steps > 0) {
+    if (h.warmup_steps > 0 && h.resume_from.empty()) {
         data::DistributedTokenLoader warm_loader(train_files, 0, h.world_size);
         for (int64_t s = 0; s < h.warmup_steps; ++s) {
             set_scalars(s, 1.0);
@@ -126,9 +133,19 @@ TrainResult train(const Hyperparams& h) {
     TrainResult result;
     result.run_dir = h.run_dir;
     double training_ms = 0;
+    int64_t first_step = 0;
+    if (!h.resume_from.empty()) {
+        io::Checkpoint ck = io::load_checkpoint(h.resume_from);
+        io::check_tensors_match(ck.tensors, step_graph.params->specs(), h.resume_from, true);
+        for (const auto& [name, value] : ck.tensors) exe.set(name, value);
+        first_step = ck.get_int(io::kStepKey);
+        training_ms = ck.get_double(io::kTrainElapsedMsKey);
+        loader.skip_tokens(ck.get_int(std::string(io::kLoaderPrefix) + "tokens_consumed"));
+        log.line(fmt::format("resumed from {} at step {} (train_time {:.0f}ms)", h.resume_from, first_step, training_ms));
+    }
     int64_t stop_after = -1;
     auto t0 = Clock::now();
-    for (int64_t step = 0;; ) {
+    for (int64_t step = first_step;;) {
         bool last = step == h.iterations || (stop_after >= 0 && step >= stop_after);
         if (last || (h.val_loss_every > 0 && step % h.val_loss_every == 0)) {
             training_ms += ms_since(t0);
@@ -159,6 +176,13 @@ TrainResult train(const Hyperparams& h) {
                                  approx_ms / static_cast<double>(step)));
         if (stop_after < 0 && h.max_wallclock_seconds > 0 && approx_ms >= 1000.0 * h.max_wallclock_seconds)
             stop_after = step;
+        if (h.checkpoint_every > 0 && step % h.checkpoint_every == 0 && step < h.iterations) {
+            training_ms += ms_since(t0);
+            std::string path = fmt::format("{}/checkpoint_step{}.ckpt", h.run_dir, step);
+            io::save_checkpoint(path, make_checkpoint(snapshot(), step, training_ms, loader.tokens_consumed()));
+            log.line(fmt::format("saved checkpoint: {}", path));
+            t0 = Clock::now();
+        }
     }
     result.train_ms = training_ms;
     log.line(fmt::format("peak memory: arena {:.1f} MiB + params/state {:.1f} MiB (eval plan separate); total wall {:.1f}s",
@@ -167,7 +191,16 @@ TrainResult train(const Hyperparams& h) {
                              1048576.0,
                          ms_since(t_start) / 1000));
     if (env::get_bool("PG_PROFILE")) log.line(exe.profile_report(25));
-    for (const ParamSpec& p : step_graph.params->specs()) result.state.emplace(p.name, exe.get(p.name));
+    result.state = snapshot();
+    RoundTrip rt = finish_run(h, make_checkpoint(result.state, result.steps, training_ms, loader.tokens_consumed()), log,
+                              [&](const io::TensorMap& weights) {
+                                  evaluator.set_weights(weights);
+                                  eval::BpbAccumulator acc = evaluator.evaluate(val_plan, val.tokens, luts);
+                                  return std::pair{acc.val_loss(), acc.val_bpb()};
+                              });
+    result.roundtrip_val_loss = rt.val_loss;
+    result.roundtrip_val_bpb = rt.val_bpb;
+    result.artifact_bytes = rt.artifact_bytes;
     return result;
 }
 

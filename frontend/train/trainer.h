@@ -17,6 +17,8 @@ struct TrainResult {
     double train_ms = 0;
     double val_loss = 0, val_bpb = 0;  // last validation, before export
     std::map<std::string, HostTensor> state;  // params and optimizer state at the end
+    double roundtrip_val_loss = 0, roundtrip_val_bpb = 0;  // the int8+zstd artifact, read back
+    int64_t artifact_bytes = 0;
     std::string run_dir;
 };
 
