@@ -1,0 +1,51 @@
+// AtomicFile: writes a file so that readers see either the old content or the complete new one,
+// never a half-written file. Data goes to a temporary file beside the target, which is fsync'ed
+// and renamed over the target on commit(); a failure (or destruction without commit) removes the
+// temporary file. Checkpoints, safetensors exports and artifacts are all written this way, so a
+// run killed mid-save never leaves a truncated final_model.* behind.
+#pragma once
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <string_view>
+
+namespace pg::io {
+
+class AtomicFile {
+public:
+    // Creates the temporary file in the target's directory. Throws pg::Error naming the target
+    // when the directory does not exist, is not writable, or the parent path is a file.
+    explicit AtomicFile(std::filesystem::path target);
+    ~AtomicFile();  // removes the temporary file unless commit() succeeded
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+
+    // Appends bytes; throws pg::Error naming the target on a short write (disk full, I/O error).
+    void write(const void* data, size_t size);
+    void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
+
+    // fsyncs the data, renames the temporary file over the target and fsyncs the directory so the
+    // rename survives a crash. Throws pg::Error naming the target on failure.
+    void commit();
+
+    size_t bytes_written() const { return written_; }
+    const std::filesystem::path& target() const { return target_; }
+
+private:
+    void discard() noexcept;
+
+    std::filesystem::path target_;
+    std::filesystem::path temp_;
+    int fd_ = -1;
+    size_t written_ = 0;
+    bool committed_ = false;
+};
+
+// Writes `bytes` to `path` atomically (see AtomicFile).
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
+
+// Writes `path` atomically with content produced by `produce`, which appends to the AtomicFile;
+// if `produce` throws, the target is left as it was and the exception propagates.
+void write_file_atomically(const std::filesystem::path& path, const std::function<void(AtomicFile&)>& produce);
+
+}  // namespace pg::io
