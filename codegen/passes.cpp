@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <functional>
 #include <regex>
+#include <vector>
 
 #include "graph/build.h"
 #include "graph/composite.h"
@@ -93,17 +94,28 @@ Graph split_reductions(const Graph& g) {
     });
 }
 
-Graph run_passes(const Graph& g) {
+Graph widen_matmuls(const Graph& g) {
+    return rebuild(g, [](Graph& dst, const Node& n, const std::vector<NodeId>& map) -> NodeId {
+        if (n.op != Op::Matmul || n.dtype == DType::f32) return copy_node(dst, n, map);
+        NodeId a = build::cast(dst, map[n.inputs[0]], DType::f32);
+        NodeId b = build::cast(dst, map[n.inputs[1]], DType::f32);
+        return build::cast(dst, build::matmul(dst, a, b), n.dtype);
+    });
+}
+
+Graph run_passes(const Graph& g, const PassOptions& opts) {
     struct Pass {
         const char* name;
         std::function<Graph(const Graph&)> run;
         bool primitive_after;
     };
-    const Pass passes[] = {
+    std::vector<Pass> passes = {
         {"decompose", [](const Graph& x) { return decompose(x); }, true},
         {"simplify", [](const Graph& x) { return simplify(x); }, true},
         {"split_reductions", [](const Graph& x) { return split_reductions(x); }, true},
     };
+    if (opts.widen_low_precision_matmuls)
+        passes.push_back({"widen_matmuls", [](const Graph& x) { return widen_matmuls(x); }, true});
     verify(g, "input");
     maybe_dump(g, "input");
     Graph cur = rebuild(g, [](Graph& dst, const Node& n, const std::vector<NodeId>& map) { return copy_node(dst, n, map); });

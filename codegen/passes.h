@@ -6,8 +6,19 @@
 
 namespace pg {
 
-// verify -> decompose -> simplify -> split_reductions, verifying after every pass
-Graph run_passes(const Graph& g);
+struct PassOptions {
+    // CPU: bf16/f16 matmuls become f32 matmuls of the widened operands, rounded once at the end,
+    // so that they run on OpenBLAS or the vectorized generated kernel (see widen_matmuls).
+    bool widen_low_precision_matmuls = false;
+};
+
+// verify -> decompose -> simplify -> split_reductions [-> widen_matmuls], verifying after every pass
+Graph run_passes(const Graph& g, const PassOptions& opts = {});
+
+// matmul(a, b) in bf16/f16 -> cast(matmul(cast(a, f32), cast(b, f32)), dtype): the products and
+// their sum are exact or f32-rounded either way, and the result is rounded to dtype once, which is
+// the reference semantics (f64 accumulation, one rounding) up to f32 summation error.
+Graph widen_matmuls(const Graph& g);
 
 // Algebraic clean-up of a primitive graph: x*1, x+0, x-0, x/1, neg(neg x), permute(permute x),
 // cast to the same type. (Common subexpressions already collapse by interning.)

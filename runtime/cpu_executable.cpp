@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <map>
 #include <cstdlib>
 #include <cstring>
 
@@ -71,7 +72,7 @@ std::vector<int64_t> batch_offsets(const StridedView& v) {
 
 }  // namespace
 
-CpuExecutable::CpuExecutable(const Graph& g, const ScheduleOptions& opts) : graph_(run_passes(g)), opts_(opts) {
+CpuExecutable::CpuExecutable(const Graph& g, const ScheduleOptions& opts) : graph_(run_passes(g, PassOptions{.widen_low_precision_matmuls = true})), opts_(opts) {
     build_plan();
 }
 
@@ -280,6 +281,23 @@ std::string CpuExecutable::profile_report(int top) const {
     double total = 0;
     for (double s : step_seconds_) total += s;
     std::string out = fmt::format("profile over {} runs: {:.3f} ms per run\n", profiled_runs_, 1e3 * total / profiled_runs_);
+    // Totals per kind and root op ("loop exp", "blas matmul", ...).
+    std::map<std::string, std::pair<double, int>> by_kind;
+    for (size_t k = 0; k < steps_.size(); ++k) {
+        std::string name = step_names_[k];
+        auto sp1 = name.find(' '), sp3 = name.find(' ', name.find(' ', sp1 + 1) + 1);
+        std::string kind = sp3 == std::string::npos ? name : name.substr(sp1 + 1, sp3 - sp1 - 1);
+        if (name.rfind("copy", 0) == 0) kind = "copy updates";
+        by_kind[kind].first += step_seconds_[k];
+        by_kind[kind].second += 1;
+    }
+    std::vector<std::pair<std::string, std::pair<double, int>>> kinds(by_kind.begin(), by_kind.end());
+    std::sort(kinds.begin(), kinds.end(), [](auto& a, auto& b) { return a.second.first > b.second.first; });
+    out += "  by kind:";
+    for (size_t i = 0; i < kinds.size() && i < 10; ++i)
+        out += fmt::format(" {} {:.1f}ms/{}", kinds[i].first, 1e3 * kinds[i].second.first / profiled_runs_,
+                           kinds[i].second.second);
+    out += "\n";
     for (int i = 0; i < top && i < static_cast<int>(order.size()); ++i) {
         size_t k = order[i];
         out += fmt::format("  {:8.3f} ms {:5.1f}%  {}\n", 1e3 * step_seconds_[k] / profiled_runs_,
