@@ -110,6 +110,18 @@ TEST_CASE("jit: matmul, small (generated) and large (OpenBLAS) with transposed o
     }
 }
 
+TEST_CASE("jit: bf16 matmul is widened to f32 and rounded once") {
+    for (int64_t n : {5, 48}) {
+        Graph g;
+        NodeId a = b::cast(g, b::param(g, "a", {n, 2 * n}), DType::bf16);
+        NodeId w = b::cast(g, b::param(g, "w", {2 * n, n}), DType::bf16);
+        INFO("n = ", n);
+        // One bf16 rounding of the result on both sides; an f32-vs-f64 difference in the sum can
+        // flip it by one bf16 ulp (2^-8 relative).
+        check(g, b::cast(g, b::matmul(g, a, w), DType::f32), 8e-3);
+    }
+}
+
 TEST_CASE("jit: composite ops through their decompositions") {
     {
         Graph g;
