@@ -25,8 +25,8 @@ public:
 
     LoweredKernel lower_loop() {
         const Node& r = g_[root_];
-        if (r.op == Op::Matmul && r.dtype == DType::f32) return lower_matmul();
-        if (is_outer_reduction(g_, root_)) return lower_outer_reduction();
+        if (s_.options.row_accumulation && r.op == Op::Matmul && r.dtype == DType::f32) return lower_matmul();
+        if (s_.options.row_accumulation && is_outer_reduction(g_, root_)) return lower_outer_reduction();
         int out = buffer(root_, true);
         Index idx = open_loops(r.shape, "i", true);
         ExprRef v = compute_node(root_, idx);

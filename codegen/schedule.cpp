@@ -117,8 +117,10 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
     for (const StateUpdate& u : g.updates()) forced[u.value] = true;
     plan_blas(g, opts, live, s, is_blas);
 
+    s.options = opts;
     auto users = g.users();
     std::vector<double> evals(n, 0);
+    std::vector<bool> in_reduction(n, false);  // inlined, it would run inside a reduction's loop
     for (NodeId i = n - 1; i >= 0; --i) {
         if (!live[i]) continue;
         const Node& node = g[i];
@@ -132,6 +134,9 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
             ++live_users;
             for (size_t slot = 0; slot < g[u].inputs.size(); ++slot)
                 if (g[u].inputs[slot] == i) e += (s.materialized[u] ? 1.0 : evals[u]) * reuse(g, u, slot);
+            OpKind uk = op_kind(g[u].op);
+            in_reduction[i] = in_reduction[i] || uk == OpKind::Reduce || uk == OpKind::Matmul ||
+                              (!s.materialized[u] && in_reduction[u]);
         }
         evals[i] = e;
         auto decide = [&](bool inline_it, std::string reason) {
@@ -153,8 +158,10 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
             decide(true, "only read through a BLAS view");
         } else if (!opts.fusion) {
             decide(false, "fusion disabled (PG_FUSION=0)");
-        } else if (is_outer_reduction(g, i)) {
+        } else if (opts.row_accumulation && is_outer_reduction(g, i)) {
             decide(false, "sum over outer axes: a row-accumulating kernel of its own");
+        } else if (opts.separate_nested_reductions && op_kind(node.op) == OpKind::Reduce && in_reduction[i]) {
+            decide(false, "reduction inside another reduction's loop: a kernel of its own");
         } else if (op_kind(node.op) == OpKind::Reduce) {
             decide(e <= 1.0, e <= 1.0 ? "reduction fused into its single user"
                                       : fmt::format("reduction would be evaluated {} times", e));

@@ -12,9 +12,11 @@
 //     the user's reuse of it (a broadcast reads each element out/in times, a matmul operand N or
 //     M times, a reduction or elementwise user once);
 //   - a reduction is inlined only when evaluated exactly once (its single user is its epilogue),
-//     and an f32 sum over outer axes only (is_outer_reduction) is always materialised: its kernel
-//     accumulates whole contiguous rows, which vectorizes, where an inlined form would read the
-//     input with a stride per output element;
+//     and, with row_accumulation (the CPU), an f32 sum over outer axes only (is_outer_reduction)
+//     is always materialised: its kernel accumulates whole contiguous rows, which vectorizes,
+//     where an inlined form would read the input with a stride per output element; with
+//     separate_nested_reductions (the GPU), a reduction that would run inside another
+//     reduction's loop is materialised;
 //   - movement ops, casts and gathers are re-indexings: inlined whatever the evaluations;
 //   - cheap arithmetic is inlined up to kMaxRecompute evaluations, anything else only once.
 // PG_FUSION=0 materialises every op (one kernel per op): the unfused baseline.
@@ -43,19 +45,27 @@ struct ScheduledKernel {
     NodeId root = kNoNode;
 };
 
-struct Schedule {
-    std::vector<bool> materialized;         // per node (leaves are external buffers: true)
-    std::vector<bool> blas_view;            // per node: read only as a BLAS operand view
-    std::vector<FusionDecision> decisions;  // per node
-    std::vector<ScheduledKernel> kernels;   // in execution order
-};
-
 struct ScheduleOptions {
     bool fusion = true;
     int64_t blas_min_flops = 0;  // M*N*K threshold for OpenBLAS; <= 0 disables BLAS
     // Also bf16/f16 matmuls become Blas kernels (the GPU's GEMM template takes them; OpenBLAS,
     // f32 only, does not).
     bool blas_low_precision = false;
+    // Outer sums and generated f32 matmuls accumulate whole rows into their output (CPU: the
+    // contiguous inner loops vectorize). The GPU turns it off: there each output element is
+    // reduced by its own thread, warp or block, not by one thread walking whole rows.
+    bool row_accumulation = true;
+    // Never inline a reduction into another reduction's loop (GPU: nested, it runs serially in
+    // every thread of the outer reduction; in its own kernel it spreads over a warp per row).
+    bool separate_nested_reductions = false;
+};
+
+struct Schedule {
+    std::vector<bool> materialized;         // per node (leaves are external buffers: true)
+    std::vector<bool> blas_view;            // per node: read only as a BLAS operand view
+    std::vector<FusionDecision> decisions;  // per node
+    std::vector<ScheduledKernel> kernels;   // in execution order
+    ScheduleOptions options;                // what it was made with (lowering reads row_accumulation)
 };
 
 ScheduleOptions schedule_options_from_env();

@@ -1,0 +1,261 @@
+// Grid/block mapping of kir kernels (see cuda_mapping.h).
+#include "codegen/cuda/cuda_mapping.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "runtime/error.h"
+
+namespace pg::cuda {
+namespace {
+
+// Reductions shorter than a warp (32) leave lanes idle when split; a serial loop per thread is
+// cheaper and keeps the point body free of shuffles.
+constexpr int64_t kMinSplitExtent = 32;
+// Past 4096 elements a lane of a warp would loop more than 128 times per point; a 256-thread
+// block divides that by 8.
+constexpr int64_t kMaxWarpExtent = 4096;
+// Warp mode packs 8 points into a 256-thread block: below 1024 points that is fewer than 128
+// blocks, less than one per SM on an H100 (132 SMs), so each point gets a whole block instead.
+constexpr int64_t kMinWarpPoints = 1024;
+// 256 threads: 8 warps per block, enough latency hiding per SM at 4+ resident blocks, and the
+// register budget (65536 / 256 / 4 = 64 per thread) suits the generated code.
+constexpr int kBlockThreads = 256;
+// With fewer than 32 points the GPU is mostly idle anyway; 1024 threads per point give each
+// reduction four times the memory parallelism.
+constexpr int64_t kFewPoints = 32;
+constexpr int kLargeBlockThreads = 1024;
+// Grid-stride loops cover the rest: 2^20 blocks of 256 threads far exceed the ~270k threads an
+// H100 keeps resident, so the cap never costs parallelism.
+constexpr int64_t kMaxGrid = int64_t{1} << 20;
+// 4 elements: one 16-byte access for f32/i32 (8 bytes for bf16/f16, two 16-byte accesses for i64).
+constexpr int kVectorWidth = 4;
+
+void for_each_expr(const kir::ExprRef& e, const std::function<void(const kir::Expr&)>& f) {
+    f(*e);
+    for (const kir::ExprRef& a : e->args) for_each_expr(a, f);
+}
+
+// Every statement of `body`, recursively, in order.
+void for_each_stmt(const std::vector<kir::Stmt>& body, const std::function<void(const kir::Stmt&)>& f) {
+    for (const kir::Stmt& s : body) {
+        f(s);
+        if (s.kind == kir::StmtKind::Loop) for_each_stmt(s.body, f);
+    }
+}
+
+void stmt_exprs(const kir::Stmt& s, const std::function<void(const kir::Expr&)>& f) {
+    if (s.index) for_each_expr(s.index, f);
+    if (s.value) for_each_expr(s.value, f);
+}
+
+std::vector<const kir::Stmt*> loop_chain(const kir::Stmt& head) {
+    std::vector<const kir::Stmt*> chain{&head};
+    while (chain.back()->body.size() == 1 && chain.back()->body[0].kind == kir::StmtKind::Loop)
+        chain.push_back(&chain.back()->body[0]);
+    return chain;
+}
+
+int64_t chain_extent(const std::vector<const kir::Stmt*>& chain) {
+    int64_t n = 1;
+    for (const kir::Stmt* l : chain) n *= std::max<int64_t>(l->extent, 1);
+    return n;
+}
+
+// A loop of the point body that can be split across a group: it stores nothing, and every
+// accumulator it updates from outside is updated with one op, is f32 or i64, and is not read
+// inside it (a lane would see only its partial value).
+std::optional<SplitLoop> as_split(const kir::Kernel& k, const kir::Stmt& loop) {
+    std::set<int> updated, inited, read;
+    std::map<int, std::set<Op>> ops;
+    bool stores = false;
+    for_each_stmt({loop}, [&](const kir::Stmt& s) {
+        if (s.kind == kir::StmtKind::Store || s.kind == kir::StmtKind::StoreAdd) stores = true;
+        if (s.kind == kir::StmtKind::AccInit) inited.insert(s.var);
+        if (s.kind == kir::StmtKind::AccUpdate) {
+            updated.insert(s.var);
+            ops[s.var].insert(s.op);
+        }
+        stmt_exprs(s, [&](const kir::Expr& e) {
+            if (e.kind == kir::ExprKind::Var) read.insert(e.var);
+        });
+    });
+    if (stores) return std::nullopt;
+    SplitLoop split;
+    for (int acc : updated) {
+        if (inited.count(acc)) continue;
+        DType t = k.vars[acc].dtype;
+        if (ops[acc].size() != 1 || (t != DType::f32 && t != DType::i64) || read.count(acc)) return std::nullopt;
+        split.accs.push_back(acc);
+        split.ops.push_back(*ops[acc].begin());
+    }
+    if (split.accs.empty()) return std::nullopt;
+    split.chain = loop_chain(loop);
+    split.extent = chain_extent(split.chain);
+    return split;
+}
+
+bool aligned_contiguous(const Affine& a, int inner, int width) {
+    if (a.coeff_of(inner) != 1 || a.constant % width != 0) return false;
+    for (const auto& [v, c] : a.coeff)
+        if (v != inner && c % width != 0) return false;
+    return true;
+}
+
+bool contains(const std::vector<VectorAccess>& list, const VectorAccess& v) {
+    return std::any_of(list.begin(), list.end(), [&](const VectorAccess& o) {
+        return o.buffer == v.buffer && !(o.index < v.index) && !(v.index < o.index);
+    });
+}
+
+// The vectorised thread mode: an elementwise point body (no loops, accumulators or atomics)
+// whose every store is contiguous and aligned along the innermost point loop.
+void try_vectorize(const IndexInfo& ix, PhasePlan& p) {
+    if (p.nest.empty()) return;
+    const kir::Stmt& inner = *p.nest.back();
+    if (inner.extent % kVectorWidth != 0) return;
+    std::vector<VectorAccess> loads, stores;
+    for (const kir::Stmt& s : *p.body) {
+        if (s.kind == kir::StmtKind::Loop || s.kind == kir::StmtKind::StoreAdd || s.kind == kir::StmtKind::AccInit ||
+            s.kind == kir::StmtKind::AccUpdate)
+            return;
+        if (s.kind == kir::StmtKind::Store) {
+            auto a = ix.affine(s.index);
+            if (!a || !aligned_contiguous(*a, inner.var, kVectorWidth)) return;
+            VectorAccess v{s.buffer, *a};
+            v.index.coeff.erase(inner.var);
+            if (!contains(stores, v)) stores.push_back(v);
+        }
+        stmt_exprs(s, [&](const kir::Expr& e) {
+            if (e.kind != kir::ExprKind::Load) return;
+            auto a = ix.affine(e.args[0]);
+            if (!a || !aligned_contiguous(*a, inner.var, kVectorWidth)) return;
+            VectorAccess v{e.buffer, *a};
+            v.index.coeff.erase(inner.var);
+            if (!contains(loads, v)) loads.push_back(v);
+        });
+    }
+    if (stores.empty()) return;
+    p.vector_width = kVectorWidth;
+    p.vector_loads = std::move(loads);
+    p.vector_stores = std::move(stores);
+}
+
+PhasePlan plan_phase(const kir::Kernel& k, const IndexInfo& ix, const std::vector<kir::Stmt>* top,
+                     const kir::Stmt* head) {
+    PhasePlan p;
+    if (head) {
+        p.nest = loop_chain(*head);
+        p.body = &p.nest.back()->body;
+        p.points = chain_extent(p.nest);
+    } else {
+        p.body = top;
+    }
+    int64_t reduce = 0;
+    for (const kir::Stmt& s : *p.body) {
+        if (s.kind != kir::StmtKind::Loop) continue;
+        if (auto split = as_split(k, s)) {
+            reduce = std::max(reduce, split->extent);
+            p.splits.emplace(&s, std::move(*split));
+        }
+    }
+    if (reduce < kMinSplitExtent) {
+        p.splits.clear();
+        p.mode = MapMode::Thread;
+        try_vectorize(ix, p);
+        int64_t threads = p.points / p.vector_width;
+        p.block = static_cast<int>(std::clamp<int64_t>((threads + 31) / 32 * 32, 32, kBlockThreads));
+        p.grid = (threads + p.block - 1) / p.block;
+    } else if (reduce > kMaxWarpExtent || p.points < kMinWarpPoints) {
+        p.mode = MapMode::Block;
+        // No more threads than reduction elements (rounded up to whole warps).
+        int64_t cap = p.points < kFewPoints ? kLargeBlockThreads : kBlockThreads;
+        p.block = static_cast<int>(std::min<int64_t>(cap, (reduce + 31) / 32 * 32));
+        p.grid = p.points;
+    } else {
+        p.mode = MapMode::Warp;
+        p.grid = (p.points + kBlockThreads / 32 - 1) / (kBlockThreads / 32);
+    }
+    p.grid = std::clamp<int64_t>(p.grid, 1, kMaxGrid);
+    return p;
+}
+
+}  // namespace
+
+std::string_view map_mode_name(MapMode m) {
+    switch (m) {
+        case MapMode::Serial: return "serial";
+        case MapMode::Thread: return "thread";
+        case MapMode::Warp: return "warp";
+        case MapMode::Block: return "block";
+    }
+    PG_UNREACHABLE();
+}
+
+KernelPlan plan_kernel(const kir::Kernel& k, const IndexInfo& ix) {
+    KernelPlan plan;
+    for_each_stmt(k.body, [&](const kir::Stmt& s) {
+        if (s.kind == kir::StmtKind::Store || s.kind == kir::StmtKind::StoreAdd) plan.written.insert(s.buffer);
+        stmt_exprs(s, [&](const kir::Expr& e) {
+            if (e.kind == kir::ExprKind::Load) plan.loaded.insert(e.buffer);
+        });
+    });
+    bool overlap = std::any_of(plan.written.begin(), plan.written.end(), [&](int b) { return plan.loaded.count(b); });
+    if (overlap) {
+        PhasePlan p;
+        p.body = &k.body;
+        p.mode = MapMode::Serial;
+        p.block = 1;
+        plan.phases.push_back(std::move(p));
+        return plan;
+    }
+    bool all_loops = std::all_of(k.body.begin(), k.body.end(),
+                                 [](const kir::Stmt& s) { return s.kind == kir::StmtKind::Loop; });
+    if (all_loops) {
+        for (const kir::Stmt& s : k.body) plan.phases.push_back(plan_phase(k, ix, &k.body, &s));
+    } else {
+        plan.phases.push_back(plan_phase(k, ix, &k.body, nullptr));
+    }
+    return plan;
+}
+
+namespace {
+
+int find_slot(const std::vector<VectorAccess>& slots, const PhasePlan& p, const IndexInfo& ix, int buffer,
+              const kir::ExprRef& index) {
+    if (p.vector_width <= 1) return -1;
+    int inner = p.nest.back()->var;
+    auto a = ix.affine(index);
+    if (!a || !aligned_contiguous(*a, inner, p.vector_width)) return -1;
+    a->coeff.erase(inner);
+    for (size_t i = 0; i < slots.size(); ++i)
+        if (slots[i].buffer == buffer && !(slots[i].index < *a) && !(*a < slots[i].index)) return static_cast<int>(i);
+    return -1;
+}
+
+}  // namespace
+
+int vector_load_slot(const PhasePlan& p, const IndexInfo& ix, int buffer, const kir::ExprRef& index) {
+    return find_slot(p.vector_loads, p, ix, buffer, index);
+}
+
+int vector_store_slot(const PhasePlan& p, const IndexInfo& ix, int buffer, const kir::ExprRef& index) {
+    return find_slot(p.vector_stores, p, ix, buffer, index);
+}
+
+std::string describe(const KernelPlan& p) {
+    std::string out;
+    for (size_t i = 0; i < p.phases.size(); ++i) {
+        const PhasePlan& ph = p.phases[i];
+        int64_t reduce = 0;
+        for (const auto& [s, split] : ph.splits) reduce = std::max(reduce, split.extent);
+        out += fmt::format("{}{}{} points={}{} grid={}x{}", i ? "; " : "", map_mode_name(ph.mode),
+                           ph.vector_width > 1 ? fmt::format(" x{}", ph.vector_width) : "", ph.points,
+                           reduce ? fmt::format(" reduce={}", reduce) : "", ph.grid, ph.block);
+    }
+    return out;
+}
+
+}  // namespace pg::cuda

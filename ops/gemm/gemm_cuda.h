@@ -1,0 +1,20 @@
+// The CUDA GEMM template: one instance per (problem, config), fully specialised (extents, leading
+// dimensions, transposes and batch offsets are compile-time constants). The instance source
+// expects the CUDA prelude (codegen/cuda/cuda_prelude.h) before it, defines its helpers in the
+// namespace <entry>_ns (so that instances compile side by side in one program), and
+//   extern "C" __global__ void <entry>(T* C, const T* A, const T* B)
+// with T = float (f32) or the raw 16 bits (bf16/f16). Grid: x over n tiles, y over m tiles, z over
+// the batch; y and z are capped at 65535 and covered by grid-stride loops.
+#pragma once
+#include <array>
+#include <string>
+
+#include "ops/gemm/gemm_problem.h"
+
+namespace pg::gemm {
+
+std::string gemm_cuda_source(const GemmProblem& p, const GemmConfig& c, const std::string& entry);
+
+std::array<int64_t, 3> gemm_grid(const GemmProblem& p, const GemmConfig& c);
+
+}  // namespace pg::gemm

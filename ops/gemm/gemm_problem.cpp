@@ -1,0 +1,68 @@
+// GEMM problem checks and the tile-configuration heuristic (see gemm_problem.h).
+#include "ops/gemm/gemm_problem.h"
+
+#include <fmt/format.h>
+
+#include "runtime/error.h"
+
+namespace pg::gemm {
+
+int64_t GemmProblem::batch() const {
+    int64_t b = 1;
+    for (int64_t e : batch_shape) b *= e;
+    return b;
+}
+
+void GemmProblem::validate() const {
+    PG_ASSERT(m >= 1 && n >= 1 && k >= 1, "GEMM extents {}x{}x{}", m, n, k);
+    PG_ASSERT(dtype == DType::f32 || dtype == DType::bf16 || dtype == DType::f16, "GEMM dtype {}", dtype_name(dtype));
+    PG_ASSERT(a_batch_strides.size() == batch_shape.size() && b_batch_strides.size() == batch_shape.size(),
+              "GEMM batch strides do not match the batch shape");
+    PG_ASSERT(lda >= (trans_a ? m : k) || (trans_a ? k : m) == 1, "GEMM lda {} too small", lda);
+    PG_ASSERT(ldb >= (trans_b ? k : n) || (trans_b ? n : k) == 1, "GEMM ldb {} too small", ldb);
+}
+
+std::string GemmConfig::to_string() const {
+    return fmt::format("{} {}x{}x{} w{}x{} s{}", kind == GemmKind::Mma ? "mma" : "simt", tile_m, tile_n, tile_k, warps_m,
+                       warps_n, stages);
+}
+
+void GemmConfig::validate() const {
+    PG_ASSERT(stages == 1 || stages == 2, "GEMM stages {}", stages);
+    if (kind == GemmKind::Simt) {
+        PG_ASSERT(threads() == 256 && tile_m % 64 == 0 && tile_n % 64 == 0 && tile_m <= 128 && tile_n <= 128,
+                  "SIMT GEMM needs 256 threads and 64/128 tiles: {}", to_string());
+        PG_ASSERT((tile_m * tile_k) % 256 == 0 && (tile_n * tile_k) % 256 == 0, "SIMT GEMM tile_k {}", tile_k);
+    } else {
+        PG_ASSERT(tile_k % 16 == 0 && tile_m % (16 * warps_m) == 0 && tile_n % (8 * warps_n) == 0,
+                  "MMA GEMM tiles must split into m16n8k16 steps: {}", to_string());
+        PG_ASSERT((tile_m * tile_k) % (8 * threads()) == 0 && (tile_n * tile_k) % (8 * threads()) == 0,
+                  "MMA GEMM tiles must load in 8-element chunks: {}", to_string());
+    }
+}
+
+GemmConfig choose_gemm_config(const GemmProblem& p, int sm_count) {
+    auto tiles = [&](int64_t t) { return ((p.m + t - 1) / t) * ((p.n + t - 1) / t) * p.batch(); };
+    // 128 x 128 tiles reuse each loaded element 128 times; use them when there are enough of them
+    // to give every SM a block, else 64 x 64 tiles (4x the blocks, half the reuse).
+    bool big = tiles(128) >= sm_count;
+    GemmConfig c;
+    if (p.dtype == DType::f32) {
+        c.kind = GemmKind::Simt;
+        c.tile_m = c.tile_n = big ? 128 : 64;
+        c.tile_k = big ? 8 : 16;  // 8 (16) k-steps per tile: 4 elements of A and B per thread per stage
+        c.warps_m = 2;
+        c.warps_n = 4;
+    } else {
+        c.kind = GemmKind::Mma;
+        c.tile_m = c.tile_n = big ? 128 : 64;
+        c.tile_k = 32;  // two m16n8k16 steps per stage; 2 stages of A+B fit in 40 KB of shared memory
+        c.warps_m = 2;
+        c.warps_n = big ? 4 : 2;
+    }
+    c.stages = 2;
+    c.validate();
+    return c;
+}
+
+}  // namespace pg::gemm

@@ -1,0 +1,55 @@
+// A batched GEMM as the GPU schedule gets it, and the tile configuration of its CUDA template.
+//
+//   C[b] = A[b] * B[b]     C: m x n, row-major, contiguous, batch after batch
+//   A[b](i, p) = A[a_offset(b) + i * lda + p]   (trans_a: A[a_offset(b) + p * lda + i])
+//   B[b](p, j) = B[b_offset(b) + p * ldb + j]   (trans_b: B[b_offset(b) + j * ldb + p])
+// where b runs over batch_shape (row-major) and x_offset(b) = x_offset + sum(index_d * stride_d):
+// exactly the strided operand views the CPU's BLAS path reads (codegen/view.h blas_layout), so
+// transposes, slices and broadcast batch dims cost no copy.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/dtype.h"
+
+namespace pg::gemm {
+
+struct GemmProblem {
+    DType dtype = DType::f32;  // of A, B and C; products accumulate in f32
+    int64_t m = 1, n = 1, k = 1;
+    bool trans_a = false, trans_b = false;
+    int64_t lda = 1, ldb = 1;
+    std::vector<int64_t> batch_shape;
+    std::vector<int64_t> a_batch_strides, b_batch_strides;
+    int64_t a_offset = 0, b_offset = 0;
+
+    int64_t batch() const;
+    double flops() const { return 2.0 * static_cast<double>(batch()) * m * n * k; }
+    // Throws InternalError when the fields are inconsistent.
+    void validate() const;
+};
+
+enum class GemmKind { Simt, Mma };
+
+// Shared-memory tiles of tile_m x tile_k (A) and tile_k x tile_n (B), `stages` of them (2 =
+// double buffering: the next tile loads while the current one multiplies); warps_m x warps_n
+// warps per block. Simt: f32 FMA with a 16 x 16 thread grid, each thread a (tile_m/16) x
+// (tile_n/16) micro-tile. Mma: bf16/f16 tensor-core mma.sync m16n8k16 with f32 accumulators,
+// each warp a (tile_m/warps_m) x (tile_n/warps_n) tile.
+struct GemmConfig {
+    GemmKind kind = GemmKind::Simt;
+    int tile_m = 128, tile_n = 128, tile_k = 8;
+    int warps_m = 2, warps_n = 4;
+    int stages = 2;
+
+    int threads() const { return 32 * warps_m * warps_n; }
+    std::string to_string() const;  // "mma 128x128x32 w2x4 s2"
+    void validate() const;
+};
+
+// The configuration for a problem: tensor cores for bf16/f16, SIMT for f32 (exact f32 products;
+// TF32 would round the operands); 128-wide tiles when they give every SM a block, else 64.
+GemmConfig choose_gemm_config(const GemmProblem& p, int sm_count = 132);
+
+}  // namespace pg::gemm

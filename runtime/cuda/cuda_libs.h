@@ -1,0 +1,24 @@
+// Whether the CUDA family is usable here, without throwing: for `pgolf compile`'s banner, for the
+// GPU tests' skip messages, and for choosing a backend. Each probe loads its library on first use
+// (see cuda_api.h); a failure is reported as the same message the loader would throw.
+#pragma once
+#include <string>
+
+namespace pg {
+
+struct LibraryStatus {
+    bool ok = false;
+    std::string detail;  // "<path> (version)" when ok, else why not and what to do
+};
+
+LibraryStatus cuda_driver_status();  // libcuda.so.1 loads, cuInit succeeds and a device exists
+LibraryStatus nvrtc_status();
+LibraryStatus nccl_status();
+
+// "" when a CUDA device can run kernels, else the reason.
+std::string cuda_unavailable_reason();
+
+// "13.0" (NVRTC's version), or throws pg::Error when NVRTC cannot be loaded.
+std::string nvrtc_version();
+
+}  // namespace pg

@@ -1,0 +1,158 @@
+// CPU emulation of GPU plans (see cuda_emulator.h).
+#include "tests/cuda/cuda_emulator.h"
+
+#include <dlfcn.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "codegen/cuda/cuda_expr.h"
+#include "codegen/cuda/cuda_plan.h"
+#include "codegen/cuda/cuda_prelude.h"
+#include "codegen/passes.h"
+#include "runtime/error.h"
+
+namespace pg::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+using LaunchFn = void (*)(void (*)(void**), void**, unsigned, unsigned, unsigned, unsigned, int);
+using EntryFn = void (*)(void**);
+
+// Grid-stride kernels run on at most this many blocks: enough to exercise the strides.
+constexpr int64_t kMaxEmulatedBlocks = 2;
+
+struct Buffer {
+    std::unique_ptr<uint8_t, decltype(&std::free)> data{nullptr, &std::free};
+    size_t bytes = 0;
+};
+
+Buffer make_buffer(size_t bytes) {
+    // 64-byte aligned like the device arena, plus the tail padding narrow atomics may touch.
+    size_t size = (bytes + 64 + 63) / 64 * 64;
+    Buffer b;
+    b.data.reset(static_cast<uint8_t*>(std::aligned_alloc(64, size)));
+    std::memset(b.data.get(), 0, size);
+    b.bytes = bytes;
+    return b;
+}
+
+// "thread x4 points=..; warp points=.." -> whether launch `i` synchronises its threads.
+bool concurrent(const CudaKernelSource& k, size_t i) {
+    std::string m = k.mapping;
+    for (size_t n = 0; n < i; ++n) m = m.substr(m.find("; ") + 2);
+    return !(m.rfind("thread", 0) == 0 || m.rfind("serial", 0) == 0);
+}
+
+struct HostModule {
+    void* handle = nullptr;
+    ~HostModule() {
+        if (handle) dlclose(handle);
+    }
+};
+
+// One translation unit with the prelude, every distinct kernel source and an
+// `extern "C" void pg_emu_<entry>(void** a)` wrapper per entry point.
+std::string translation_unit(const std::vector<CudaPlannedKernel>& ks, const Graph& g) {
+    std::string tu(cuda_prelude());
+    std::set<std::string> sources, entries;
+    for (const CudaPlannedKernel& k : ks) {
+        if (sources.insert(k.source.source).second) tu += "\n" + k.source.source;
+        for (const CudaLaunch& l : k.source.launches) {
+            if (!entries.insert(l.entry).second) continue;
+            std::string args;
+            for (size_t i = 0; i < k.buffer_nodes.size(); ++i)
+                args += fmt::format("{}({}*)a[{}]", i ? ", " : "", cuda::memory_type(g[k.buffer_nodes[i]].dtype), i);
+            tu += fmt::format("extern \"C\" void pg_emu_{}(void** a) {{ {}({}); }}\n", l.entry, l.entry, args);
+        }
+    }
+    return tu;
+}
+
+}  // namespace
+
+std::string host_compiler_missing() {
+    static const std::string why = [] {
+        int rc = std::system("c++ --version > /dev/null 2>&1");
+        return rc == 0 ? std::string() : std::string("no host C++ compiler ('c++') on PATH");
+    }();
+    return why;
+}
+
+EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const ScheduleOptions& opts) {
+    Graph g = run_passes(graph);
+    Schedule s = schedule(g, opts);
+    std::vector<CudaPlannedKernel> ks = plan_cuda_kernels(g, s);
+
+    static int counter = 0;
+    fs::path dir = fs::temp_directory_path() / fmt::format("pgolf-emu-{}-{}", static_cast<long>(getpid()), counter++);
+    fs::create_directories(dir);
+    std::ofstream(dir / "plan.cpp") << translation_unit(ks, g);
+    std::string cmd = fmt::format(
+        "c++ -std=c++20 -O1 -fPIC -shared -w -include {}/tests/cuda/cuda_host_shim.h -x c++ {} -o {} 2> {}",
+        PG_SOURCE_DIR, (dir / "plan.cpp").string(), (dir / "plan.so").string(), (dir / "errors.txt").string());
+    if (std::system(cmd.c_str()) != 0) {
+        std::ifstream err(dir / "errors.txt");
+        std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+        PG_UNREACHABLE("the host compiler rejected the generated CUDA ({}):\n{}", (dir / "plan.cpp").string(),
+                       text.substr(0, 4000));
+    }
+    HostModule module;
+    module.handle = dlopen((dir / "plan.so").c_str(), RTLD_NOW | RTLD_LOCAL);
+    PG_ASSERT(module.handle != nullptr, "cannot load the emulated plan: {}", dlerror());
+    auto launch = reinterpret_cast<LaunchFn>(dlsym(module.handle, "pg_emu_launch"));
+    PG_ASSERT(launch != nullptr, "the emulated plan lacks pg_emu_launch");
+
+    // One host buffer per node that any kernel, output or update touches.
+    std::map<NodeId, Buffer> buffers;
+    auto buffer_of = [&](NodeId id) -> Buffer& {
+        auto it = buffers.find(id);
+        if (it != buffers.end()) return it->second;
+        const Node& n = g[id];
+        Buffer& b = buffers[id] = make_buffer(static_cast<size_t>(numel(n.shape)) * dtype_size(n.dtype));
+        if (n.op == Op::Param || n.op == Op::Input || n.op == Op::Scalar) {
+            auto f = feeds.find(n.name);
+            PG_CHECK(f != feeds.end(), "no feed for leaf '{}'", n.name);
+            PG_CHECK(f->second.bytes.size() == b.bytes, "feed '{}' has the wrong size", n.name);
+            std::memcpy(b.data.get(), f->second.data(), b.bytes);
+        }
+        return b;
+    };
+    EmulatedRun run;
+    for (const CudaPlannedKernel& k : ks) {
+        std::vector<void*> args;
+        for (NodeId id : k.buffer_nodes) args.push_back(buffer_of(id).data.get());
+        for (size_t i = 0; i < k.source.launches.size(); ++i) {
+            const CudaLaunch& l = k.source.launches[i];
+            auto fn = reinterpret_cast<EntryFn>(dlsym(module.handle, ("pg_emu_" + l.entry).c_str()));
+            PG_ASSERT(fn != nullptr, "the emulated plan lacks {}", l.entry);
+            std::array<int64_t, 3> grid = l.grid;
+            if (k.kind != KernelKind::Blas) grid[0] = std::min(grid[0], kMaxEmulatedBlocks);
+            launch(fn, args.data(), static_cast<unsigned>(grid[0]), static_cast<unsigned>(grid[1]),
+                   static_cast<unsigned>(grid[2]), static_cast<unsigned>(l.block), concurrent(k.source, i));
+            ++run.launches;
+        }
+        ++run.kernels;
+    }
+    auto value_of = [&](NodeId id) {
+        const Node& n = g[id];
+        HostTensor t(n.dtype, n.shape);
+        std::memcpy(t.data(), buffer_of(id).data.get(), t.bytes.size());
+        return t;
+    };
+    for (const Output& o : g.outputs()) run.values.push_back(value_of(o.id));
+    for (const StateUpdate& u : g.updates()) run.values.push_back(value_of(u.value));
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    return run;
+}
+
+}  // namespace pg::testing

@@ -1,0 +1,46 @@
+// Helpers of the CUDA tests: skipping without NVRTC or a GPU (with the reason printed), the
+// tiny and baseline GPT configurations, and the GPU op harness (CudaExecutable against the
+// reference interpreter).
+#pragma once
+#include <string>
+
+#include "frontend/models/gpt.h"
+#include "graph/graph.h"
+#include "graph/interpreter.h"
+
+namespace pg::testing {
+
+// "" when NVRTC can be loaded, else why not (tests print it and return).
+std::string nvrtc_missing();
+// "" when a CUDA device can run kernels, else why not.
+std::string gpu_missing();
+
+GptConfig tiny_gpt();      // vocab 96, 2 layers, d 64, 4 heads, 2 kv heads (batch 4 x 32)
+GptConfig baseline_gpt();  // the challenge's 9 x 512 (batch 64 x 1024 per device)
+
+struct CudaCheckResult {
+    double max_error = 0;
+    int fused_launches = 0, unfused_launches = 0;
+};
+
+// Runs g on the GPU fused and unfused, with and without the GEMM template, and CHECKs every
+// output and state update against the interpreter within `tol` (normwise relative).
+CudaCheckResult check_cuda(const Graph& g, const Feeds& feeds, double tol = 1e-5);
+
+}  // namespace pg::testing
+
+// Skips the current test case, printing why.
+#define PG_SKIP_UNLESS_NVRTC()                                                       \
+    do {                                                                             \
+        if (std::string why = ::pg::testing::nvrtc_missing(); !why.empty()) {        \
+            MESSAGE("skipped (no NVRTC): " << why);                                  \
+            return;                                                                  \
+        }                                                                            \
+    } while (0)
+#define PG_SKIP_UNLESS_GPU()                                                         \
+    do {                                                                             \
+        if (std::string why = ::pg::testing::gpu_missing(); !why.empty()) {          \
+            MESSAGE("skipped (no GPU): " << why);                                    \
+            return;                                                                  \
+        }                                                                            \
+    } while (0)
