@@ -9,7 +9,9 @@ namespace pg {
 
 Evaluator::Evaluator(const GptConfig& cfg, int64_t rows, int64_t seq_len)
     : model_(build_eval_graph(cfg, rows, seq_len)), rows_(rows), seq_len_(seq_len) {
-    exe_ = std::make_unique<CpuExecutable>(*model_.graph);
+    exe_ = make_executable(*model_.graph);
+    ids_ = HostTensor(DType::i32, {rows, seq_len});
+    targets_ = HostTensor(DType::i32, {rows, seq_len});
 }
 
 void Evaluator::set_weights(const std::map<std::string, HostTensor>& weights) {
@@ -20,7 +22,7 @@ void Evaluator::set_weights(const std::map<std::string, HostTensor>& weights) {
     }
 }
 
-void Evaluator::set_weights_from(const CpuExecutable& source) {
+void Evaluator::set_weights_from(const Executable& source) {
     for (const ParamSpec& p : model_.params->specs())
         if (exe_->has_leaf(p.name)) exe_->set(p.name, source.get(p.name));
 }
@@ -31,8 +33,8 @@ eval::BpbAccumulator Evaluator::evaluate(const eval::WindowPlan& plan, std::span
              seq_len_);
     std::span<const eval::EvalWindow> mine = plan.rank_slice(rank, world_size);
     eval::BpbAccumulator acc;
-    auto* ids = static_cast<int32_t*>(exe_->leaf_data("ids"));
-    auto* targets = static_cast<int32_t*>(exe_->leaf_data("targets"));
+    auto* ids = reinterpret_cast<int32_t*>(ids_.data());
+    auto* targets = reinterpret_cast<int32_t*>(targets_.data());
     const size_t cells = static_cast<size_t>(rows_ * seq_len_);
     for (size_t first = 0; first < mine.size(); first += static_cast<size_t>(rows_)) {
         size_t count = std::min<size_t>(static_cast<size_t>(rows_), mine.size() - first);
@@ -42,6 +44,8 @@ eval::BpbAccumulator Evaluator::evaluate(const eval::WindowPlan& plan, std::span
         std::memset(targets, 0, cells * sizeof(int32_t));
         eval::fill_window_batch(batch, stream, seq_len_, std::span<int32_t>(ids, count * seq_len_),
                                 std::span<int32_t>(targets, count * seq_len_));
+        exe_->set("ids", ids_);
+        exe_->set("targets", targets_);
         exe_->run();
         HostTensor losses = exe_->get("losses");
         const auto* l = reinterpret_cast<const float*>(losses.data());

@@ -11,7 +11,7 @@
 #include "frontend/eval/byte_luts.h"
 #include "frontend/eval/window_plan.h"
 #include "frontend/train/step_graphs.h"
-#include "runtime/cpu_executable.h"
+#include "runtime/executable.h"
 
 namespace pg {
 
@@ -22,7 +22,7 @@ public:
     // Copies model weights in (names as in the ParamSet; extra entries such as optimizer state
     // are ignored; a missing weight is a pg::Error).
     void set_weights(const std::map<std::string, HostTensor>& weights);
-    void set_weights_from(const CpuExecutable& source);
+    void set_weights_from(const Executable& source);
 
     // Runs every window of `plan` (this rank's share) and accumulates the scored targets.
     eval::BpbAccumulator evaluate(const eval::WindowPlan& plan, std::span<const uint16_t> stream,
@@ -34,7 +34,8 @@ public:
 
 private:
     ModelGraph model_;
-    std::unique_ptr<CpuExecutable> exe_;
+    std::unique_ptr<Executable> exe_;
+    HostTensor ids_, targets_;
     int64_t rows_, seq_len_;
 };
 

@@ -16,7 +16,7 @@
 #include "frontend/train/finish_run.h"
 #include "frontend/train/run_log.h"
 #include "frontend/train/step_graphs.h"
-#include "runtime/cpu_executable.h"
+#include "runtime/executable.h"
 #include "runtime/env.h"
 #include "runtime/error.h"
 
@@ -49,9 +49,11 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 // Fills the step's ids/targets (rows = accum micro-batches of the baseline loader, concatenated).
-void load_step_batch(data::DistributedTokenLoader& loader, const Hyperparams& h, CpuExecutable& exe) {
-    auto* ids = static_cast<int32_t*>(exe.leaf_data("ids"));
-    auto* targets = static_cast<int32_t*>(exe.leaf_data("targets"));
+void load_step_batch(data::DistributedTokenLoader& loader, const Hyperparams& h, Executable& exe) {
+    HostTensor ids_t(DType::i32, {h.rows_per_step(), h.train_seq_len});
+    HostTensor targets_t(DType::i32, {h.rows_per_step(), h.train_seq_len});
+    auto* ids = reinterpret_cast<int32_t*>(ids_t.data());
+    auto* targets = reinterpret_cast<int32_t*>(targets_t.data());
     size_t offset = 0;
     for (int64_t micro = 0; micro < h.grad_accum_steps(); ++micro) {
         data::TokenBatch b = loader.next_batch(h.train_batch_tokens, h.train_seq_len, h.grad_accum_steps());
@@ -59,6 +61,8 @@ void load_step_batch(data::DistributedTokenLoader& loader, const Hyperparams& h,
         std::memcpy(targets + offset, b.targets.data(), b.targets.size() * sizeof(int32_t));
         offset += b.inputs.size();
     }
+    exe.set("ids", ids_t);
+    exe.set("targets", targets_t);
 }
 
 void check_vocab(const std::vector<std::filesystem::path>& files, int64_t vocab) {
@@ -91,14 +95,12 @@ TrainResult train(const Hyperparams& h) {
     auto t_build = Clock::now();
     const int64_t rows = h.rows_per_step();
     ModelGraph step_graph = build_train_step(h, rows);
-    CpuExecutable exe(*step_graph.graph);
+    std::unique_ptr<Executable> exe_ptr = make_executable(*step_graph.graph);
+    Executable& exe = *exe_ptr;
     Evaluator evaluator(h.model, std::min<int64_t>(h.val_rows(), static_cast<int64_t>(val_plan.windows.size())),
                         h.train_seq_len);
-    log.line(fmt::format("model_params:{} compile:{:.2f}s kernels/step:{} (loop {}, blas {}, scatter {}) "
-                         "arena:{:.1f}MiB fusion:{}",
-                         step_graph.params->count(), ms_since(t_build) / 1000, exe.stats().launches(),
-                         exe.stats().loop_kernels, exe.stats().blas_calls, exe.stats().scatter_kernels,
-                         exe.stats().arena_bytes / 1048576.0, env::get("PG_FUSION")));
+    log.line(fmt::format("model_params:{} backend:{} build:{:.2f}s {} fusion:{}", step_graph.params->count(),
+                         exe.backend(), ms_since(t_build) / 1000, exe.summary(), env::get("PG_FUSION")));
     std::map<std::string, HostTensor> init = step_graph.params->initialize(static_cast<uint64_t>(h.seed));
     for (const auto& [name, value] : init) exe.set(name, value);
     auto snapshot = [&] {
@@ -185,12 +187,11 @@ TrainResult train(const Hyperparams& h) {
         }
     }
     result.train_ms = training_ms;
-    log.line(fmt::format("peak memory: arena {:.1f} MiB + params/state {:.1f} MiB (eval plan separate); total wall {:.1f}s",
-                         exe.stats().arena_bytes / 1048576.0,
+    log.line(fmt::format("peak memory: step plan {}; params/state {:.1f} MiB; total wall {:.1f}s", exe.summary(),
                          static_cast<double>(step_graph.params->count("") + step_graph.params->count("state")) * 4 /
                              1048576.0,
                          ms_since(t_start) / 1000));
-    if (env::get_bool("PG_PROFILE")) log.line(exe.profile_report(25));
+    if (std::string p = exe.profile_report(25); !p.empty()) log.line(p);
     result.state = snapshot();
     RoundTrip rt = finish_run(h, make_checkpoint(result.state, result.steps, training_ms, loader.tokens_consumed()), log,
                               [&](const io::TensorMap& weights) {

@@ -39,7 +39,8 @@ struct TinyRun {
                  {"NUM_KV_HEADS", "1"}, {"TRAIN_SEQ_LEN", "32"}, {"TRAIN_BATCH_TOKENS", "1024"},
                  {"ITERATIONS", "12"}, {"WARMDOWN_ITERS", "4"}, {"WARMUP_STEPS", "1"},
                  {"MAX_WALLCLOCK_SECONDS", "0"}, {"VAL_LOSS_EVERY", "0"}, {"VAL_BATCH_SIZE", "8192"},
-                 {"TRAIN_LOG_EVERY", "0"}, {"TIED_EMBED_LR", "0.2"}, {"PG_MUON_NS_DTYPE", "f32"}})
+                 {"TRAIN_LOG_EVERY", "0"}, {"TIED_EMBED_LR", "0.2"}, {"PG_MUON_NS_DTYPE", "f32"},
+                 {"PG_BACKEND", "cpu"}})
             settings.push_back(std::make_unique<env::ScopedOverride>(k, v));
     }
     ~TinyRun() { std::filesystem::remove_all(dir); }
