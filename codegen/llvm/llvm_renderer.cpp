@@ -13,6 +13,9 @@
 // `nnan nsz`, the forms LLVM 14 recognises as vectorizable reductions. To keep the reference's NaN
 // propagation a float Max accumulator also or-reduces an "any NaN seen" flag (itself a
 // vectorizable i1 reduction) and reads as NaN once the flag is set.
+//
+// Transcendentals (exp, log, tanh, sigmoid, sin, cos, pow) are inline straight-line IR from
+// llvm_math.h rather than libm calls, which the vectorizer could only scalarise lane by lane.
 #include "codegen/llvm/llvm_renderer.h"
 
 #include <llvm/IR/IRBuilder.h>
@@ -26,6 +29,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "codegen/llvm/llvm_math.h"
 #include "runtime/error.h"
 #include "runtime/kernel_cache.h"
 
@@ -214,14 +218,6 @@ private:
     Value* intrinsic(llvm::Intrinsic::ID id, std::vector<Value*> args) {
         return b_.CreateIntrinsic(id, {args[0]->getType()}, args);
     }
-    Value* libm_call(const char* name, Value* x) {
-        llvm::FunctionCallee callee = m_->getOrInsertFunction(name, llvm::FunctionType::get(f32_, {f32_}, false));
-        auto* f = llvm::cast<llvm::Function>(callee.getCallee());
-        f->setDoesNotThrow();
-        f->setDoesNotAccessMemory();
-        f->setWillReturn();
-        return b_.CreateCall(callee, {x});
-    }
     Value* fconst(double v) { return llvm::ConstantFP::get(f32_, v); }
     // NaN-propagating max/min of the reference: isnan(a) || a > b ? a : b.
     Value* max_nan(Value* a, Value* x, bool is_max) {
@@ -244,17 +240,16 @@ private:
         }
         switch (op) {
             case Op::Neg: return b_.CreateFNeg(x);
-            case Op::Exp: return intrinsic(llvm::Intrinsic::exp, {x});
-            case Op::Log: return intrinsic(llvm::Intrinsic::log, {x});
-            case Op::Tanh: return libm_call("tanhf", x);
-            case Op::Sigmoid:
-                return b_.CreateFDiv(fconst(1.0), b_.CreateFAdd(fconst(1.0), intrinsic(llvm::Intrinsic::exp, {b_.CreateFNeg(x)})));
+            case Op::Exp: return emit_exp(b_, x);
+            case Op::Log: return emit_log(b_, x);
+            case Op::Tanh: return emit_tanh(b_, x);
+            case Op::Sigmoid: return emit_sigmoid(b_, x);
             case Op::Sqrt: return intrinsic(llvm::Intrinsic::sqrt, {x});
             case Op::Rsqrt: return b_.CreateFDiv(fconst(1.0), intrinsic(llvm::Intrinsic::sqrt, {x}));
             case Op::Abs: return intrinsic(llvm::Intrinsic::fabs, {x});
             case Op::Relu: return b_.CreateSelect(b_.CreateFCmpUGT(x, fconst(0.0)), x, fconst(0.0));
-            case Op::Sin: return intrinsic(llvm::Intrinsic::sin, {x});
-            case Op::Cos: return intrinsic(llvm::Intrinsic::cos, {x});
+            case Op::Sin: return emit_sin(b_, x);
+            case Op::Cos: return emit_cos(b_, x);
             case Op::Recip: return b_.CreateFDiv(fconst(1.0), x);
             default: PG_UNREACHABLE("kernel {}: {} on {}", k_.name, op_name(op), dtype_name(t));
         }
@@ -305,7 +300,7 @@ private:
                 case Op::Div: return b_.CreateFDiv(a, x);
                 case Op::Max: return max_nan(a, x, true);
                 case Op::Min: return max_nan(a, x, false);
-                case Op::Pow: return intrinsic(llvm::Intrinsic::pow, {a, x});
+                case Op::Pow: return emit_pow(b_, a, x);
                 default: PG_UNREACHABLE("kernel {}: {} on {}", k_.name, op_name(op), dtype_name(t));
             }
         }
