@@ -127,9 +127,9 @@ std::string emit_object(llvm::Module& m, llvm::TargetMachine& tm) {
     return std::string(buf.begin(), buf.end());
 }
 
-// Libcalls that kernels can contain: llvm.{exp,log,sin,cos,pow}.f32 lower to the *f functions,
-// LibCallSimplifier may turn pow(2|10, x) into exp2f/exp10f and sin+cos of one value into sincosf,
-// and loop idiom recognition emits memset/memcpy/memmove.
+// Libcalls that kernels can contain. Transcendentals are rendered inline (codegen/llvm/llvm_math),
+// so today only loop idiom recognition's memset/memcpy/memmove occur; the libm functions stay bound
+// as a safety net, because an LLVM pass that re-forms a libm call would otherwise fail to link.
 llvm::orc::SymbolMap libcall_symbols(llvm::orc::LLJIT& jit) {
     using F1 = float (*)(float);
     using F2 = float (*)(float, float);
@@ -243,9 +243,9 @@ std::unique_ptr<CpuProgram> CpuProgram::compile(const std::vector<kir::Kernel>& 
     p->jit_ = std::make_unique<Jit>();
     p->jit_->lljit = check_llvm(llvm::orc::LLJITBuilder().create(), "creating the ORC LLJIT");
     llvm::orc::LLJIT& jit = *p->jit_->lljit;
-    // Kernels call libm (expf, tanhf, ...) and possibly memset/memcpy. The libcalls LLVM emits for
-    // our IR are bound explicitly, which also works in a statically linked binary; anything else
-    // is looked up in the process.
+    // Kernels may call memset/memcpy (and, defensively, libm). These libcalls are bound
+    // explicitly, which also works in a statically linked binary; anything else is looked up in
+    // the process.
     check_llvm(jit.getMainJITDylib().define(llvm::orc::absoluteSymbols(libcall_symbols(jit))),
                "binding libm symbols in the JIT");
     jit.getMainJITDylib().addGenerator(check_llvm(

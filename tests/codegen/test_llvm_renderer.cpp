@@ -378,7 +378,7 @@ TEST_CASE("integer and bool ops") {
     for (int64_t i = 0; i < n; ++i) REQUIRE(out.get(i) == 1 - p.get(i));
 }
 
-TEST_CASE("libcalls LLVM introduces (sincosf, exp2f, exp10f) resolve in the JIT") {
+TEST_CASE("sin*cos and pow(2|10, x), once libcall candidates, compile and run") {
     env::ScopedOverride cache("PG_CACHE_DIR", "off");
     const int n = 100;
     // sin(x) * cos(x) + pow(2, x) + pow(10, x)
