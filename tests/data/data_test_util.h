@@ -13,26 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/test_files.h"
+
 namespace pg::test {
 
-class TempDir {
+// A temporary folder named pgolf-data-test-XXXXXX.
+class TempDir : public testing::TempDir {
 public:
-    TempDir() {
-        std::string templ = (std::filesystem::temp_directory_path() / "pgolf-data-test-XXXXXX").string();
-        if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = templ;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
-private:
-    std::filesystem::path path_;
+    TempDir() : testing::TempDir("pgolf-data-test") {}
 };
 
 inline void write_file(const std::filesystem::path& path, const std::string& bytes) {
@@ -41,27 +29,9 @@ inline void write_file(const std::filesystem::path& path, const std::string& byt
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-inline std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-struct CommandResult {
-    int status = -1;
-    std::string output;  // stdout and stderr together
-};
-
-inline CommandResult run_command(const std::string& command) {
-    CommandResult r;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (!pipe) return r;
-    char buf[4096];
-    size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
-    const int status = ::pclose(pipe);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using testing::CommandResult;
+using testing::read_file;
+using testing::run_command;
 
 // The first of python3 (PATH) and /usr/bin/python3 that imports every module named.
 inline std::optional<std::string> python_with(const std::vector<std::string>& modules) {

@@ -18,35 +18,14 @@
 
 #include "graph/tensor_data.h"
 #include "runtime/error.h"
+#include "tests/support/test_files.h"
 
 namespace pg::export_test {
 
-class TempDir {
+// A temporary folder named pgolf-export-test-XXXXXX.
+class TempDir : public testing::TempDir {
 public:
-    TempDir() {
-        std::string templ = (std::filesystem::temp_directory_path() / "pgolf-export-test-XXXXXX").string();
-        if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = templ;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
-    // Every entry name in the folder, sorted (to see that no temporary file is left behind).
-    std::vector<std::string> entries() const {
-        std::vector<std::string> out;
-        for (const auto& e : std::filesystem::directory_iterator(path_)) out.push_back(e.path().filename().string());
-        std::sort(out.begin(), out.end());
-        return out;
-    }
-
-private:
-    std::filesystem::path path_;
+    TempDir() : testing::TempDir("pgolf-export-test") {}
 };
 
 inline void write_raw(const std::filesystem::path& path, const std::string& bytes) {
@@ -54,27 +33,10 @@ inline void write_raw(const std::filesystem::path& path, const std::string& byte
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-inline std::string read_raw(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+inline std::string read_raw(const std::filesystem::path& path) { return testing::read_file(path); }
 
-struct CommandResult {
-    int status = -1;
-    std::string output;  // stdout and stderr together
-};
-
-inline CommandResult run_command(const std::string& command) {
-    CommandResult r;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (!pipe) return r;
-    char buf[4096];
-    size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
-    const int status = ::pclose(pipe);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using testing::CommandResult;
+using testing::run_command;
 
 // Debian's python3 carries python3-torch; a pyenv `python3` on PATH usually does not.
 inline constexpr const char* kPython = "/usr/bin/python3";
