@@ -18,6 +18,9 @@ struct GptConfig {
     double logit_softcap = 30.0;
     double qk_gain_init = 1.5;
     double tied_embed_init_std = 0.005;
+    // Activation dtype: f32, or bf16 as the baseline's autocast (linear weights and control
+    // tensors stay fp32 masters cast at use; tok_emb is stored bf16; cross-entropy runs in f32).
+    DType compute_dtype = DType::f32;
 };
 
 // Declares every parameter in `ps` and returns the per-token losses [B*T] for ids/targets [B, T].

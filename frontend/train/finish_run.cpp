@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "frontend/export/artifact.h"
@@ -20,7 +21,9 @@ io::Checkpoint make_checkpoint(const io::TensorMap& state, int64_t step, double 
     c.set_int(std::string(io::kLoaderPrefix) + "tokens_consumed", tokens_consumed);
     std::map<std::string, std::string> config;
     for (const env::Knob* k : env::all())
-        if (k->name.rfind("PG_", 0) != 0) config[k->name] = env::get(k->name);
+        if (k->name.rfind("PG_", 0) != 0 ||
+            std::find(model_knob_names().begin(), model_knob_names().end(), k->name) != model_knob_names().end())
+            config[k->name] = env::get(k->name);
     c.set_config(config);
     return c;
 }

@@ -56,6 +56,9 @@ PG_KNOB({.name = "SEED", .kind = KnobKind::Int, .default_value = "1337", .doc = 
 PG_KNOB({.name = "RUN_ID", .kind = KnobKind::String, .default_value = "", .doc = "run name (default: a timestamp)"});
 PG_KNOB({.name = "RUN_DIR", .kind = KnobKind::String, .default_value = "",
          .doc = "directory for the log, checkpoint and artifact (default: runs/<RUN_ID>)"});
+PG_KNOB({.name = "PG_COMPUTE_DTYPE", .kind = KnobKind::String, .default_value = "f32",
+         .doc = "activation dtype of the model: f32, or bf16 as the baseline's autocast (fp32 master weights)",
+         .choices = {"f32", "bf16"}});
 PG_KNOB({.name = "RESUME_FROM", .kind = KnobKind::String, .default_value = "",
          .doc = "checkpoint (.ckpt) to resume training from: weights, optimizer state, step, data position"});
 PG_KNOB({.name = "CHECKPOINT_EVERY", .kind = KnobKind::Int, .default_value = "0",
@@ -73,7 +76,8 @@ int64_t Hyperparams::val_rows() const {
 const std::vector<std::string>& model_knob_names() {
     static const std::vector<std::string> names = {"VOCAB_SIZE", "NUM_LAYERS",   "MODEL_DIM",     "NUM_HEADS",
                                                    "NUM_KV_HEADS", "MLP_MULT",   "ROPE_BASE",     "LOGIT_SOFTCAP",
-                                                   "QK_GAIN_INIT", "TRAIN_SEQ_LEN", "TIE_EMBEDDINGS"};
+                                                   "QK_GAIN_INIT", "TRAIN_SEQ_LEN", "TIE_EMBEDDINGS",
+                                                   "PG_COMPUTE_DTYPE"};
     return names;
 }
 
@@ -90,6 +94,7 @@ Hyperparams read_hyperparams() {
     m.logit_softcap = env::get_float("LOGIT_SOFTCAP");
     m.qk_gain_init = env::get_float("QK_GAIN_INIT");
     m.tied_embed_init_std = env::get_float("TIED_EMBED_INIT_STD");
+    m.compute_dtype = parse_dtype(env::get("PG_COMPUTE_DTYPE"));
     PG_CHECK(env::get_bool("TIE_EMBEDDINGS"), "TIE_EMBEDDINGS=0 (an untied head) is not supported; use 1");
     h.train_batch_tokens = env::get_int("TRAIN_BATCH_TOKENS");
     h.train_seq_len = env::get_int("TRAIN_SEQ_LEN");
