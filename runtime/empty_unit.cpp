@@ -1,2 +1,0 @@
-// Placeholder translation unit for a library folder that has no sources yet.
-namespace pg {}
