@@ -22,9 +22,9 @@ void Evaluator::set_weights(const std::map<std::string, HostTensor>& weights) {
     }
 }
 
-void Evaluator::set_weights_from(const Executable& source) {
+void Evaluator::set_weights_from(const std::function<HostTensor(const std::string&)>& get) {
     for (const ParamSpec& p : model_.params->specs())
-        if (exe_->has_leaf(p.name)) exe_->set(p.name, source.get(p.name));
+        if (exe_->has_leaf(p.name)) exe_->set(p.name, get(p.name));
 }
 
 eval::BpbAccumulator Evaluator::evaluate(const eval::WindowPlan& plan, std::span<const uint16_t> stream,

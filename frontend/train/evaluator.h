@@ -2,6 +2,7 @@
 // of the validation stream (the baseline's non-overlapping sequences or the sliding window) and
 // accumulated into val_loss / val_bpb exactly as the challenge does.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,7 +23,7 @@ public:
     // Copies model weights in (names as in the ParamSet; extra entries such as optimizer state
     // are ignored; a missing weight is a pg::Error).
     void set_weights(const std::map<std::string, HostTensor>& weights);
-    void set_weights_from(const Executable& source);
+    void set_weights_from(const std::function<HostTensor(const std::string&)>& get);
 
     // Runs every window of `plan` (this rank's share) and accumulates the scored targets.
     eval::BpbAccumulator evaluate(const eval::WindowPlan& plan, std::span<const uint16_t> stream,

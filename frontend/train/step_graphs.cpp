@@ -31,23 +31,13 @@ std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& gra
 
 }  // namespace
 
-ModelGraph build_train_step(const Hyperparams& h, int64_t rows) {
-    ModelGraph m;
-    m.graph = std::make_unique<Graph>();
-    m.params = std::make_unique<ParamSet>(*m.graph);
-    Graph& g = *m.graph;
-    Tensor ids = input(g, "ids", {rows, h.train_seq_len}, DType::i32);
-    Tensor targets = input(g, "targets", {rows, h.train_seq_len}, DType::i32);
-    Tensor loss = gpt_loss(*m.params, h.model, ids, targets);
-    g.set_output("loss", loss.id());
+namespace {
 
-    std::vector<ParamSpec> model_params = m.params->specs();
-    std::vector<NodeId> wrt;
-    for (const ParamSpec& p : model_params) wrt.push_back(p.node);
-    std::vector<Tensor> grads;
-    for (NodeId id : gradients(g, loss.id(), wrt)) grads.emplace_back(&g, id);
-    if (h.grad_clip_norm > 0) grads = clip_by_global_norm(g, grads, h.grad_clip_norm);
-
+// The optimizer updates of every model param in `ps` given its gradient: Adam for the embedding and
+// scalar groups, Muon for block matrices, after optional global-norm clipping.
+void add_optimizer(ParamSet& ps, const Hyperparams& h, const std::vector<ParamSpec>& model_params,
+                   std::vector<Tensor> grads) {
+    if (h.grad_clip_norm > 0) grads = clip_by_global_norm(ps.graph(), grads, h.grad_clip_norm);
     auto group = [&](const char* name, std::vector<std::string>& names, std::vector<Tensor>& gs) {
         for (size_t i = 0; i < model_params.size(); ++i)
             if (model_params[i].group == name) {
@@ -60,13 +50,73 @@ ModelGraph build_train_step(const Hyperparams& h, int64_t rows) {
         std::vector<std::string> names;
         std::vector<Tensor> gs;
         group(name, names, gs);
-        if (!names.empty()) adam_update(*m.params, names, gs, std::string("lr.") + name, adam);
+        if (!names.empty()) adam_update(ps, names, gs, std::string("lr.") + name, adam);
     }
     std::vector<std::string> names;
     std::vector<Tensor> gs;
     group("matrix", names, gs);
     MuonConfig muon{static_cast<int>(h.muon_backend_steps), parse_dtype(env::get("PG_MUON_NS_DTYPE"))};
-    if (!names.empty()) muon_update(*m.params, names, gs, "lr.matrix", muon);
+    if (!names.empty()) muon_update(ps, names, gs, "lr.matrix", muon);
+}
+
+// The model's mean loss over [rows, seq_len] int32 inputs, and its gradients.
+std::vector<Tensor> loss_and_gradients(ModelGraph& m, const Hyperparams& h, int64_t rows) {
+    Graph& g = *m.graph;
+    Tensor ids = input(g, "ids", {rows, h.train_seq_len}, DType::i32);
+    Tensor targets = input(g, "targets", {rows, h.train_seq_len}, DType::i32);
+    Tensor loss = gpt_loss(*m.params, h.model, ids, targets);
+    g.set_output("loss", loss.id());
+    std::vector<NodeId> wrt;
+    for (const ParamSpec& p : m.params->specs()) wrt.push_back(p.node);
+    std::vector<Tensor> grads;
+    for (NodeId id : gradients(g, loss.id(), wrt)) grads.emplace_back(&g, id);
+    return grads;
+}
+
+ModelGraph new_model_graph() {
+    ModelGraph m;
+    m.graph = std::make_unique<Graph>();
+    m.params = std::make_unique<ParamSet>(*m.graph);
+    return m;
+}
+
+}  // namespace
+
+std::string grad_acc_name(const std::string& param) { return param + ".grad_acc"; }
+
+ModelGraph build_train_step(const Hyperparams& h, int64_t rows) {
+    ModelGraph m = new_model_graph();
+    std::vector<Tensor> grads = loss_and_gradients(m, h, rows);
+    std::vector<ParamSpec> model_params = m.params->specs();
+    add_optimizer(*m.params, h, model_params, grads);
+    return m;
+}
+
+ModelGraph build_micro_step(const Hyperparams& h, int64_t rows, int64_t micro_steps) {
+    ModelGraph m = new_model_graph();
+    std::vector<Tensor> grads = loss_and_gradients(m, h, rows);
+    std::vector<ParamSpec> model_params = m.params->specs();
+    for (size_t i = 0; i < model_params.size(); ++i) {
+        const ParamSpec& p = model_params[i];
+        Tensor acc = m.params->add(grad_acc_name(p.name), p.shape, Init::zeros(), "gradacc");
+        Tensor next = acc + grads[i].cast(DType::f32) * (1.0 / static_cast<double>(micro_steps));
+        m.graph->add_update(acc.id(), next.id());
+    }
+    return m;
+}
+
+ModelGraph build_apply_step(const Hyperparams& h) {
+    // The model's parameters are declared by building its forward graph once (names, shapes, init);
+    // only the optimizer updates, fed by the accumulated gradients, are live in this graph.
+    ModelGraph m = new_model_graph();
+    Graph& g = *m.graph;
+    Tensor ids = input(g, "ids", {1, h.train_seq_len}, DType::i32);
+    gpt_loss(*m.params, h.model, ids, ids);
+    std::vector<ParamSpec> model_params = m.params->specs();
+    std::vector<Tensor> grads;
+    for (const ParamSpec& p : model_params)
+        grads.push_back(m.params->add(grad_acc_name(p.name), p.shape, Init::zeros(), "gradacc").cast(p.dtype));
+    add_optimizer(*m.params, h, model_params, grads);
     return m;
 }
 

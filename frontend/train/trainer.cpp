@@ -16,6 +16,7 @@
 #include "frontend/train/finish_run.h"
 #include "frontend/train/run_log.h"
 #include "frontend/train/step_graphs.h"
+#include "frontend/train/step_runner.h"
 #include "runtime/executable.h"
 #include "runtime/env.h"
 #include "runtime/error.h"
@@ -48,23 +49,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-// Fills the step's ids/targets (rows = accum micro-batches of the baseline loader, concatenated).
-void load_step_batch(data::DistributedTokenLoader& loader, const Hyperparams& h, Executable& exe) {
-    HostTensor ids_t(DType::i32, {h.rows_per_step(), h.train_seq_len});
-    HostTensor targets_t(DType::i32, {h.rows_per_step(), h.train_seq_len});
-    auto* ids = reinterpret_cast<int32_t*>(ids_t.data());
-    auto* targets = reinterpret_cast<int32_t*>(targets_t.data());
-    size_t offset = 0;
-    for (int64_t micro = 0; micro < h.grad_accum_steps(); ++micro) {
-        data::TokenBatch b = loader.next_batch(h.train_batch_tokens, h.train_seq_len, h.grad_accum_steps());
-        std::memcpy(ids + offset, b.inputs.data(), b.inputs.size() * sizeof(int32_t));
-        std::memcpy(targets + offset, b.targets.data(), b.targets.size() * sizeof(int32_t));
-        offset += b.inputs.size();
-    }
-    exe.set("ids", ids_t);
-    exe.set("targets", targets_t);
-}
-
 void check_vocab(const std::vector<std::filesystem::path>& files, int64_t vocab) {
     for (const auto& f : files) data::check_token_range(data::Shard::open(f).tokens(), vocab, f.string());
 }
@@ -93,28 +77,17 @@ TrainResult train(const Hyperparams& h) {
 
     // Graphs, compiled once.
     auto t_build = Clock::now();
-    const int64_t rows = h.rows_per_step();
-    ModelGraph step_graph = build_train_step(h, rows);
-    std::unique_ptr<Executable> exe_ptr = make_executable(*step_graph.graph);
-    Executable& exe = *exe_ptr;
+    StepRunner runner(h);
     Evaluator evaluator(h.model, std::min<int64_t>(h.val_rows(), static_cast<int64_t>(val_plan.windows.size())),
                         h.train_seq_len);
-    log.line(fmt::format("model_params:{} backend:{} build:{:.2f}s {} fusion:{}", step_graph.params->count(),
-                         exe.backend(), ms_since(t_build) / 1000, exe.summary(), env::get("PG_FUSION")));
-    std::map<std::string, HostTensor> init = step_graph.params->initialize(static_cast<uint64_t>(h.seed));
-    for (const auto& [name, value] : init) exe.set(name, value);
+    log.line(fmt::format("model_params:{} backend:{} build:{:.2f}s {} fusion:{}", runner.param_count(),
+                         runner.backend(), ms_since(t_build) / 1000, runner.summary(), env::get("PG_FUSION")));
+    std::map<std::string, HostTensor> init = runner.initial_state(static_cast<uint64_t>(h.seed));
+    for (const auto& [name, value] : init) runner.set_state(name, value);
     auto snapshot = [&] {
         io::TensorMap state;
-        for (const ParamSpec& p : step_graph.params->specs()) state.emplace(p.name, exe.get(p.name));
+        for (const ParamSpec& p : runner.state_specs()) state.emplace(p.name, runner.get_state(p.name));
         return state;
-    };
-
-    auto set_scalars = [&](int64_t step, double lr_mul) {
-        exe.set_scalar("step", static_cast<double>(step + 1));
-        exe.set_scalar("lr.embed", h.tied_embed_lr * lr_mul);
-        exe.set_scalar("lr.scalar", h.scalar_lr * lr_mul);
-        exe.set_scalar("lr.matrix", h.matrix_lr * lr_mul);
-        exe.set_scalar("muon_momentum", muon_momentum(h, step));
     };
 
     // Warm-up steps run the real step and are then undone: weights, optimizer state and the
@@ -122,13 +95,12 @@ TrainResult train(const Hyperparams& h) {
     if (h.warmup_steps > 0 && h.resume_from.empty()) {
         data::DistributedTokenLoader warm_loader(train_files, 0, h.world_size);
         for (int64_t s = 0; s < h.warmup_steps; ++s) {
-            set_scalars(s, 1.0);
-            load_step_batch(warm_loader, h, exe);
-            exe.run();
+            runner.set_scalars(s, 1.0);
+            runner.run(warm_loader);
             if (s + 1 == h.warmup_steps || (s + 1) % 10 == 0)
                 log.line(fmt::format("warmup_step:{}/{}", s + 1, h.warmup_steps));
         }
-        for (const auto& [name, value] : init) exe.set(name, value);
+        for (const auto& [name, value] : init) runner.set_state(name, value);
     }
     data::DistributedTokenLoader loader(train_files, 0, h.world_size);
 
@@ -138,8 +110,8 @@ TrainResult train(const Hyperparams& h) {
     int64_t first_step = 0;
     if (!h.resume_from.empty()) {
         io::Checkpoint ck = io::load_checkpoint(h.resume_from);
-        io::check_tensors_match(ck.tensors, step_graph.params->specs(), h.resume_from, true);
-        for (const auto& [name, value] : ck.tensors) exe.set(name, value);
+        io::check_tensors_match(ck.tensors, runner.state_specs(), h.resume_from, true);
+        for (const auto& [name, value] : ck.tensors) runner.set_state(name, value);
         first_step = ck.get_int(io::kStepKey);
         training_ms = ck.get_double(io::kTrainElapsedMsKey);
         loader.skip_tokens(ck.get_int(std::string(io::kLoaderPrefix) + "tokens_consumed"));
@@ -151,7 +123,7 @@ TrainResult train(const Hyperparams& h) {
         bool last = step == h.iterations || (stop_after >= 0 && step >= stop_after);
         if (last || (h.val_loss_every > 0 && step % h.val_loss_every == 0)) {
             training_ms += ms_since(t0);
-            evaluator.set_weights_from(exe);
+            evaluator.set_weights_from([&](const std::string& name) { return runner.get_state(name); });
             eval::BpbAccumulator acc = evaluator.evaluate(val_plan, val.tokens, luts);
             result.val_loss = acc.val_loss();
             result.val_bpb = acc.val_bpb();
@@ -167,14 +139,13 @@ TrainResult train(const Hyperparams& h) {
             result.steps = step;
             break;
         }
-        set_scalars(step, lr_multiplier(h, step, training_ms + ms_since(t0)));
-        load_step_batch(loader, h, exe);
-        exe.run();
+        runner.set_scalars(step, lr_multiplier(h, step, training_ms + ms_since(t0)));
+        runner.run(loader);
         ++step;
         double approx_ms = training_ms + ms_since(t0);
         if (h.train_log_every > 0 && (step <= 10 || step % h.train_log_every == 0 || stop_after >= 0))
             log.line(fmt::format("step:{}/{} train_loss:{:.4f} train_time:{:.0f}ms step_avg:{:.2f}ms", step,
-                                 h.iterations, exe.get("loss").get(0), approx_ms,
+                                 h.iterations, runner.loss(), approx_ms,
                                  approx_ms / static_cast<double>(step)));
         if (stop_after < 0 && h.max_wallclock_seconds > 0 && approx_ms >= 1000.0 * h.max_wallclock_seconds)
             stop_after = step;
@@ -187,11 +158,11 @@ TrainResult train(const Hyperparams& h) {
         }
     }
     result.train_ms = training_ms;
-    log.line(fmt::format("peak memory: step plan {}; params/state {:.1f} MiB; total wall {:.1f}s", exe.summary(),
-                         static_cast<double>(step_graph.params->count("") + step_graph.params->count("state")) * 4 /
-                             1048576.0,
-                         ms_since(t_start) / 1000));
-    if (std::string p = exe.profile_report(25); !p.empty()) log.line(p);
+    int64_t state_elems = 0;
+    for (const ParamSpec& p : runner.state_specs()) state_elems += numel(p.shape);
+    log.line(fmt::format("peak memory: step plan {}; params/state {:.1f} MiB; total wall {:.1f}s", runner.summary(),
+                         static_cast<double>(state_elems) * 4 / 1048576.0, ms_since(t_start) / 1000));
+    if (std::string p = runner.profile_report(25); !p.empty()) log.line(p);
     result.state = snapshot();
     RoundTrip rt = finish_run(h, make_checkpoint(result.state, result.steps, training_ms, loader.tokens_consumed()), log,
                               [&](const io::TensorMap& weights) {
