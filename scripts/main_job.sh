@@ -19,10 +19,6 @@ export VOCAB_SIZE="${VOCAB_SIZE:-1024}"
 
 if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
   export PG_BACKEND="${PG_BACKEND:-cuda}"
-  # The baseline model with 64 sequences of 1024 per step instead of 512: the step is one graph
-  # over all its sequences (no micro-step loop yet), and the baseline's 512 would hold 16 GiB of
-  # attention scores per layer; 64 is the batch `pgolf compile`'s baseline check compiles.
-  export TRAIN_BATCH_TOKENS="${TRAIN_BATCH_TOKENS:-65536}"
   export RUN_DIR="${RUN_DIR:-runs/brown-gpu-baseline}"
   echo "main_job: GPU found: the baseline configuration on the CUDA backend, log in $RUN_DIR/train.log"
   exec build/pgolf train
