@@ -12,6 +12,7 @@
 #include "runtime/cuda/cuda_executable.h"
 #include "tests/cuda/cuda_test_util.h"
 #include "tests/support/jit_check.h"
+#include "tests/support/op_cases.h"
 
 namespace pg {
 namespace {
@@ -126,23 +127,11 @@ TEST_CASE("cuda: on the GPU, gather, scatter-add and matmuls (SIMT f32 and tenso
 
 TEST_CASE("cuda: on the GPU, composite ops through their decompositions match the interpreter") {
     PG_SKIP_UNLESS_GPU();
-    {
+    for (const testing::OpCase& c : testing::composite_op_cases()) {
         Graph g;
-        NodeId logits = b::mul(g, b::param(g, "logits", {12, 40}), 20.0);
-        NodeId t = b::input(g, "targets", {12}, DType::i64);
-        check(g, b::cross_entropy(g, logits, t, 30.0));
-    }
-    {
-        Graph g;
-        NodeId x = b::param(g, "x", {2, 7, 3, 16});
-        check(g, b::rope(g, b::rms_norm(g, x, 1e-6), 8, 10000.0));
-    }
-    {
-        Graph g;
-        NodeId q = b::param(g, "q", {2, 4, 9, 8});
-        NodeId k = b::param(g, "k", {2, 2, 9, 8});
-        NodeId v = b::param(g, "v", {2, 2, 9, 8});
-        check(g, b::attention(g, q, k, v, 0.35));
+        NodeId out = c.build(g);
+        INFO("case ", c.name);
+        check(g, out);
     }
 }
 

@@ -72,6 +72,19 @@ std::vector<double> train(const TrainStepGraph& step, const std::vector<HostTens
     return losses;
 }
 
+// The reference interpreter's loss of the step's first batch, from the initial weights.
+double interpreter_loss(const TrainStepGraph& step, const HostTensor& batch) {
+    Feeds feeds;
+    for (auto& [name, value] : step.params->initialize(1337)) feeds[name] = value;
+    HostTensor ids, targets;
+    split(batch, ids, targets);
+    feeds["ids"] = ids;
+    feeds["targets"] = targets;
+    for (const char* s : {"step", "lr.embed", "lr.matrix", "lr.scalar"})
+        feeds[s] = HostTensor::from_doubles(DType::f32, {}, {1.0});
+    return interpret(*step.graph, feeds, {step.graph->output("loss")})[0].get(0);
+}
+
 }  // namespace
 
 TEST_CASE("frontend: tiny GPT trains with Adam through the CPU JIT, fused == unfused") {
@@ -82,15 +95,7 @@ TEST_CASE("frontend: tiny GPT trains with Adam through the CPU JIT, fused == unf
 
     // The first step's loss equals the reference interpreter's on the same weights and batch.
     {
-        Feeds feeds;
-        for (auto& [name, value] : step.params->initialize(1337)) feeds[name] = value;
-        HostTensor ids, targets;
-        split(batches[0], ids, targets);
-        feeds["ids"] = ids;
-        feeds["targets"] = targets;
-        for (const char* s : {"step", "lr.embed", "lr.matrix", "lr.scalar"})
-            feeds[s] = HostTensor::from_doubles(DType::f32, {}, {1.0});
-        double ref = interpret(*step.graph, feeds, {step.graph->output("loss")})[0].get(0);
+        double ref = interpreter_loss(step, batches[0]);
         int launches = 0;
         double got = train(step, batches, 1, schedule_options_from_env(), &launches)[0];
         // fp32 forward of ~200 ops vs fp64: 1e-5 relative.
@@ -120,15 +125,7 @@ TEST_CASE("frontend: tiny GPT with bf16 activations (fp32 masters) matches the i
     cfg.compute_dtype = DType::bf16;
     TrainStepGraph step = build_gpt_adam_step(cfg, B, T, AdamConfig{});
     auto batches = random_batches(4, B, T, cfg.vocab_size, 9);
-    Feeds feeds;
-    for (auto& [name, value] : step.params->initialize(1337)) feeds[name] = value;
-    HostTensor ids, targets;
-    split(batches[0], ids, targets);
-    feeds["ids"] = ids;
-    feeds["targets"] = targets;
-    for (const char* s : {"step", "lr.embed", "lr.matrix", "lr.scalar"})
-        feeds[s] = HostTensor::from_doubles(DType::f32, {}, {1.0});
-    double ref = interpret(*step.graph, feeds, {step.graph->output("loss")})[0].get(0);
+    double ref = interpreter_loss(step, batches[0]);
     int launches = 0;
     std::vector<double> losses = train(step, batches, 30, schedule_options_from_env(), &launches);
     MESSAGE(fmt::format("bf16: first loss {:.5f} (interpreter {:.5f}), after 30 steps {:.4f}", losses[0], ref,
