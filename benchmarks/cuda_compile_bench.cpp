@@ -1,5 +1,5 @@
-// CUDA compile-time benchmark: the baseline GPT training step (9 x 512, batch 64 x 1024 per
-// device, Adam) compiled with NVRTC from a cold kernel cache (a fresh PG_CACHE_DIR) and then
+// CUDA compile-time benchmark: the baseline GPT's training step as `pgolf train` runs it (9 x 512,
+// micro-steps of 64 x 1024 per device, the Muon + Adam optimizer graph) compiled with NVRTC from a cold kernel cache (a fresh PG_CACHE_DIR) and then
 // started warm (the in-memory cache cleared, so every batch is read from disk as a new process
 // would). No GPU needed. Targets: cold < 30 s and warm < 2 s on 2 cores.
 // Usage: cuda_compile_bench [--arch sm_90a] [--warm-reps N] [--preset baseline|tiny]
@@ -12,13 +12,13 @@
 #include <filesystem>
 #include <thread>
 
-#include "codegen/passes.h"
-#include "frontend/train_step.h"
-#include "runtime/cuda/cuda_compile_plan.h"
+#include "codegen/compile_plan.h"
+#include "frontend/train/step_graphs.h"
+#include "runtime/cuda/nvrtc_compiler.h"
 #include "runtime/cuda/cuda_libs.h"
-#include "runtime/env.h"
+#include "base/env.h"
 #include "runtime/kernel_cache.h"
-#include "runtime/thread_pool.h"
+#include "base/thread_pool.h"
 
 using namespace pg;
 
@@ -35,18 +35,24 @@ struct StartTimes {
 
 // Everything a process does before its first step: graph, passes, schedule, rendering, NVRTC or
 // cache.
-StartTimes start(const GptConfig& cfg, int64_t batch, int64_t seq, const std::string& arch) {
+StartTimes start(const Hyperparams& h, const std::string& arch) {
     StartTimes t;
     auto t0 = Clock::now();
-    TrainStepGraph step = build_gpt_adam_step(cfg, batch, seq, AdamConfig{});
+    TrainingGraphs step = build_training_graphs(h);
     t.build = since(t0);
-    auto t1 = Clock::now();
-    Graph g = run_passes(*step.graph);
-    t.passes = since(t1);
-    CompiledCudaPlan plan = compile_cuda_plan(g, cuda_schedule_options(), {arch, true});
-    t.plan = plan.plan_seconds;
-    t.compile = plan.program->stats().seconds;
-    t.stats = plan.program->stats();
+    std::vector<CudaKernelSource> sources;
+    for (const ModelGraph* m : {&step.micro, &step.optimizer}) {
+        ExecPlan plan = compile_plan(*m->graph, cuda_target(arch));
+        t.passes += plan.timings.passes;
+        t.plan += plan.timings.total() - plan.timings.passes;
+        for (CudaKernelSource& k : plan.cuda_sources()) {
+            k.name = (m == &step.micro ? "micro_" : "optim_") + k.name;
+            sources.push_back(std::move(k));
+        }
+    }
+    std::unique_ptr<CudaProgram> program = CudaProgram::compile(sources, {arch, true});
+    t.compile = program->stats().seconds;
+    t.stats = program->stats();
     t.total = since(t0);
     return t;
 }
@@ -76,17 +82,18 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "{}\n", nvrtc.detail);
         return 1;
     }
-    GptConfig cfg;
-    int64_t batch = 64, seq = 1024;
+    Hyperparams h;  // the baseline: 8 micro-steps of 64 x 1024
     if (preset == "tiny") {
-        cfg.vocab_size = 96;
-        cfg.num_layers = 2;
-        cfg.model_dim = 64;
-        cfg.num_heads = 4;
-        cfg.num_kv_heads = 2;
-        batch = 4;
-        seq = 32;
+        h.model.vocab_size = 96;
+        h.model.num_layers = 2;
+        h.model.model_dim = 64;
+        h.model.num_heads = 4;
+        h.model.num_kv_heads = 2;
+        h.train_seq_len = 32;
+        h.train_batch_tokens = 8 * 4 * 32;
     }
+    const GptConfig& cfg = h.model;
+    const int64_t batch = h.rows_per_step() / h.grad_accum_steps(), seq = h.train_seq_len;
     namespace fs = std::filesystem;
     fs::path dir = fs::temp_directory_path() / fmt::format("pgolf-cuda-bench-{}", static_cast<long>(getpid()));
     fs::remove_all(dir);
@@ -96,12 +103,12 @@ int main(int argc, char** argv) {
                preset, cfg.num_layers, cfg.model_dim, cfg.vocab_size, batch, seq, arch, nvrtc.detail,
                ThreadPool::global().num_threads(), std::thread::hardware_concurrency(), dir.string());
 
-    StartTimes cold = start(cfg, batch, seq, arch);
+    StartTimes cold = start(h, arch);
     print("cold", cold);
     std::vector<double> warm;
     for (int r = 0; r < warm_reps; ++r) {
         KernelCache::global().clear_memory();  // as a new process: every batch comes from disk
-        StartTimes w = start(cfg, batch, seq, arch);
+        StartTimes w = start(h, arch);
         print("warm", w);
         warm.push_back(w.total);
     }

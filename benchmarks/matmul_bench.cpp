@@ -7,7 +7,7 @@
 
 #include "graph/build.h"
 #include "runtime/cpu_executable.h"
-#include "runtime/thread_pool.h"
+#include "base/thread_pool.h"
 
 using namespace pg;
 
@@ -18,8 +18,10 @@ double gflops(int64_t m, int64_t n, int64_t k, bool blas, int repeats) {
     NodeId a = build::param(g, "a", {m, k});
     NodeId b = build::param(g, "b", {k, n});
     g.set_output("c", build::matmul(g, a, b));
-    ScheduleOptions opts{true, blas ? 1 : 0};
-    CpuExecutable exe(g, opts);
+    Target t = cpu_target();
+    t.gemm_min_flops = blas ? 1 : 0;
+    std::unique_ptr<Session> session = open_session("cpu");
+    CpuExecutable exe(*session, g, t);
     HostTensor ta(DType::f32, {m, k}), tb(DType::f32, {k, n});
     for (int64_t i = 0; i < ta.numel(); ++i) ta.set(i, (i % 7) * 0.1);
     for (int64_t i = 0; i < tb.numel(); ++i) tb.set(i, (i % 5) * 0.1);

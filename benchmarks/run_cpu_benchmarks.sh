@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Runs the CPU benchmarks of the core issue and writes one results file:
 #   matmul_bench     GFLOP/s of OpenBLAS and of the generated matmul
-#   step_bench       the GPT training step with Adam, fused vs unfused (PG_FUSION=0)
-#   torch_gpt.py     PyTorch eager on CPU, same model, batch, optimizer and thread count
+#   step_bench       the training step pgolf train runs (micro-steps, Muon + Adam), fused vs unfused
+#   torch_gpt.py     PyTorch eager on CPU, the same step, settings and thread count
 # Usage: benchmarks/run_cpu_benchmarks.sh [OUT_FILE]   (default benchmarks/results/<date>-cpu.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-benchmarks/results/$(date +%Y-%m-%d)-cpu.md}"
 bin=build/benchmarks
 [ -x "$bin/step_bench" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
-configs=("8 128 2 64 4 2 96" "16 256 4 128 4 2 1024")
+configs=("NUM_LAYERS=2 MODEL_DIM=64 NUM_HEADS=4 NUM_KV_HEADS=2 VOCAB_SIZE=96 TRAIN_SEQ_LEN=128 TRAIN_BATCH_TOKENS=8192" "NUM_LAYERS=4 MODEL_DIM=128 NUM_HEADS=4 NUM_KV_HEADS=2 VOCAB_SIZE=1024 TRAIN_SEQ_LEN=128 TRAIN_BATCH_TOKENS=8192")
 {
   echo "# CPU benchmarks, $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
@@ -20,10 +20,10 @@ configs=("8 128 2 64 4 2 96" "16 256 4 128 4 2 1024")
   "$bin/matmul_bench" 5
   for c in "${configs[@]}"; do
     echo
-    echo "\$ $bin/step_bench $c 30"
-    "$bin/step_bench" $c 30
-    echo "\$ /usr/bin/python3 benchmarks/torch_gpt.py $c 30"
-    /usr/bin/python3 benchmarks/torch_gpt.py $c 30
+    echo "\$ $c $bin/step_bench 20"
+    env $c "$bin/step_bench" 20
+    echo "\$ $c /usr/bin/python3 benchmarks/torch_gpt.py 20"
+    env $c /usr/bin/python3 benchmarks/torch_gpt.py 20
   done
   echo '```'
 } | tee "$out"

@@ -3,8 +3,8 @@
 
 #include <fmt/format.h>
 
-#include "runtime/digest.h"
-#include "runtime/env.h"
+#include "base/digest.h"
+#include "base/env.h"
 
 namespace pg {
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <map>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 namespace {
@@ -416,7 +416,7 @@ LoweredKernel lower_kernel(const Graph& g, const Schedule& s, const ScheduledKer
     switch (k.kind) {
         case KernelKind::Loop: return l.lower_loop();
         case KernelKind::ScatterAdd: return l.lower_scatter();
-        case KernelKind::Blas: break;
+        case KernelKind::Gemm: break;
     }
     PG_UNREACHABLE("BLAS kernels are not lowered to kir");
 }

@@ -12,8 +12,9 @@
 #include "graph/build.h"
 #include "graph/composite.h"
 #include "graph/text.h"
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/dump.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg {
 
@@ -29,12 +30,11 @@ void maybe_dump(const Graph& g, const std::string& pass) {
     if (pattern.empty()) return;
     if (!std::regex_match(pass, std::regex(pattern))) return;
     std::string text = print(g);
-    std::string dir = env::get("PG_DUMP_DIR");
-    if (dir.empty()) {
+    if (dump_dir().empty()) {
         fmt::print(stderr, "=== graph after {} ===\n{}", pass, text);
         return;
     }
-    std::ofstream(dir + "/" + pass + ".graph") << text;
+    dump_file(pass + ".graph", text);
 }
 
 }  // namespace

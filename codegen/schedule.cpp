@@ -6,18 +6,10 @@
 #include <algorithm>
 
 #include "codegen/view.h"
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg {
-
-PG_KNOB({.name = "PG_FUSION", .kind = env::KnobKind::Bool, .default_value = "1",
-         .doc = "0 turns fusion off: one kernel per op, the unfused baseline", .affects_codegen = true});
-// 32^3: below this the per-call overhead of OpenBLAS (thread wake-up, packing) exceeds the work;
-// benchmarks/matmul_bench measures both paths.
-PG_KNOB({.name = "PG_BLAS_MIN_FLOPS", .kind = env::KnobKind::Int, .default_value = "32768",
-         .doc = "matmuls with M*N*K at least this run on OpenBLAS on CPU; 0 disables BLAS",
-         .affects_codegen = true});
 
 namespace {
 
@@ -62,23 +54,23 @@ bool is_leaf_buffer(Op op) { return op == Op::Param || op == Op::Input || op == 
 // Decides which matmuls run on BLAS and materialises the bases of their operand views.
 void plan_blas(const Graph& g, const ScheduleOptions& opts, const std::vector<bool>& live, Schedule& s,
                std::vector<bool>& is_blas) {
-    if (opts.blas_min_flops <= 0) return;
+    if (opts.gemm_min_flops <= 0) return;
     for (NodeId i = 0; i < g.size(); ++i) {
         const Node& n = g[i];
-        bool dtype_ok = n.dtype == DType::f32 || (opts.blas_low_precision && is_float(n.dtype));
+        bool dtype_ok = n.dtype == DType::f32 || (opts.gemm_low_precision && is_float(n.dtype));
         if (!live[i] || n.op != Op::Matmul || !dtype_ok) continue;
         size_t r = n.shape.size();
         int64_t k = g[n.inputs[0]].shape[r - 1];
-        if (n.shape[r - 2] * n.shape[r - 1] * k < opts.blas_min_flops) continue;
+        if (n.shape[r - 2] * n.shape[r - 1] * k < opts.gemm_min_flops) continue;
         is_blas[i] = true;
         for (NodeId operand : n.inputs) {
             auto v = as_strided_view(g, operand);
             bool trans = false;
             int64_t ld = 0;
-            if (v && blas_layout(*v, trans, ld)) {
+            if (v && matrix_layout(*v, trans, ld)) {
                 s.materialized[v->base] = true;
                 s.decisions[v->base] = {false, "base of a BLAS operand"};
-                for (NodeId c = operand; is_view_op(g[c].op); c = g[c].inputs[0]) s.blas_view[c] = true;
+                for (NodeId c = operand; is_view_op(g[c].op); c = g[c].inputs[0]) s.gemm_view[c] = true;
             } else {
                 // Not readable by BLAS in place: materialise the operand itself, contiguously.
                 s.materialized[operand] = true;
@@ -100,15 +92,11 @@ bool is_outer_reduction(const Graph& g, NodeId id) {
     return last_kept >= 0 && n.ints.back() < last_kept;
 }
 
-ScheduleOptions schedule_options_from_env() {
-    return {env::get_bool("PG_FUSION"), env::get_int("PG_BLAS_MIN_FLOPS")};
-}
-
 Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
     const int32_t n = g.size();
     Schedule s;
     s.materialized.assign(n, false);
-    s.blas_view.assign(n, false);
+    s.gemm_view.assign(n, false);
     s.decisions.assign(n, {true, ""});
     std::vector<bool> live = live_nodes(g);
     std::vector<bool> is_blas(n, false);
@@ -130,7 +118,7 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
         for (NodeId u : users[i]) {
             if (!live[u]) continue;
             if (is_blas[u]) continue;                             // read in place through a view
-            if (s.blas_view[u] && !s.materialized[u]) continue;  // part of a BLAS view chain
+            if (s.gemm_view[u] && !s.materialized[u]) continue;  // part of a BLAS view chain
             ++live_users;
             for (size_t slot = 0; slot < g[u].inputs.size(); ++slot)
                 if (g[u].inputs[slot] == i) e += (s.materialized[u] ? 1.0 : evals[u]) * reuse(g, u, slot);
@@ -178,14 +166,14 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
     // Kernels in node order: inputs always precede users, so this is a valid execution order.
     for (NodeId i = 0; i < n; ++i) {
         if (!live[i] || !s.materialized[i] || is_leaf_buffer(g[i].op)) continue;
-        KernelKind kind = is_blas[i] ? KernelKind::Blas : g[i].op == Op::ScatterAdd ? KernelKind::ScatterAdd
+        KernelKind kind = is_blas[i] ? KernelKind::Gemm : g[i].op == Op::ScatterAdd ? KernelKind::ScatterAdd
                                                                                       : KernelKind::Loop;
         s.kernels.push_back({kind, i});
     }
     return s;
 }
 
-StridedView blas_operand(const Graph& g, const Schedule& s, NodeId operand) {
+StridedView gemm_operand(const Graph& g, const Schedule& s, NodeId operand) {
     if (s.materialized[operand]) return {operand, g[operand].shape, contiguous_strides(g[operand].shape), 0};
     auto v = as_strided_view(g, operand);
     PG_ASSERT(v.has_value(), "BLAS operand %{} is neither materialised nor a view", operand);
@@ -195,7 +183,7 @@ StridedView blas_operand(const Graph& g, const Schedule& s, NodeId operand) {
 std::string describe(const Graph& g, const Schedule& s, bool verbose) {
     int loop = 0, blas = 0, scatter = 0, inlined = 0;
     for (const ScheduledKernel& k : s.kernels)
-        (k.kind == KernelKind::Loop ? loop : k.kind == KernelKind::Blas ? blas : scatter)++;
+        (k.kind == KernelKind::Loop ? loop : k.kind == KernelKind::Gemm ? blas : scatter)++;
     std::vector<bool> live = live_nodes(g);
     for (NodeId i = 0; i < g.size(); ++i) inlined += live[i] && !s.materialized[i];
     std::string out = fmt::format("{} kernels ({} loop, {} blas, {} scatter); {} nodes inlined",

@@ -38,7 +38,10 @@ struct FusionDecision {
     std::string reason;
 };
 
-enum class KernelKind : uint8_t { Loop, Blas, ScatterAdd };
+// Loop: generated loop nest. Gemm: a matmul run by a library or template kernel (OpenBLAS on the
+// CPU, the GEMM template on the GPU) reading its operands in place. ScatterAdd: generated, serial
+// over repeated indices.
+enum class KernelKind : uint8_t { Loop, Gemm, ScatterAdd };
 
 struct ScheduledKernel {
     KernelKind kind = KernelKind::Loop;
@@ -47,10 +50,10 @@ struct ScheduledKernel {
 
 struct ScheduleOptions {
     bool fusion = true;
-    int64_t blas_min_flops = 0;  // M*N*K threshold for OpenBLAS; <= 0 disables BLAS
+    int64_t gemm_min_flops = 0;  // M*N*K threshold for OpenBLAS; <= 0 disables BLAS
     // Also bf16/f16 matmuls become Blas kernels (the GPU's GEMM template takes them; OpenBLAS,
     // f32 only, does not).
-    bool blas_low_precision = false;
+    bool gemm_low_precision = false;
     // Outer sums and generated f32 matmuls accumulate whole rows into their output (CPU: the
     // contiguous inner loops vectorize). The GPU turns it off: there each output element is
     // reduced by its own thread, warp or block, not by one thread walking whole rows.
@@ -62,13 +65,11 @@ struct ScheduleOptions {
 
 struct Schedule {
     std::vector<bool> materialized;         // per node (leaves are external buffers: true)
-    std::vector<bool> blas_view;            // per node: read only as a BLAS operand view
+    std::vector<bool> gemm_view;            // per node: read only as a BLAS operand view
     std::vector<FusionDecision> decisions;  // per node
     std::vector<ScheduledKernel> kernels;   // in execution order
     ScheduleOptions options;                // what it was made with (lowering reads row_accumulation)
 };
-
-ScheduleOptions schedule_options_from_env();
 
 // `g` must be primitive-only (after decompose).
 Schedule schedule(const Graph& g, const ScheduleOptions& opts);
@@ -78,7 +79,7 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts);
 bool is_outer_reduction(const Graph& g, NodeId id);
 
 // How a BLAS matmul reads `operand`: its own buffer if materialised, else a view of its base.
-StridedView blas_operand(const Graph& g, const Schedule& s, NodeId operand);
+StridedView gemm_operand(const Graph& g, const Schedule& s, NodeId operand);
 
 // "N kernels (L loop, B blas, S scatter); M nodes inlined" and, with verbose, every refusal.
 std::string describe(const Graph& g, const Schedule& s, bool verbose);

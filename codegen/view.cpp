@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 
@@ -16,7 +16,7 @@ NodeId view_base(const Graph& g, NodeId n) {
     return n;
 }
 
-bool blas_layout(const StridedView& v, bool& trans, int64_t& ld) {
+bool matrix_layout(const StridedView& v, bool& trans, int64_t& ld) {
     size_t r = v.shape.size();
     int64_t rows = v.shape[r - 2], cols = v.shape[r - 1];
     int64_t sr = v.strides[r - 2], sc = v.strides[r - 1];

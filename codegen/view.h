@@ -27,6 +27,6 @@ bool is_view_op(Op op);
 // Whether the last two dims of `v` form a matrix that BLAS reads in place: row-major (trans =
 // false, ld = row stride) or column-major (trans = true, ld = column stride), with ld large
 // enough for BLAS's contract (a broadcast row, stride 0, is not).
-bool blas_layout(const StridedView& v, bool& trans, int64_t& ld);
+bool matrix_layout(const StridedView& v, bool& trans, int64_t& ld);
 
 }  // namespace pg

@@ -3,7 +3,7 @@
 
 #include <random>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 

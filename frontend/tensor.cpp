@@ -1,7 +1,7 @@
 // Tensor operators (see tensor.h): thin wrappers over graph/build.h.
 #include "frontend/tensor.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 

@@ -13,7 +13,7 @@
 #include "graph/autodiff_rules.h"
 #include "graph/build.h"
 #include "graph/composite.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 namespace {

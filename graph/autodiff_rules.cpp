@@ -9,7 +9,7 @@
 #include "graph/autodiff_rules.h"
 
 #include "graph/build.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::autodiff_detail {
 namespace {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::build {
 namespace {

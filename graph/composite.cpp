@@ -5,7 +5,7 @@
 
 #include <array>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 namespace {

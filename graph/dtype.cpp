@@ -5,7 +5,7 @@
 #include <bit>
 #include <cstring>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 

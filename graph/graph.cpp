@@ -2,7 +2,7 @@
 #include "graph/graph.h"
 
 #include "graph/infer.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 

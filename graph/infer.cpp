@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "graph/graph.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 namespace {

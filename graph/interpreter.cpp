@@ -10,7 +10,7 @@
 #include "graph/build.h"
 #include "graph/composite.h"
 #include "graph/interpreter_ops.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 namespace {

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::interp {
 namespace {

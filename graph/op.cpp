@@ -1,7 +1,7 @@
 // Op table lookups (see op.h).
 #include "graph/op.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 namespace {

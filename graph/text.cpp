@@ -8,7 +8,7 @@
 #include <unordered_map>
 
 #include "graph/infer.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 namespace {

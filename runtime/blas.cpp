@@ -6,7 +6,8 @@
 #include <algorithm>
 #include <mutex>
 
-#include "runtime/thread_pool.h"
+#include "base/error.h"
+#include "base/thread_pool.h"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -15,6 +16,31 @@ namespace pg {
 void blas_init() {
     static std::once_flag once;
     std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+BlasMatmul make_blas_matmul(const gemm::GemmProblem& p, void* c, void* a, void* b) {
+    PG_ASSERT(p.dtype == DType::f32, "OpenBLAS GEMM step in {} (the CPU target widens bf16/f16 matmuls)",
+              dtype_name(p.dtype));
+    BlasMatmul mm;
+    mm.m = p.m;
+    mm.n = p.n;
+    mm.k = p.k;
+    mm.trans_a = p.trans_a;
+    mm.trans_b = p.trans_b;
+    mm.lda = p.lda;
+    mm.ldb = p.ldb;
+    mm.a_offsets = gemm::batch_offsets(p.batch_shape, p.a_batch_strides, p.a_offset);
+    mm.b_offsets = gemm::batch_offsets(p.batch_shape, p.b_batch_strides, p.b_offset);
+    std::vector<int64_t> c_strides(p.batch_shape.size());
+    for (size_t d = c_strides.size(), stride = static_cast<size_t>(p.m * p.n); d-- > 0;) {
+        c_strides[d] = static_cast<int64_t>(stride);
+        stride *= static_cast<size_t>(p.batch_shape[d]);
+    }
+    mm.c_offsets = gemm::batch_offsets(p.batch_shape, c_strides, 0);
+    mm.a = static_cast<const float*>(a);
+    mm.b = static_cast<const float*>(b);
+    mm.c = static_cast<float*>(c);
+    return mm;
 }
 
 void run_blas(const BlasMatmul& mm) {

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "ops/gemm/gemm_problem.h"
+
 namespace pg {
 
 struct BlasMatmul {
@@ -17,6 +19,9 @@ struct BlasMatmul {
     const float* b = nullptr;
     float* c = nullptr;
 };
+
+// The sgemm calls of an f32 GEMM step over buffers c (contiguous), a and b (the operands' bases).
+BlasMatmul make_blas_matmul(const gemm::GemmProblem& p, void* c, void* a, void* b);
 
 // Sets OpenBLAS to one thread (called once before any plan runs).
 void blas_init();

@@ -25,9 +25,10 @@
 
 #include "codegen/kernel_key.h"
 #include "codegen/llvm/llvm_renderer.h"
-#include "runtime/error.h"
+#include "base/error.h"
+#include "base/dump.h"
 #include "runtime/kernel_cache.h"
-#include "runtime/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace pg {
 namespace {

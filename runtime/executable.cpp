@@ -1,13 +1,14 @@
-// Backend selection and the two Executable adapters (see executable.h).
+// Plan memory binding, leaf and output access, and backend selection (see executable.h).
 #include "runtime/executable.h"
 
 #include <fmt/format.h>
 
+#include "base/env.h"
+#include "base/error.h"
 #include "runtime/cpu_executable.h"
 #include "runtime/cuda/cuda_device.h"
 #include "runtime/cuda/cuda_executable.h"
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "runtime/cuda/cuda_memory.h"
 
 namespace pg {
 
@@ -17,49 +18,11 @@ PG_KNOB({.name = "PG_BACKEND", .kind = env::KnobKind::String, .default_value = "
 
 namespace {
 
-class CpuBackend final : public Executable {
-public:
-    explicit CpuBackend(const Graph& g) : exe_(g) {}
-    void set(const std::string& leaf, const HostTensor& v) override { exe_.set(leaf, v); }
-    void set_scalar(const std::string& name, double v) override { exe_.set_scalar(name, v); }
-    bool has_leaf(const std::string& name) const override { return exe_.has_leaf(name); }
-    HostTensor get(const std::string& name) const override { return exe_.get(name); }
-    void run() override { exe_.run(); }
-    std::string backend() const override { return "cpu"; }
-    std::string summary() const override {
-        const CpuPlanStats& s = exe_.stats();
-        return fmt::format("kernels/step:{} (loop {}, blas {}, scatter {}) arena:{:.1f}MiB compile:{:.2f}s ({} cached)",
-                           s.launches(), s.loop_kernels, s.blas_calls, s.scatter_kernels, s.arena_bytes / 1048576.0,
-                           s.compile_seconds, s.cache_hits);
-    }
-    std::string profile_report(int top) const override {
-        return env::get_bool("PG_PROFILE") ? exe_.profile_report(top) : "";
-    }
+// Leaves are placed at 256-byte boundaries (cuMemAlloc's own alignment), so vector loads and the
+// 32-bit words of narrow atomics never straddle two buffers' alignment assumptions.
+constexpr int64_t kLeafAlign = 256;
 
-private:
-    CpuExecutable exe_;
-};
-
-class CudaBackend final : public Executable {
-public:
-    explicit CudaBackend(const Graph& g) : exe_(g) {}
-    void set(const std::string& leaf, const HostTensor& v) override { exe_.set(leaf, v); }
-    void set_scalar(const std::string& name, double v) override { exe_.set_scalar(name, v); }
-    bool has_leaf(const std::string& name) const override { return exe_.has_leaf(name); }
-    HostTensor get(const std::string& name) const override { return exe_.get(name); }
-    void run() override { exe_.run(); }
-    std::string backend() const override { return fmt::format("cuda ({})", CudaDevice::get().name()); }
-    std::string summary() const override {
-        const CudaPlanStats& s = exe_.stats();
-        return fmt::format("launches/step:{} (loop {}, gemm {}, scatter {}) arena:{:.1f}MiB plan:{:.2f}s cuda_graph:{}",
-                           s.launches, s.loop_kernels, s.gemm_kernels, s.scatter_kernels, s.arena_bytes / 1048576.0,
-                           s.plan_seconds, exe_.uses_graph() ? 1 : 0);
-    }
-    std::string profile_report(int) const override { return ""; }
-
-private:
-    CudaExecutable exe_;
-};
+int64_t aligned(int64_t bytes) { return (bytes + kLeafAlign - 1) / kLeafAlign * kLeafAlign; }
 
 // Whether a CUDA device can be opened, probed once (the probe's error is kept for messages).
 const std::string& cuda_probe_error() {
@@ -76,20 +39,106 @@ const std::string& cuda_probe_error() {
 
 }  // namespace
 
+Executable::Executable(ExecPlan plan, Session& session) : plan_(std::move(plan)), session_(session) {
+    PG_ASSERT(session_.device().kind() == plan_.target.kind, "a {} plan in a session on {}", plan_.target.to_string(),
+              session_.device().name());
+    address_.assign(static_cast<size_t>(plan_.graph.size()), 0);
+    std::vector<std::pair<NodeId, int64_t>> private_offsets;
+    for (const PlanLeaf& l : plan_.leaves) {
+        if (l.role == LeafRole::Param) {
+            address_[l.node] = session_.bind(l.name, l.dtype, l.shape).address;
+            continue;
+        }
+        private_offsets.emplace_back(l.node, private_bytes_);
+        private_bytes_ += aligned(l.bytes());
+    }
+    int64_t arena_base = private_bytes_;
+    private_bytes_ += plan_.arena_bytes;
+    memory_ = session_.device().alloc(static_cast<size_t>(private_bytes_));
+    for (const auto& [node, offset] : private_offsets) address_[node] = memory_ + static_cast<uint64_t>(offset);
+    for (NodeId i = 0; i < plan_.graph.size(); ++i)
+        if (plan_.arena_offset[i] >= 0) address_[i] = memory_ + static_cast<uint64_t>(arena_base + plan_.arena_offset[i]);
+}
+
+Executable::~Executable() {
+    try {
+        session_.device().synchronize();
+    } catch (const Error&) {
+        // A failed synchronize at teardown leaves nothing to recover; the memory is freed anyway.
+    }
+    session_.device().free(memory_);
+}
+
+std::string Executable::profile_report(int) const { return ""; }
+
+uint64_t Executable::address(NodeId id) const {
+    PG_ASSERT(address_[id] != 0, "node %{} ({}) has no buffer", id, op_name(plan_.graph[id].op));
+    return address_[id];
+}
+
+const PlanLeaf& Executable::leaf(const std::string& name) const {
+    const PlanLeaf* l = plan_.find_leaf(name);
+    PG_CHECK(l != nullptr, "the compiled graph has no input, param or scalar named '{}'", name);
+    return *l;
+}
+
+bool Executable::has_leaf(const std::string& name) const { return plan_.find_leaf(name) != nullptr; }
+
+uint64_t Executable::leaf_address(const std::string& name) const { return address(leaf(name).node); }
+
+void Executable::set(const std::string& name, const HostTensor& value) {
+    const PlanLeaf& l = leaf(name);
+    if (l.role == LeafRole::Param) return session_.set(name, value);
+    PG_CHECK(value.dtype == l.dtype && value.shape == l.shape, "value for '{}' is {} {}, expected {} {}", name,
+             dtype_name(value.dtype), shape_str(value.shape), dtype_name(l.dtype), shape_str(l.shape));
+    session_.device().upload(address(l.node), value.data(), static_cast<size_t>(l.bytes()));
+    session_.count(l.role == LeafRole::Input ? Transfer::Input : Transfer::Scalar, true, l.bytes());
+}
+
+void Executable::set_scalar(const std::string& name, double value) {
+    const PlanLeaf& l = leaf(name);
+    PG_CHECK(l.shape.empty(), "'{}' is not a scalar", name);
+    HostTensor t(l.dtype, {});
+    t.set(0, value);
+    session_.device().upload(address(l.node), t.data(), t.bytes.size());
+    session_.count(Transfer::Scalar, true, static_cast<int64_t>(t.bytes.size()));
+}
+
+HostTensor Executable::get(const std::string& name) const {
+    NodeId id = plan_.output_node(name);
+    if (id == kNoNode) {
+        const PlanLeaf& l = leaf(name);
+        if (l.role == LeafRole::Param) return session_.get(name);
+        id = l.node;
+    }
+    const Node& n = plan_.graph[id];
+    HostTensor t(n.dtype, n.shape);
+    session_.device().download(t.data(), address(id), t.bytes.size());
+    session_.count(Transfer::Output, false, static_cast<int64_t>(t.bytes.size()));
+    return t;
+}
+
 std::string selected_backend() {
     std::string b = env::get("PG_BACKEND");
     if (b == "auto") return cuda_probe_error().empty() ? "cuda" : "cpu";
     return b;
 }
 
-std::unique_ptr<Executable> make_executable(const Graph& g) {
-    std::string b = selected_backend();
+std::unique_ptr<Session> open_session(const std::string& backend) {
+    std::string b = backend.empty() ? selected_backend() : backend;
     if (b == "cuda") {
         PG_CHECK(cuda_probe_error().empty(), "PG_BACKEND=cuda but no CUDA device is usable: {} (use PG_BACKEND=cpu)",
                  cuda_probe_error());
-        return std::make_unique<CudaBackend>(g);
+        return std::make_unique<Session>(make_cuda_memory(CudaDevice::get()));
     }
-    return std::make_unique<CpuBackend>(g);
+    PG_CHECK(b == "cpu", "unknown backend '{}': use cpu or cuda", b);
+    return std::make_unique<Session>(make_cpu_device());
+}
+
+std::unique_ptr<Executable> compile_executable(Session& session, const Graph& g) {
+    if (session.device().kind() == TargetKind::Cuda)
+        return std::make_unique<CudaExecutable>(session, g, cuda_target(CudaDevice::get().arch()));
+    return std::make_unique<CpuExecutable>(session, g, cpu_target());
 }
 
 }  // namespace pg

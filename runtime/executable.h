@@ -1,37 +1,79 @@
-// Executable: the backend-neutral face of a compiled graph (CPU: CpuExecutable, CUDA:
-// CudaExecutable), so that the trainer and the evaluator drive either one. PG_BACKEND picks the
-// backend: "auto" (CUDA when a device is usable, else CPU), "cpu" or "cuda".
+// Executable: a graph compiled for one backend inside a Session. The compile driver
+// (codegen/compile_plan.h) has made the plan; this class binds it to memory and is shared by both
+// backends: Param leaves are the session's tensors (by name, no copies), inputs, scalars and the
+// arena of intermediates are one private allocation on the session's device. Set/get of leaves
+// and outputs live here, once; the backends (CpuExecutable, CudaExecutable) only compile the
+// plan's kernels and replay its steps.
+//
+// PG_BACKEND picks the backend of open_session(): "auto" (CUDA when a device is usable, else
+// CPU), "cpu" or "cuda".
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "codegen/exec_plan.h"
 #include "graph/graph.h"
 #include "graph/tensor_data.h"
+#include "runtime/session.h"
 
 namespace pg {
 
 class Executable {
 public:
-    virtual ~Executable() = default;
+    virtual ~Executable();
+    Executable(const Executable&) = delete;
+    Executable& operator=(const Executable&) = delete;
 
-    virtual void set(const std::string& leaf, const HostTensor& value) = 0;
-    virtual void set_scalar(const std::string& name, double value) = 0;
-    virtual bool has_leaf(const std::string& name) const = 0;
-    virtual HostTensor get(const std::string& name) const = 0;
+    // A leaf's value: an input or scalar of this graph, or a Param (then the session's tensor,
+    // shared with every graph of the session). dtype and shape must match the leaf's.
+    void set(const std::string& leaf, const HostTensor& value);
+    void set_scalar(const std::string& name, double value);
+    bool has_leaf(const std::string& name) const;
+    // An output's latest value, or a leaf's current value (waits for the step).
+    HostTensor get(const std::string& name) const;
+    // Where a leaf lives on the device (loaders that write batches in place).
+    uint64_t leaf_address(const std::string& name) const;
+
+    // One replay of the plan (asynchronous on a GPU; set/get order themselves after it).
     virtual void run() = 0;
-
-    virtual std::string backend() const = 0;  // "cpu" or "cuda (<device name>)"
-    // One line: kernels per step by kind, arena size, compile time.
+    // Kernel launches (and library calls) per run.
+    virtual int launches() const = 0;
+    // One line: kernels per step by kind, memory, compile time.
     virtual std::string summary() const = 0;
     // Per-kernel profile where the backend records one (PG_PROFILE=1 on CPU), else "".
-    virtual std::string profile_report(int top) const = 0;
+    virtual std::string profile_report(int top) const;
+
+    std::string backend() const { return session_.device().name(); }
+    const ExecPlan& plan() const { return plan_; }
+    Session& session() const { return session_; }
+    int64_t private_bytes() const { return private_bytes_; }  // inputs, scalars and arena
+
+protected:
+    // Binds the plan's params to the session and allocates the private leaves and the arena.
+    Executable(ExecPlan plan, Session& session);
+    uint64_t address(NodeId id) const;
+
+    ExecPlan plan_;
+    Session& session_;
+
+private:
+    const PlanLeaf& leaf(const std::string& name) const;
+
+    uint64_t memory_ = 0;
+    int64_t private_bytes_ = 0;
+    std::vector<uint64_t> address_;  // per node; 0: no buffer (inlined)
 };
 
-// Compiles `g` for the backend PG_BACKEND selects. Throws pg::Error when PG_BACKEND=cuda and no
-// device is usable (the message says why: no driver, no device).
-std::unique_ptr<Executable> make_executable(const Graph& g);
-
-// The backend make_executable would use now ("cpu" or "cuda"), probing the device once.
+// The backend open_session() would use now ("cpu" or "cuda"), probing the device once.
 std::string selected_backend();
+
+// A session on `backend` ("cpu", "cuda", or "" for selected_backend()). Throws pg::Error when CUDA
+// is asked for and no device is usable (the message says why: no driver, no device).
+std::unique_ptr<Session> open_session(const std::string& backend = "");
+
+// Compiles `g` for the session's backend (the target from the knobs: cpu_target(), or
+// cuda_target() for the device's arch).
+std::unique_ptr<Executable> compile_executable(Session& session, const Graph& g);
 
 }  // namespace pg

@@ -1,4 +1,4 @@
-// The in-memory and on-disk kernel cache, and the PG_DUMP_DIR helper (see kernel_cache.h).
+// The in-memory and on-disk kernel cache (see kernel_cache.h).
 //
 // Disk entry layout (little-endian):
 //   0   4  magic "PGKC"
@@ -20,9 +20,10 @@
 #include <sstream>
 
 #include "codegen/kernel_key.h"
-#include "runtime/digest.h"
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/atomic_file.h"
+#include "base/digest.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg {
 
@@ -31,12 +32,6 @@ PG_KNOB({.name = "PG_CACHE_DIR",
          .default_value = "",
          .doc = "directory of the compiled-kernel cache (\"\" = $XDG_CACHE_HOME/pgolf or ~/.cache/pgolf, "
                 "off = no disk cache)"});
-
-PG_KNOB({.name = "PG_DUMP_DIR",
-         .kind = env::KnobKind::String,
-         .default_value = "",
-         .doc = "directory that receives every kernel's kir, generated source / optimised IR and dumped "
-                "graphs (\"\" = off)"});
 
 namespace fs = std::filesystem;
 
@@ -107,10 +102,6 @@ std::string encode_entry(const std::string& digest, std::string_view binary) {
 }
 
 // A temporary name unique across processes (pid) and threads (counter).
-std::string temp_path_for(const std::string& path) {
-    static std::atomic<uint64_t> counter{0};
-    return fmt::format("{}.tmp.{}.{}", path, static_cast<long>(getpid()), counter.fetch_add(1));
-}
 
 }  // namespace
 
@@ -191,46 +182,22 @@ std::shared_ptr<const std::string> KernelCache::read_disk(const std::string& dir
 
 void KernelCache::write_disk(const std::string& dir, const std::string& digest, std::string_view binary) {
     std::string path = entry_path(dir, digest);
-    std::string tmp = temp_path_for(path);
-    std::string entry = encode_entry(digest, binary);
     std::error_code ec;
     fs::create_directories(fs::path(path).parent_path(), ec);
-    bool ok = !ec;
-    if (ok) {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(entry.data(), static_cast<std::streamsize>(entry.size()));
-        out.close();
-        ok = static_cast<bool>(out);
-    }
-    if (ok) {
-        fs::rename(tmp, path, ec);  // atomic replace on POSIX file systems
-        ok = !ec;
-    }
-    if (!ok) {
-        fs::remove(tmp, ec);
+    try {
+        PG_CHECK(!ec, "cannot create {}: {}", fs::path(path).parent_path().string(), ec.message());
+        io::write_file_atomically(path, encode_entry(digest, binary), io::Durability::Atomic);
+    } catch (const Error& e) {
         std::lock_guard lock(mu_);
         if (!warned_)
-            fmt::print(stderr, "[pgolf] warning: cannot write the kernel cache at {}: kernels will be recompiled "
-                               "next run (set PG_CACHE_DIR to a writable directory, or PG_CACHE_DIR=off)\n", dir);
+            fmt::print(stderr, "[pgolf] warning: cannot write the kernel cache at {} ({}): kernels will be recompiled "
+                               "next run (set PG_CACHE_DIR to a writable directory, or PG_CACHE_DIR=off)\n", dir,
+                       e.what());
         warned_ = true;
         return;
     }
     std::lock_guard lock(mu_);
     ++stats_.writes;
-}
-
-std::string dump_dir() { return env::get("PG_DUMP_DIR"); }
-
-void dump_file(std::string_view file_name, std::string_view text) {
-    std::string dir = dump_dir();
-    if (dir.empty()) return;
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    std::string path = fmt::format("{}/{}", dir, file_name);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.close();
-    PG_CHECK(static_cast<bool>(out), "cannot write the dump file {}: check PG_DUMP_DIR={}", path, dir);
 }
 
 }  // namespace pg

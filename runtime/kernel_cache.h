@@ -4,8 +4,6 @@
 // checksum) and written to a temporary file that is atomically renamed into place, so that
 // concurrent processes never see half an entry. A corrupt, truncated or mismatched entry is
 // ignored (and replaced by the next put).
-//
-// Also home of the PG_DUMP_DIR helper shared by the compilers (kernel sources and kir dumps).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -63,12 +61,5 @@ private:
     KernelCacheStats stats_;
     bool warned_ = false;
 };
-
-// The PG_DUMP_DIR knob ("" = no dumps).
-std::string dump_dir();
-
-// Writes `text` to <PG_DUMP_DIR>/<file_name> (creating the directory) when dumps are on; a write
-// failure throws pg::Error naming the path.
-void dump_file(std::string_view file_name, std::string_view text);
 
 }  // namespace pg

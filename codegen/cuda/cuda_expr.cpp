@@ -8,7 +8,7 @@
 #include <cmath>
 #include <set>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::cuda {
 namespace {

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <functional>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::cuda {
 namespace {

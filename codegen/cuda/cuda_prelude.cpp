@@ -3,7 +3,7 @@
 // and wrap to their dtype; float -> integer conversion truncates and saturates (NaN -> 0).
 #include "codegen/cuda/cuda_prelude.h"
 
-#include "runtime/digest.h"
+#include "base/digest.h"
 
 namespace pg {
 namespace {

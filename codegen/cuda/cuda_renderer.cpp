@@ -12,8 +12,8 @@
 
 #include "codegen/cuda/cuda_expr.h"
 #include "codegen/cuda/cuda_mapping.h"
-#include "runtime/digest.h"
-#include "runtime/error.h"
+#include "base/digest.h"
+#include "base/error.h"
 
 namespace pg {
 namespace {

@@ -30,8 +30,8 @@
 #include <unordered_map>
 
 #include "codegen/llvm/llvm_math.h"
-#include "runtime/error.h"
-#include "runtime/kernel_cache.h"
+#include "base/error.h"
+#include "base/dump.h"
 
 namespace pg {
 namespace {

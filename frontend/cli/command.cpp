@@ -7,8 +7,8 @@
 #include <cctype>
 #include <cstdio>
 
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg::cli {
 namespace {

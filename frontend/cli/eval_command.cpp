@@ -13,7 +13,7 @@
 #include "frontend/export/checkpoint.h"
 #include "frontend/export/model_file.h"
 #include "frontend/train/evaluator.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::cli {
 namespace {
@@ -36,8 +36,10 @@ int run_eval(std::vector<std::string> args) {
     fmt::print("val_tokens:{} val_bytes:{} seq_len:{}\n", val.usable,
                eval::sum_target_bytes(val.tokens, luts, 1, val.usable + 1), seq_len);
 
+    std::unique_ptr<Session> session = open_session();
     auto run = [&](const eval::WindowPlan& plan, const char* label) {
-        Evaluator ev(h.model, std::min<int64_t>(h.val_rows(), static_cast<int64_t>(plan.windows.size())), seq_len);
+        Evaluator ev(h.model, std::min<int64_t>(h.val_rows(), static_cast<int64_t>(plan.windows.size())), seq_len,
+                     *session);
         io::check_tensors_match(io::model_params(weights), ev.params().specs(), path, false);
         ev.set_weights(weights);
         auto t0 = std::chrono::steady_clock::now();

@@ -9,7 +9,7 @@
 #include "frontend/export/model_file.h"
 #include "frontend/export/quantize.h"
 #include "frontend/export/safetensors.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::cli {
 namespace {

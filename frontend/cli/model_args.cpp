@@ -6,8 +6,8 @@
 #include "frontend/export/checkpoint.h"
 #include "frontend/export/model_file.h"
 #include "frontend/train/hyperparams.h"
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg::cli {
 

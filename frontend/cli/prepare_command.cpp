@@ -10,8 +10,8 @@
 
 #include "frontend/cli/command.h"
 #include "frontend/data/prepare.h"
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg::cli {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "frontend/cli/command.h"
 #include "frontend/train/trainer.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::cli {
 namespace {

@@ -1,7 +1,7 @@
 // Declares DATA_PATH and TOKENIZER_PATH (see data_settings.h).
 #include "frontend/data/data_settings.h"
 
-#include "runtime/env.h"
+#include "base/env.h"
 
 namespace pg::data {
 

@@ -9,7 +9,7 @@
 #include <iterator>
 
 #include "frontend/data/utf8.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::data {
 namespace {

@@ -5,18 +5,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "frontend/data/parallel_for.h"
 #include "frontend/data/tokenizer.h"
 #include "frontend/eval/byte_luts.h"
-#include "runtime/error.h"
+#include "base/error.h"
+#include "base/thread_pool.h"
 
 namespace pg::data {
 namespace {
@@ -157,6 +159,7 @@ void encode_and_write(const std::vector<std::filesystem::path>& files, const Tok
                       const std::optional<eval::ByteLuts>& luts, int64_t total_docs, int64_t val_docs,
                       int64_t shard_tokens, int threads, const std::filesystem::path& dir, PrepareSummary& s,
                       const PrepareProgress& progress) {
+    ThreadPool pool(threads);
     DocumentReader reader(files);
     ShardSetWriter val_writer(dir, "val", shard_tokens);
     ShardSetWriter train_writer(dir, "train", shard_tokens);
@@ -168,10 +171,13 @@ void encode_and_write(const std::vector<std::filesystem::path>& files, const Tok
     bool have = read_batch(reader, current);
     while (have) {
         auto encoding = std::async(std::launch::async, [&] {
-            parallel_for(static_cast<int64_t>(current.docs.size()), threads, [&](int64_t i) {
-                const auto k = static_cast<size_t>(i);
-                current.ids[k] = tokenizer.encode(current.docs[k].text);
-            });
+            // Documents differ in length by orders of magnitude: workers take them one at a time.
+            std::atomic<size_t> next{0};
+            auto encode_some = [&] {
+                for (size_t k; (k = next.fetch_add(1)) < current.docs.size();)
+                    current.ids[k] = tokenizer.encode(current.docs[k].text);
+            };
+            pool.run_all(std::vector<std::function<void()>>(static_cast<size_t>(pool.num_threads()), encode_some));
         });
         const bool have_next = read_batch(reader, next);
         encoding.get();

@@ -15,7 +15,8 @@
 #include <fstream>
 #include <utility>
 
-#include "runtime/error.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
 
 namespace pg::data {
 
@@ -106,33 +107,14 @@ void write_shard(const std::filesystem::path& path, std::span<const uint16_t> to
     PG_CHECK(static_cast<int64_t>(tokens.size()) <= kMaxShardTokens,
              "cannot write {}: {} tokens exceed the shard format's limit of {}", path.string(),
              tokens.size(), kMaxShardTokens);
-    static std::atomic<uint64_t> counter{0};
-    std::filesystem::path tmp = path;
-    tmp += fmt::format(".tmp.{}.{}", ::getpid(), counter.fetch_add(1));
-
     std::array<int32_t, kShardHeaderInts> header{};
     header[0] = kShardMagic;
     header[1] = kShardVersion;
     header[2] = static_cast<int32_t>(tokens.size());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        PG_CHECK(out.good(), "cannot create {}: {}", tmp.string(), errno_text());
-        out.write(reinterpret_cast<const char*>(header.data()), kShardHeaderBytes);
-        out.write(reinterpret_cast<const char*>(tokens.data()), static_cast<std::streamsize>(tokens.size() * 2));
-        out.flush();
-        if (!out.good()) {
-            std::string why = errno_text();
-            std::error_code ec;
-            std::filesystem::remove(tmp, ec);
-            throw Error(fmt::format("cannot write token shard {}: {} (disk full?)", path.string(), why));
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        throw Error(fmt::format("cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message()));
-    }
+    io::write_file_atomically(path, [&](io::AtomicFile& out) {
+        out.write(header.data(), kShardHeaderBytes);
+        out.write(tokens.data(), tokens.size() * 2);
+    });
 }
 
 std::string shard_file_name(std::string_view split, int64_t index) {

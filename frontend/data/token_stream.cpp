@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::data {
 namespace {

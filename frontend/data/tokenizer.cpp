@@ -11,7 +11,8 @@
 #include <iterator>
 #include <unordered_map>
 
-#include "runtime/error.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
 
 namespace pg::data {
 namespace {
@@ -52,28 +53,6 @@ private:
     std::string raw_;
     std::string value_;
 };
-
-void write_file_atomically(const std::filesystem::path& path, const std::string& bytes) {
-    std::filesystem::path tmp = path;
-    tmp += fmt::format(".tmp.{}", ::getpid());
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        PG_CHECK(out.good(), "cannot create {}", tmp.string());
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out.good()) {
-            std::error_code ec;
-            std::filesystem::remove(tmp, ec);
-            throw Error(fmt::format("cannot write {} (disk full?)", path.string()));
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        throw Error(fmt::format("cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message()));
-    }
-}
 
 }  // namespace
 
@@ -127,12 +106,12 @@ Tokenizer Tokenizer::train(const std::function<bool(std::string&)>& next_text, c
 }
 
 void Tokenizer::save(const std::filesystem::path& model_file) const {
-    write_file_atomically(model_file, model_);
+    io::write_file_atomically(model_file, model_);
     std::string vocab;
     for (int i = 0; i < vocab_size(); ++i) vocab += fmt::format("{}\t{}\n", piece(i), sp_->GetScore(i));
     std::filesystem::path vocab_file = model_file;
     vocab_file.replace_extension(".vocab");
-    write_file_atomically(vocab_file, vocab);
+    io::write_file_atomically(vocab_file, vocab);
 }
 
 int Tokenizer::vocab_size() const { return sp_->GetPieceSize(); }

@@ -2,7 +2,7 @@
 #include "frontend/data/validation.h"
 
 #include "frontend/data/shard.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::data {
 

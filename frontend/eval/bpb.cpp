@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::eval {
 

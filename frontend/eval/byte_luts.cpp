@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "frontend/data/tokenizer.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::eval {
 namespace {

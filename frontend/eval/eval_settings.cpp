@@ -1,8 +1,8 @@
 // Declares EVAL_STRIDE and EVAL_SEQ_LEN (see eval_settings.h).
 #include "frontend/eval/eval_settings.h"
 
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg::eval {
 

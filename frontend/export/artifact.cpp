@@ -10,8 +10,8 @@
 #include <cstring>
 #include <fstream>
 
-#include "frontend/export/atomic_file.h"
-#include "runtime/error.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
 
 namespace pg::io {
 

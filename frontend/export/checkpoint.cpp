@@ -8,7 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "frontend/module.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::io {
 

@@ -6,7 +6,7 @@
 
 #include "frontend/export/artifact.h"
 #include "frontend/export/checkpoint.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::io {
 

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "frontend/export/checkpoint.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::io {
 

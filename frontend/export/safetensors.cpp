@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "frontend/export/atomic_file.h"
-#include "runtime/error.h"
+#include "base/atomic_file.h"
+#include "base/error.h"
 
 namespace pg::io {
 

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 namespace {

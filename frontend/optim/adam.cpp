@@ -1,7 +1,7 @@
 // Adam update graph (see adam.h).
 #include "frontend/optim/adam.h"
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 

@@ -3,13 +3,13 @@
 
 #include <cstring>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 
-Evaluator::Evaluator(const GptConfig& cfg, int64_t rows, int64_t seq_len)
+Evaluator::Evaluator(const GptConfig& cfg, int64_t rows, int64_t seq_len, Session& session)
     : model_(build_eval_graph(cfg, rows, seq_len)), rows_(rows), seq_len_(seq_len) {
-    exe_ = make_executable(*model_.graph);
+    exe_ = compile_executable(session, *model_.graph);
     ids_ = HostTensor(DType::i32, {rows, seq_len});
     targets_ = HostTensor(DType::i32, {rows, seq_len});
 }
@@ -20,11 +20,6 @@ void Evaluator::set_weights(const std::map<std::string, HostTensor>& weights) {
         PG_CHECK(it != weights.end(), "the weights lack '{}' ({} {})", p.name, dtype_name(p.dtype), shape_str(p.shape));
         if (exe_->has_leaf(p.name)) exe_->set(p.name, it->second.to(p.dtype));
     }
-}
-
-void Evaluator::set_weights_from(const std::function<HostTensor(const std::string&)>& get) {
-    for (const ParamSpec& p : model_.params->specs())
-        if (exe_->has_leaf(p.name)) exe_->set(p.name, get(p.name));
 }
 
 eval::BpbAccumulator Evaluator::evaluate(const eval::WindowPlan& plan, std::span<const uint16_t> stream,

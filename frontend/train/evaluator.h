@@ -1,8 +1,9 @@
 // Evaluator: the model's forward pass compiled for [rows, seq_len] windows, run over a window plan
 // of the validation stream (the baseline's non-overlapping sequences or the sliding window) and
-// accumulated into val_loss / val_bpb exactly as the challenge does.
+// accumulated into val_loss / val_bpb exactly as the challenge does. Its weights are the session's
+// (shared with the training step's graphs when they run in the same session: evaluating during
+// training copies nothing).
 #pragma once
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -18,12 +19,11 @@ namespace pg {
 
 class Evaluator {
 public:
-    Evaluator(const GptConfig& cfg, int64_t rows, int64_t seq_len);
+    Evaluator(const GptConfig& cfg, int64_t rows, int64_t seq_len, Session& session);
 
-    // Copies model weights in (names as in the ParamSet; extra entries such as optimizer state
-    // are ignored; a missing weight is a pg::Error).
+    // Copies model weights into the session (names as in the ParamSet; extra entries such as
+    // optimizer state are ignored; a missing weight is a pg::Error).
     void set_weights(const std::map<std::string, HostTensor>& weights);
-    void set_weights_from(const std::function<HostTensor(const std::string&)>& get);
 
     // Runs every window of `plan` (this rank's share) and accumulates the scored targets.
     eval::BpbAccumulator evaluate(const eval::WindowPlan& plan, std::span<const uint16_t> stream,

@@ -9,7 +9,7 @@
 #include "frontend/export/artifact.h"
 #include "frontend/export/quantize.h"
 #include "frontend/train/run_log.h"
-#include "runtime/env.h"
+#include "base/env.h"
 
 namespace pg {
 

@@ -5,8 +5,8 @@
 
 #include <chrono>
 
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg {
 

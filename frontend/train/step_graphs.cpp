@@ -4,7 +4,8 @@
 #include "frontend/optim/adam.h"
 #include "frontend/optim/muon.h"
 #include "graph/autodiff.h"
-#include "runtime/env.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg {
 
@@ -84,13 +85,7 @@ ModelGraph new_model_graph() {
 
 std::string grad_acc_name(const std::string& param) { return param + ".grad_acc"; }
 
-ModelGraph build_train_step(const Hyperparams& h, int64_t rows) {
-    ModelGraph m = new_model_graph();
-    std::vector<Tensor> grads = loss_and_gradients(m, h, rows);
-    std::vector<ParamSpec> model_params = m.params->specs();
-    add_optimizer(*m.params, h, model_params, grads);
-    return m;
-}
+namespace {
 
 ModelGraph build_micro_step(const Hyperparams& h, int64_t rows, int64_t micro_steps) {
     ModelGraph m = new_model_graph();
@@ -105,7 +100,7 @@ ModelGraph build_micro_step(const Hyperparams& h, int64_t rows, int64_t micro_st
     return m;
 }
 
-ModelGraph build_apply_step(const Hyperparams& h) {
+ModelGraph build_optimizer_step(const Hyperparams& h) {
     // The model's parameters are declared by building its forward graph once (names, shapes, init);
     // only the optimizer updates, fed by the accumulated gradients, are live in this graph.
     ModelGraph m = new_model_graph();
@@ -114,10 +109,34 @@ ModelGraph build_apply_step(const Hyperparams& h) {
     gpt_loss(*m.params, h.model, ids, ids);
     std::vector<ParamSpec> model_params = m.params->specs();
     std::vector<Tensor> grads;
-    for (const ParamSpec& p : model_params)
-        grads.push_back(m.params->add(grad_acc_name(p.name), p.shape, Init::zeros(), "gradacc").cast(p.dtype));
+    for (const ParamSpec& p : model_params) {
+        Tensor acc = m.params->add(grad_acc_name(p.name), p.shape, Init::zeros(), "gradacc");
+        grads.push_back(acc.cast(p.dtype));
+        g.add_update(acc.id(), build::constant(g, 0.0, p.shape, DType::f32));  // ready for the next step
+    }
     add_optimizer(*m.params, h, model_params, grads);
     return m;
+}
+
+}  // namespace
+
+TrainingGraphs build_training_graphs(const Hyperparams& h) {
+    TrainingGraphs t;
+    t.micro_steps = h.grad_accum_steps();
+    t.micro_rows = h.rows_per_step() / t.micro_steps;
+    PG_CHECK(t.micro_rows >= 1 && t.micro_rows * t.micro_steps == h.rows_per_step(),
+             "TRAIN_BATCH_TOKENS={} gives {} sequences of TRAIN_SEQ_LEN={} per step, which {} micro-steps cannot "
+             "split evenly; use a multiple of {} tokens",
+             h.train_batch_tokens, h.rows_per_step(), h.train_seq_len, t.micro_steps,
+             h.train_seq_len * t.micro_steps * h.world_size);
+    t.micro = build_micro_step(h, t.micro_rows, t.micro_steps);
+    t.optimizer = build_optimizer_step(h);
+    for (const ParamSpec& p : t.optimizer.params->specs()) {
+        if (p.group == "gradacc") continue;
+        t.state_specs.push_back(p);
+        if (p.group != "state") t.model_specs.push_back(p);
+    }
+    return t;
 }
 
 ModelGraph build_eval_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len) {

@@ -1,11 +1,12 @@
-// The graphs of the baseline trainer: the training step (forward, autodiff, optional global
-// grad-norm clipping, Muon on block matrices, Adam on the embedding and on scalar/control
-// tensors, as train_gpt.py splits them) and the evaluation forward pass (per-token losses).
+// The graphs of the trainer: the training step (forward, autodiff, optional global grad-norm
+// clipping, Muon on block matrices, Adam on the embedding and on scalar/control tensors, as
+// train_gpt.py splits them) and the evaluation forward pass (per-token losses).
 // Batches are int32 ids "ids" / "targets" of shape [rows, seq_len]. Runtime scalars: "step"
 // (1-based), "lr.embed", "lr.matrix", "lr.scalar", "muon_momentum".
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "frontend/module.h"
 #include "frontend/train/hyperparams.h"
@@ -17,16 +18,22 @@ struct ModelGraph {
     std::unique_ptr<ParamSet> params;
 };
 
-// rows = sequences per step (all micro-steps of this rank together: their mean losses average to
-// the mean over all rows because micro-batches are equal in size).
-ModelGraph build_train_step(const Hyperparams& h, int64_t rows);
+// The one definition of the training step (pgolf train, pgolf compile, the benchmarks and every
+// test of "the training step" build it here): grad_accum micro-steps, each over micro_rows
+// sequences, then the optimizer. The micro-step graph outputs its mean "loss" and adds its
+// gradients / micro_steps into "<param>.grad_acc" (group "gradacc"); the optimizer graph reads the
+// accumulators, clips by global norm when GRAD_CLIP_NORM > 0, applies Muon to the block matrices
+// and Adam to the rest, and zeroes the accumulators. Both graphs run in one session, over the same
+// parameter, state and accumulator buffers. Equal-sized micro-batches make the mean of their mean
+// losses the mean over all of the step's sequences, as the baseline's loop over micro-steps.
+struct TrainingGraphs {
+    int64_t micro_steps = 1, micro_rows = 1;
+    ModelGraph micro, optimizer;
+    std::vector<ParamSpec> model_specs;  // the weights
+    std::vector<ParamSpec> state_specs;  // weights and optimizer state: what a checkpoint holds
+};
 
-// The same step as grad_accum micro-steps (memory of one micro-batch): build_micro_step adds each
-// micro-batch's gradients / micro_steps into "<param>.grad_acc" (group "gradacc") and outputs its
-// loss; build_apply_step applies the optimizer to the accumulated gradients (its "gradacc" params
-// are read, never updated: the runner zeroes the accumulators).
-ModelGraph build_micro_step(const Hyperparams& h, int64_t rows, int64_t micro_steps);
-ModelGraph build_apply_step(const Hyperparams& h);
+TrainingGraphs build_training_graphs(const Hyperparams& h);
 std::string grad_acc_name(const std::string& param);
 
 // Output "losses": [rows * seq_len] f32 per-token cross-entropy (nats).

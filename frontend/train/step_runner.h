@@ -1,9 +1,11 @@
-// StepRunner: one optimizer step of the trainer, either as one graph over all of the step's
-// sequences, or (PG_MICRO_STEPS=1, the default) as grad_accum micro-step graphs that accumulate
-// gradients followed by an apply graph that runs the optimizer, so that activation memory is that
-// of one micro-batch, as the baseline's loop over micro-steps. Both give the same step up to the
-// summation order of the mean loss.
+// StepRunner: runs the training step of step_graphs.h in a session: grad_accum micro-step graphs
+// that accumulate gradients, then the optimizer graph, all over the session's parameter, state
+// and accumulator buffers. Per step nothing crosses between host and device but the token
+// batches, the runtime scalars (learning rates, momentum, step) and the micro-steps' losses;
+// with PG_DEBUG=1 each step prints those byte counts.
 #pragma once
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,18 +18,30 @@ namespace pg {
 
 class StepRunner {
 public:
-    explicit StepRunner(const Hyperparams& h);
+    StepRunner(const Hyperparams& h, Session& session);
 
     // The params and optimizer state that define training (checkpointed); not the accumulators.
-    const std::vector<ParamSpec>& state_specs() const { return state_specs_; }
+    const std::vector<ParamSpec>& state_specs() const { return graphs_.state_specs; }
     std::map<std::string, HostTensor> initial_state(uint64_t seed) const;
     void set_state(const std::string& name, const HostTensor& value);
     HostTensor get_state(const std::string& name) const;
 
     void set_scalars(int64_t step, double lr_mul);
-    // Loads the step's micro-batches from `loader` and runs one optimizer step.
+    // Fills micro-batch `micro` (int32 [micro_rows, seq_len] ids and targets).
+    using BatchSource = std::function<void(int64_t micro, HostTensor& ids, HostTensor& targets)>;
+    // Runs one optimizer step over micro_steps() micro-batches.
+    void run(const BatchSource& next_batch);
+    // The same, with the micro-batches taken from `loader` as the baseline takes them.
     void run(data::DistributedTokenLoader& loader);
     double loss() const { return loss_; }  // mean training loss of the last step
+    // Host<->device bytes of the last step, its scalars included.
+    const TransferStats& last_transfers() const { return last_transfers_; }
+
+    int64_t micro_steps() const { return graphs_.micro_steps; }
+    int64_t micro_rows() const { return graphs_.micro_rows; }
+    const TrainingGraphs& graphs() const { return graphs_; }
+    Executable& micro_executable() { return *micro_exe_; }
+    Executable& optimizer_executable() { return *optimizer_exe_; }
 
     std::string backend() const;
     std::string summary() const;
@@ -35,15 +49,15 @@ public:
     int64_t param_count() const;
 
 private:
-    HostTensor batch_tensor() const;
-
     const Hyperparams& h_;
-    bool micro_;
-    int64_t micro_rows_;
-    ModelGraph single_, micro_graph_, apply_graph_;
-    std::unique_ptr<Executable> single_exe_, micro_exe_, apply_exe_;
-    std::vector<ParamSpec> state_specs_, model_specs_;
+    Session& session_;
+    TrainingGraphs graphs_;
+    std::unique_ptr<Executable> micro_exe_, optimizer_exe_;
+    HostTensor ids_, targets_;
     double loss_ = 0;
+    int64_t steps_run_ = 0;
+    TransferStats step_start_, last_transfers_;
+    bool scalars_set_ = false;
 };
 
 }  // namespace pg

@@ -18,8 +18,8 @@
 #include "frontend/train/step_graphs.h"
 #include "frontend/train/step_runner.h"
 #include "runtime/executable.h"
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg {
 
@@ -77,9 +77,10 @@ TrainResult train(const Hyperparams& h) {
 
     // Graphs, compiled once.
     auto t_build = Clock::now();
-    StepRunner runner(h);
+    std::unique_ptr<Session> session = open_session();
+    StepRunner runner(h, *session);
     Evaluator evaluator(h.model, std::min<int64_t>(h.val_rows(), static_cast<int64_t>(val_plan.windows.size())),
-                        h.train_seq_len);
+                        h.train_seq_len, *session);
     log.line(fmt::format("model_params:{} backend:{} build:{:.2f}s {} fusion:{}", runner.param_count(),
                          runner.backend(), ms_since(t_build) / 1000, runner.summary(), env::get("PG_FUSION")));
     std::map<std::string, HostTensor> init = runner.initial_state(static_cast<uint64_t>(h.seed));
@@ -123,7 +124,6 @@ TrainResult train(const Hyperparams& h) {
         bool last = step == h.iterations || (stop_after >= 0 && step >= stop_after);
         if (last || (h.val_loss_every > 0 && step % h.val_loss_every == 0)) {
             training_ms += ms_since(t0);
-            evaluator.set_weights_from([&](const std::string& name) { return runner.get_state(name); });
             eval::BpbAccumulator acc = evaluator.evaluate(val_plan, val.tokens, luts);
             result.val_loss = acc.val_loss();
             result.val_bpb = acc.val_bpb();

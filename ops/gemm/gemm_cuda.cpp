@@ -20,7 +20,7 @@
 
 #include <algorithm>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::gemm {
 namespace {

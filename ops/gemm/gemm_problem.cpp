@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::gemm {
 
@@ -11,6 +11,19 @@ int64_t GemmProblem::batch() const {
     int64_t b = 1;
     for (int64_t e : batch_shape) b *= e;
     return b;
+}
+
+std::vector<int64_t> batch_offsets(const std::vector<int64_t>& batch_shape, const std::vector<int64_t>& strides,
+                                   int64_t offset) {
+    std::vector<int64_t> offs{offset};
+    for (size_t d = 0; d < batch_shape.size(); ++d) {
+        std::vector<int64_t> next;
+        next.reserve(offs.size() * static_cast<size_t>(batch_shape[d]));
+        for (int64_t o : offs)
+            for (int64_t i = 0; i < batch_shape[d]; ++i) next.push_back(o + i * strides[d]);
+        offs = std::move(next);
+    }
+    return offs;
 }
 
 void GemmProblem::validate() const {

@@ -4,7 +4,7 @@
 //   A[b](i, p) = A[a_offset(b) + i * lda + p]   (trans_a: A[a_offset(b) + p * lda + i])
 //   B[b](p, j) = B[b_offset(b) + p * ldb + j]   (trans_b: B[b_offset(b) + j * ldb + p])
 // where b runs over batch_shape (row-major) and x_offset(b) = x_offset + sum(index_d * stride_d):
-// exactly the strided operand views the CPU's BLAS path reads (codegen/view.h blas_layout), so
+// exactly the strided operand views the CPU's BLAS path reads (codegen/view.h matrix_layout), so
 // transposes, slices and broadcast batch dims cost no copy.
 #pragma once
 #include <cstdint>
@@ -29,6 +29,10 @@ struct GemmProblem {
     // Throws InternalError when the fields are inconsistent.
     void validate() const;
 };
+
+// The element offset of every batch, row-major over `batch_shape`: offset + sum(index_d * stride_d).
+std::vector<int64_t> batch_offsets(const std::vector<int64_t>& batch_shape, const std::vector<int64_t>& strides,
+                                   int64_t offset);
 
 enum class GemmKind { Simt, Mma };
 

@@ -7,8 +7,8 @@
 #include <mutex>
 
 #include "runtime/cuda/cuda_api.h"
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg {
 

@@ -2,7 +2,7 @@
 #include "runtime/cuda/cuda_graph.h"
 
 #include "runtime/cuda/cuda_api.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 

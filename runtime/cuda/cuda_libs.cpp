@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "runtime/cuda/cuda_api.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 

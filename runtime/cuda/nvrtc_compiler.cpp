@@ -17,11 +17,12 @@
 #include "codegen/kernel_key.h"
 #include "runtime/cuda/cuda_api.h"
 #include "runtime/cuda/cuda_device.h"
-#include "runtime/digest.h"
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/digest.h"
+#include "base/env.h"
+#include "base/error.h"
+#include "base/dump.h"
 #include "runtime/kernel_cache.h"
-#include "runtime/thread_pool.h"
+#include "base/thread_pool.h"
 
 namespace pg {
 

@@ -16,8 +16,8 @@
 #include "codegen/kir.h"
 #include "graph/dtype.h"
 #include "runtime/cpu_jit.h"
-#include "runtime/error.h"
-#include "runtime/thread_pool.h"
+#include "base/error.h"
+#include "base/thread_pool.h"
 
 namespace pg::test {
 

@@ -4,7 +4,7 @@
 #include <limits>
 #include <regex>
 
-#include "runtime/env.h"
+#include "base/env.h"
 #include "tests/codegen/llvm_test_util.h"
 
 using namespace pg;

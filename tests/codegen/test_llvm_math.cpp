@@ -9,7 +9,7 @@
 #include <mutex>
 #include <regex>
 
-#include "runtime/env.h"
+#include "base/env.h"
 #include "tests/codegen/llvm_test_util.h"
 
 using namespace pg;

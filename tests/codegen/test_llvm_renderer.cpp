@@ -3,7 +3,7 @@
 // graph/interpreter_ops.cpp): transcendentals within 1e-6 relative, exact ops bit for bit.
 #include <limits>
 
-#include "runtime/env.h"
+#include "base/env.h"
 #include "tests/codegen/llvm_test_util.h"
 
 using namespace pg;

@@ -14,10 +14,9 @@
 #include <set>
 
 #include "codegen/cuda/cuda_expr.h"
-#include "codegen/cuda/cuda_plan.h"
+#include "codegen/compile_plan.h"
 #include "codegen/cuda/cuda_prelude.h"
-#include "codegen/passes.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::testing {
 namespace {
@@ -61,16 +60,18 @@ struct HostModule {
 
 // One translation unit with the prelude, every distinct kernel source and an
 // `extern "C" void pg_emu_<entry>(void** a)` wrapper per entry point.
-std::string translation_unit(const std::vector<CudaPlannedKernel>& ks, const Graph& g) {
+std::string translation_unit(const ExecPlan& plan) {
+    const Graph& g = plan.graph;
     std::string tu(cuda_prelude());
     std::set<std::string> sources, entries;
-    for (const CudaPlannedKernel& k : ks) {
-        if (sources.insert(k.source.source).second) tu += "\n" + k.source.source;
-        for (const CudaLaunch& l : k.source.launches) {
+    for (const PlanStep& k : plan.steps) {
+        if (!k.cuda) continue;
+        if (sources.insert(k.cuda->source).second) tu += "\n" + k.cuda->source;
+        for (const CudaLaunch& l : k.cuda->launches) {
             if (!entries.insert(l.entry).second) continue;
             std::string args;
-            for (size_t i = 0; i < k.buffer_nodes.size(); ++i)
-                args += fmt::format("{}({}*)a[{}]", i ? ", " : "", cuda::memory_type(g[k.buffer_nodes[i]].dtype), i);
+            for (size_t i = 0; i < k.buffers.size(); ++i)
+                args += fmt::format("{}({}*)a[{}]", i ? ", " : "", cuda::memory_type(g[k.buffers[i]].dtype), i);
             tu += fmt::format("extern \"C\" void pg_emu_{}(void** a) {{ {}({}); }}\n", l.entry, l.entry, args);
         }
     }
@@ -87,15 +88,14 @@ std::string host_compiler_missing() {
     return why;
 }
 
-EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const ScheduleOptions& opts) {
-    Graph g = run_passes(graph);
-    Schedule s = schedule(g, opts);
-    std::vector<CudaPlannedKernel> ks = plan_cuda_kernels(g, s);
+EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& target) {
+    ExecPlan plan = compile_plan(graph, target);
+    const Graph& g = plan.graph;
 
     static int counter = 0;
     fs::path dir = fs::temp_directory_path() / fmt::format("pgolf-emu-{}-{}", static_cast<long>(getpid()), counter++);
     fs::create_directories(dir);
-    std::ofstream(dir / "plan.cpp") << translation_unit(ks, g);
+    std::ofstream(dir / "plan.cpp") << translation_unit(plan);
     std::string cmd = fmt::format(
         "c++ -std=c++20 -O1 -fPIC -shared -w -include {}/tests/cuda/cuda_host_shim.h -x c++ {} -o {} 2> {}",
         PG_SOURCE_DIR, (dir / "plan.cpp").string(), (dir / "plan.so").string(), (dir / "errors.txt").string());
@@ -127,17 +127,18 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const ScheduleO
         return b;
     };
     EmulatedRun run;
-    for (const CudaPlannedKernel& k : ks) {
+    for (const PlanStep& k : plan.steps) {
         std::vector<void*> args;
-        for (NodeId id : k.buffer_nodes) args.push_back(buffer_of(id).data.get());
-        for (size_t i = 0; i < k.source.launches.size(); ++i) {
-            const CudaLaunch& l = k.source.launches[i];
+        for (NodeId id : k.buffers) args.push_back(buffer_of(id).data.get());
+        if (k.kind == PlanStep::Kind::Copy) continue;  // updates are read from their values below
+        for (size_t i = 0; i < k.cuda->launches.size(); ++i) {
+            const CudaLaunch& l = k.cuda->launches[i];
             auto fn = reinterpret_cast<EntryFn>(dlsym(module.handle, ("pg_emu_" + l.entry).c_str()));
             PG_ASSERT(fn != nullptr, "the emulated plan lacks {}", l.entry);
             std::array<int64_t, 3> grid = l.grid;
-            if (k.kind != KernelKind::Blas) grid[0] = std::min(grid[0], kMaxEmulatedBlocks);
+            if (k.kernel_kind != KernelKind::Gemm) grid[0] = std::min(grid[0], kMaxEmulatedBlocks);
             launch(fn, args.data(), static_cast<unsigned>(grid[0]), static_cast<unsigned>(grid[1]),
-                   static_cast<unsigned>(grid[2]), static_cast<unsigned>(l.block), concurrent(k.source, i));
+                   static_cast<unsigned>(grid[2]), static_cast<unsigned>(l.block), concurrent(*k.cuda, i));
             ++run.launches;
         }
         ++run.kernels;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "codegen/schedule.h"
+#include "codegen/target.h"
 #include "graph/graph.h"
 #include "graph/interpreter.h"
 
@@ -23,8 +23,8 @@ struct EmulatedRun {
     int kernels = 0, launches = 0;
 };
 
-// Plans g (after the pass pipeline) for the GPU with `opts`, compiles every kernel for the host
-// and runs one step.
-EmulatedRun emulate_cuda(const Graph& g, const Feeds& feeds, const ScheduleOptions& opts);
+// Plans g for the CUDA `target` with the compile driver, compiles every kernel for the host and
+// runs one step.
+EmulatedRun emulate_cuda(const Graph& g, const Feeds& feeds, const Target& target);
 
 }  // namespace pg::testing

@@ -1,10 +1,9 @@
-// Helpers of the CUDA tests: skipping without NVRTC or a GPU (with the reason printed), the
-// tiny and baseline GPT configurations, and the GPU op harness (CudaExecutable against the
-// reference interpreter).
+// Helpers of the CUDA tests: skipping without NVRTC or a GPU (with the reason printed) and the
+// GPU op harness (the shared backend harness of tests/support/jit_check.h on the GPU).
 #pragma once
 #include <string>
 
-#include "frontend/models/gpt.h"
+#include "tests/support/training_configs.h"
 #include "graph/graph.h"
 #include "graph/interpreter.h"
 
@@ -14,9 +13,6 @@ namespace pg::testing {
 std::string nvrtc_missing();
 // "" when a CUDA device can run kernels, else why not.
 std::string gpu_missing();
-
-GptConfig tiny_gpt();      // vocab 96, 2 layers, d 64, 4 heads, 2 kv heads (batch 4 x 32)
-GptConfig baseline_gpt();  // the challenge's 9 x 512 (batch 64 x 1024 per device)
 
 struct CudaCheckResult {
     double max_error = 0;

@@ -6,11 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "codegen/cuda/cuda_plan.h"
-#include "codegen/passes.h"
+#include "codegen/compile_plan.h"
 #include "graph/build.h"
 #include "runtime/cuda/nvrtc_compiler.h"
-#include "runtime/env.h"
+#include "base/env.h"
 #include "runtime/kernel_cache.h"
 #include "tests/codegen/llvm_test_util.h"
 #include "tests/cuda/cuda_test_util.h"
@@ -26,12 +25,9 @@ std::vector<CudaKernelSource> sources(double scale) {
     NodeId x = b::param(g, "x", {64, 64});
     NodeId w = b::param(g, "w", {64, 64});
     g.set_output("out", b::add(g, b::mul(g, b::unary(g, Op::Tanh, x), scale), b::matmul(g, x, w)));
-    Graph p = run_passes(g);
-    ScheduleOptions so = cuda_schedule_options();
-    so.blas_min_flops = 1;
-    std::vector<CudaKernelSource> out;
-    for (const CudaPlannedKernel& k : plan_cuda_kernels(p, schedule(p, so))) out.push_back(k.source);
-    return out;
+    Target t = cuda_target("sm_90a");
+    t.gemm_min_flops = 1;
+    return compile_plan(g, t).cuda_sources();
 }
 
 std::unique_ptr<CudaProgram> compile_cold(const std::vector<CudaKernelSource>& s, const std::string& arch = "sm_90a") {

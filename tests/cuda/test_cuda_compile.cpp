@@ -1,62 +1,73 @@
-// Every CUDA kernel of the tiny and of the baseline GPT training step (forward, backward, Adam)
-// compiles with NVRTC for sm_90a (H100) and sm_80 (A100), with ptxas' register report for every
-// launch. NVRTC needs no GPU; the kernel cache makes reruns cheap (a cached cubin is one NVRTC
-// produced for the identical source, arch and options).
+// Every CUDA kernel of the tiny and of the baseline GPT's training step, exactly as `pgolf train`
+// runs it (the micro-step graph, the optimizer graph with Muon's Newton-Schulz and Adam, and the
+// evaluation graph), compiles with NVRTC for sm_90a (H100) and sm_80 (A100), with ptxas' register
+// report for every launch. NVRTC needs no GPU; the kernel cache makes reruns cheap (a cached cubin
+// is one NVRTC produced for the identical source, arch and options).
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include "codegen/passes.h"
-#include "frontend/train_step.h"
-#include "runtime/cuda/cuda_compile_plan.h"
+#include "codegen/compile_plan.h"
+#include "frontend/train/step_graphs.h"
+#include "runtime/cuda/nvrtc_compiler.h"
 #include "tests/cuda/cuda_test_util.h"
 
 namespace pg {
 namespace {
 
-void check_compiles(const Graph& g, const std::string& arch, bool fusion, const std::string& what) {
-    ScheduleOptions so = cuda_schedule_options();
-    so.fusion = fusion;
-    CompiledCudaPlan plan = compile_cuda_plan(g, so, {arch, true});
-    const CudaCompileStats& st = plan.program->stats();
+// Returns the number of GEMM steps.
+int check_compiles(const Graph& g, const std::string& arch, bool fusion, const std::string& what) {
+    Target t = cuda_target(arch);
+    t.fusion = fusion;
+    ExecPlan plan = compile_plan(g, t);
+    std::vector<CudaKernelSource> sources = plan.cuda_sources();
+    std::unique_ptr<CudaProgram> program = CudaProgram::compile(sources, {arch, true});
+    const CudaCompileStats& st = program->stats();
     MESSAGE(what, ": ", to_string(st));
-    REQUIRE(st.kernels == static_cast<int>(plan.kernels.size()));
+    REQUIRE(st.kernels == static_cast<int>(sources.size()));
     CHECK(st.kernels > 0);
     CHECK(st.arch == arch);
-    int gemms = 0, spilling = 0;
-    for (size_t i = 0; i < plan.kernels.size(); ++i) {
-        const CudaPlannedKernel& k = plan.kernels[i];
-        const CudaKernelReport& r = plan.program->report(i);
-        INFO("kernel ", k.source.name, " (", k.source.mapping, ")");
-        REQUIRE(r.entries.size() == k.source.launches.size());
+    int spilling = 0;
+    for (size_t i = 0; i < sources.size(); ++i) {
+        const CudaKernelReport& r = program->report(i);
+        INFO("kernel ", sources[i].name, " (", sources[i].mapping, ")");
+        REQUIRE(r.entries.size() == sources[i].launches.size());
         for (const CudaEntryReport& e : r.entries) {
             CHECK(e.registers > 0);
             CHECK(e.registers <= 255);
             spilling += (e.spill_stores + e.spill_loads) > 0;
         }
-        CHECK(!plan.program->cubin(i).empty());
-        gemms += k.kind == KernelKind::Blas;
+        CHECK(!program->cubin(i).empty());
     }
-    CHECK(gemms > 0);
     if (spilling) MESSAGE(what, ": ", spilling, " launches spill registers");
+    return plan.count(KernelKind::Gemm);
+}
+
+void check_training_step(const Hyperparams& h, const std::vector<std::string>& archs, bool unfused_too,
+                         const std::string& what) {
+    TrainingGraphs step = build_training_graphs(h);
+    ModelGraph eval = build_eval_graph(h.model, h.val_rows(), h.train_seq_len);
+    for (const std::string& arch : archs) {
+        for (bool fusion : {true, false}) {
+            if (!fusion && !unfused_too) continue;
+            std::string label = fmt::format("{} {} {}", what, fusion ? "fused" : "unfused", arch);
+            CHECK(check_compiles(*step.micro.graph, arch, fusion, label + " micro-step") > 0);
+            // Newton-Schulz's X X^T and (a B + c B^2) X products are GEMMs.
+            CHECK(check_compiles(*step.optimizer.graph, arch, fusion, label + " optimizer") > 0);
+            CHECK(check_compiles(*eval.graph, arch, fusion, label + " eval") > 0);
+        }
+    }
 }
 
 }  // namespace
 
-TEST_CASE("cuda: every kernel of the tiny GPT training step compiles for sm_90a and sm_80, fused and unfused") {
+TEST_CASE("cuda: every kernel of the tiny GPT's training step compiles for sm_90a and sm_80, fused and unfused") {
     PG_SKIP_UNLESS_NVRTC();
-    TrainStepGraph step = build_gpt_adam_step(testing::tiny_gpt(), 4, 32, AdamConfig{});
-    Graph g = run_passes(*step.graph);
-    for (const char* arch : {"sm_90a", "sm_80"}) {
-        check_compiles(g, arch, true, fmt::format("tiny fused {}", arch));
-        check_compiles(g, arch, false, fmt::format("tiny unfused {}", arch));
-    }
+    check_training_step(testing::tiny_training(), {"sm_90a", "sm_80"}, true, "tiny");
 }
 
-TEST_CASE("cuda: every kernel of the baseline GPT training step (9 x 512, batch 64 x 1024) compiles for sm_90a and sm_80") {
+TEST_CASE("cuda: every kernel of the baseline GPT's training step (9 x 512, 8 micro-steps of 64 x 1024) compiles") {
     PG_SKIP_UNLESS_NVRTC();
-    TrainStepGraph step = build_gpt_adam_step(testing::baseline_gpt(), 64, 1024, AdamConfig{});
-    Graph g = run_passes(*step.graph);
-    for (const char* arch : {"sm_90a", "sm_80"}) check_compiles(g, arch, true, fmt::format("baseline {}", arch));
+    check_training_step(testing::baseline_training(), {"sm_90a", "sm_80"}, false, "baseline");
 }
 
 }  // namespace pg

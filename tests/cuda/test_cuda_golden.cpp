@@ -10,11 +10,10 @@
 #include <functional>
 #include <sstream>
 
-#include "codegen/cuda/cuda_plan.h"
-#include "codegen/passes.h"
+#include "codegen/compile_plan.h"
 #include "graph/build.h"
 #include "runtime/cuda/nvrtc_compiler.h"
-#include "runtime/env.h"
+#include "base/env.h"
 #include "tests/cuda/cuda_test_util.h"
 
 namespace pg {
@@ -28,19 +27,18 @@ namespace b = build;
 std::string golden_path(const std::string& name) { return std::string(PG_SOURCE_DIR) + "/tests/cuda/golden/" + name + ".cu"; }
 
 // The kernel of g's GPU plan that `pick` selects.
-CudaKernelSource kernel_of(Graph& g, NodeId out, const std::function<bool(const CudaPlannedKernel&)>& pick) {
+CudaKernelSource kernel_of(Graph& g, NodeId out, const std::function<bool(const PlanStep&)>& pick) {
     g.set_output("out", out);
-    Graph p = run_passes(g);
-    ScheduleOptions so = cuda_schedule_options();
-    so.blas_min_flops = 1;
-    std::vector<CudaPlannedKernel> ks = plan_cuda_kernels(p, schedule(p, so));
-    for (const CudaPlannedKernel& k : ks)
-        if (pick(k)) return k.source;
+    Target t = cuda_target("sm_90a");
+    t.gemm_min_flops = 1;
+    ExecPlan plan = compile_plan(g, t);
+    for (const PlanStep& k : plan.steps)
+        if (k.cuda && pick(k)) return *k.cuda;
     FAIL("no kernel of the plan matches");
     return {};
 }
 
-bool mapped(const CudaPlannedKernel& k, const char* mode) { return k.source.mapping.rfind(mode, 0) == 0; }
+bool mapped(const PlanStep& k, const char* mode) { return k.cuda->mapping.rfind(mode, 0) == 0; }
 
 void check_golden(const std::string& name, const CudaKernelSource& k) {
     std::string text = fmt::format("// golden: {} ({})\n{}", name, k.mapping, k.source);
@@ -97,7 +95,7 @@ TEST_CASE("cuda: golden source of a scatter-add (zero fill, then atomic adds)") 
     NodeId idx = b::input(g, "idx", {8, 16}, DType::i64);
     NodeId src = b::param(g, "src", {8, 16, 32});
     NodeId out = b::scatter_add(g, idx, b::mul(g, src, 2.0), 50);
-    check_golden("scatter_add", kernel_of(g, out, [](const auto& k) { return k.kind == KernelKind::ScatterAdd; }));
+    check_golden("scatter_add", kernel_of(g, out, [](const auto& k) { return k.kernel_kind == KernelKind::ScatterAdd; }));
 }
 
 TEST_CASE("cuda: golden source of a SIMT f32 GEMM with a transposed operand") {
@@ -105,7 +103,7 @@ TEST_CASE("cuda: golden source of a SIMT f32 GEMM with a transposed operand") {
     NodeId a = b::param(g, "a", {2, 96, 64});
     NodeId w = b::param(g, "w", {2, 80, 64});
     NodeId out = b::matmul(g, a, b::transpose(g, w, 1, 2));
-    check_golden("gemm_f32", kernel_of(g, out, [](const auto& k) { return k.kind == KernelKind::Blas; }));
+    check_golden("gemm_f32", kernel_of(g, out, [](const auto& k) { return k.kernel_kind == KernelKind::Gemm; }));
 }
 
 TEST_CASE("cuda: golden source of a bf16 tensor-core GEMM") {
@@ -113,7 +111,7 @@ TEST_CASE("cuda: golden source of a bf16 tensor-core GEMM") {
     NodeId a = b::param(g, "a", {256, 128}, DType::bf16);
     NodeId w = b::param(g, "w", {128, 192}, DType::bf16);
     NodeId out = b::matmul(g, a, w);
-    check_golden("gemm_bf16", kernel_of(g, out, [](const auto& k) { return k.kind == KernelKind::Blas; }));
+    check_golden("gemm_bf16", kernel_of(g, out, [](const auto& k) { return k.kernel_kind == KernelKind::Gemm; }));
 }
 
 }  // namespace pg

@@ -1,18 +1,21 @@
 // GPU tests (skipped with the reason printed where no CUDA device is present): the op harness on
 // CUDA against the reference interpreter (fused and unfused, with and without the GEMM template),
-// CUDA-graph replay against eager launches, and the tiny GPT training with Adam.
+// CUDA-graph replay against eager launches, and the tiny GPT's training step (micro-steps, Muon and
+// Adam) in a GPU session.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
 #include <cmath>
 #include <random>
 
-#include "frontend/train_step.h"
+#include "frontend/train/step_runner.h"
 #include "graph/build.h"
+#include "runtime/cuda/cuda_device.h"
 #include "runtime/cuda/cuda_executable.h"
 #include "tests/cuda/cuda_test_util.h"
 #include "tests/support/jit_check.h"
 #include "tests/support/op_cases.h"
+#include "tests/support/skewed_batches.h"
 
 namespace pg {
 namespace {
@@ -25,7 +28,7 @@ void check(Graph& g, NodeId out, double tol = 1e-5) {
     check_cuda(g, random_feeds(g, 1), tol);
 }
 
-void feed(CudaExecutable& exe, const Graph& g, const Feeds& feeds) {
+void feed(Executable& exe, const Graph& g, const Feeds& feeds) {
     for (const auto& [name, value] : feeds) {
         if (!exe.has_leaf(name)) continue;
         if (g[g.find_leaf(name)].op == Op::Scalar)
@@ -146,7 +149,10 @@ TEST_CASE("cuda: on the GPU, CUDA-graph replay gives exactly the eager launches'
     g.set_output("s", s);
     g.add_update(x, b::sub(g, x, b::mul(g, x, 0.01)));
     Feeds feeds = random_feeds(g, 3);
-    CudaExecutable graphed(g), eager(g);
+    std::unique_ptr<Session> session = open_session("cuda");
+    CudaExecutable graphed(*session, g, cuda_target(CudaDevice::get().arch()));
+    std::unique_ptr<Session> eager_session = open_session("cuda");  // its own x: both start from the feeds
+    CudaExecutable eager(*eager_session, g, cuda_target(CudaDevice::get().arch()));
     feed(graphed, g, feeds);
     feed(eager, g, feeds);
     REQUIRE(graphed.uses_graph());
@@ -160,50 +166,35 @@ TEST_CASE("cuda: on the GPU, CUDA-graph replay gives exactly the eager launches'
     }
 }
 
-TEST_CASE("cuda: on the GPU, the tiny GPT trains with Adam; the first loss equals the interpreter's") {
+TEST_CASE("cuda: on the GPU, the tiny GPT trains with the training step; the first loss equals the interpreter's") {
     PG_SKIP_UNLESS_GPU();
-    const int64_t B = 4, T = 32;
-    GptConfig cfg = testing::tiny_gpt();
-    TrainStepGraph step = build_gpt_adam_step(cfg, B, T, AdamConfig{});
-    std::mt19937_64 rng(7);
-    std::uniform_real_distribution<double> u(0, 1);
-    auto batch = [&] {
-        HostTensor ids(DType::i64, {B, T}), targets(DType::i64, {B, T});
-        for (int64_t i = 0; i < B * T; ++i) {
-            ids.set(i, std::floor(static_cast<double>(cfg.vocab_size) * std::pow(u(rng), 3.0)));
-            targets.set(i, std::floor(static_cast<double>(cfg.vocab_size) * std::pow(u(rng), 3.0)));
-        }
-        return std::make_pair(ids, targets);
-    };
-    std::vector<std::pair<HostTensor, HostTensor>> batches;
-    for (int i = 0; i < 4; ++i) batches.push_back(batch());
-
+    Hyperparams h = testing::tiny_training();
+    std::unique_ptr<Session> session = open_session("cuda");
+    StepRunner runner(h, *session);
+    for (const auto& [name, value] : runner.initial_state(1337)) runner.set_state(name, value);
+    testing::SkewedBatches batches(runner.micro_steps(), runner.micro_rows(), h.train_seq_len, h.model.vocab_size, 4, 7);
+    // The interpreter's loss of the first micro-batch, before any update.
     Feeds feeds;
-    for (auto& [name, value] : step.params->initialize(1337)) feeds[name] = value;
-    feeds["ids"] = batches[0].first;
-    feeds["targets"] = batches[0].second;
-    for (const char* s : {"step", "lr.embed", "lr.matrix", "lr.scalar"})
-        feeds[s] = HostTensor::from_doubles(DType::f32, {}, {1.0});
-    double ref = interpret(*step.graph, feeds, {step.graph->output("loss")})[0].get(0);
-
-    CudaExecutable exe(*step.graph);
-    for (const auto& [name, value] : step.params->initialize(1337))
-        if (exe.has_leaf(name)) exe.set(name, value);
+    for (const auto& [name, value] : runner.graphs().micro.params->initialize(1337)) feeds[name] = value;
+    feeds["ids"] = HostTensor(DType::i32, {runner.micro_rows(), h.train_seq_len});
+    feeds["targets"] = feeds["ids"];
+    batches.fill(0, 0, feeds["ids"], feeds["targets"]);
+    const Graph& micro = *runner.graphs().micro.graph;
+    double ref = interpret(micro, feeds, {micro.output("loss")})[0].get(0);
+    double first_micro_loss = 0;
     std::vector<double> losses;
-    for (int s = 0; s < 50; ++s) {
-        exe.set("ids", batches[s % 4].first);
-        exe.set("targets", batches[s % 4].second);
-        exe.set_scalar("step", s + 1);
-        exe.set_scalar("lr.embed", 0.05);
-        exe.set_scalar("lr.matrix", 0.01);
-        exe.set_scalar("lr.scalar", 0.01);
-        exe.run();
-        losses.push_back(exe.get("loss").get(0));
+    for (int64_t step = 0; step < 50; ++step) {
+        runner.set_scalars(step, 1.0);
+        runner.run([&](int64_t micro_index, HostTensor& ids, HostTensor& targets) {
+            batches.fill(step, micro_index, ids, targets);
+            if (step == 0 && micro_index == 1) first_micro_loss = runner.micro_executable().get("loss").get(0);
+        });
+        losses.push_back(runner.loss());
     }
-    MESSAGE(fmt::format("tiny GPT on the GPU: {} launches per step, loss {:.4f} -> {:.4f}", exe.stats().launches,
-                        losses.front(), losses.back()));
-    // The first loss is computed before any update: it equals the interpreter's (fp32 vs fp64).
-    CHECK(std::fabs(losses.front() - ref) <= 1e-4 * std::fabs(ref));
+    MESSAGE(fmt::format("tiny GPT on the GPU: {}; loss {:.4f} -> {:.4f}", runner.summary(), losses.front(),
+                        losses.back()));
+    // The first micro-step runs before any update: its loss equals the interpreter's (fp32 vs fp64).
+    CHECK(std::fabs(first_micro_loss - ref) <= 1e-4 * std::fabs(ref));
     CHECK(losses.back() < losses.front() - 0.5);
 }
 

@@ -7,11 +7,11 @@
 
 #include "graph/build.h"
 #include "runtime/cuda/cuda_device.h"
-#include "runtime/cuda/cuda_executable.h"
+#include "runtime/executable.h"
 #include "runtime/cuda/cuda_libs.h"
 #include "runtime/cuda/nvrtc_compiler.h"
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/env.h"
+#include "base/error.h"
 #include "tests/codegen/llvm_test_util.h"
 #include "tests/cuda/cuda_test_util.h"
 
@@ -44,7 +44,8 @@ TEST_CASE("cuda: without a GPU the device and the executable throw pg::Error, th
     CHECK_THROWS_AS(CudaDevice::get(), Error);
     Graph g;
     g.set_output("y", build::add(g, build::param(g, "x", {4}), 1.0));
-    CHECK_THROWS_AS(CudaExecutable{g}, Error);
+    CHECK_THROWS_AS(open_session("cuda"), Error);
+    CHECK_NOTHROW(compile_executable(*open_session("cpu"), g)->run());
     CHECK(cuda_unavailable_reason() == why);
 }
 

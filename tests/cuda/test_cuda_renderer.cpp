@@ -4,7 +4,7 @@
 // scatter-add). Content-derived entry names make kernels that differ only in plan position equal.
 #include <doctest/doctest.h>
 
-#include "codegen/cuda/cuda_plan.h"
+#include "codegen/compile_plan.h"
 #include "codegen/cuda/cuda_renderer.h"
 #include "codegen/lower.h"
 #include "codegen/passes.h"
@@ -15,15 +15,14 @@ namespace {
 namespace b = build;
 
 // The plan of out's graph for the GPU (GEMMs for any matmul).
-std::vector<CudaPlannedKernel> plan_of(Graph& g, NodeId out) {
+ExecPlan plan_of(Graph& g, NodeId out) {
     g.set_output("out", out);
-    Graph p = run_passes(g);
-    ScheduleOptions so = cuda_schedule_options();
-    so.blas_min_flops = 1;
-    return plan_cuda_kernels(p, schedule(p, so));
+    Target t = cuda_target("sm_90a");
+    t.gemm_min_flops = 1;
+    return compile_plan(g, t);
 }
 
-std::string mapping_of_last(Graph& g, NodeId out) { return plan_of(g, out).back().source.mapping; }
+std::string mapping_of_last(Graph& g, NodeId out) { return plan_of(g, out).cuda_sources().back().mapping; }
 
 bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
@@ -70,8 +69,7 @@ TEST_CASE("cuda: a scatter-add zero-fills and then adds atomically, in two launc
     Graph g;
     NodeId idx = b::input(g, "idx", {8, 16}, DType::i64);
     NodeId src = b::param(g, "src", {8, 16, 32});
-    auto plan = plan_of(g, b::scatter_add(g, idx, src, 50));
-    const CudaKernelSource& k = plan.back().source;
+    CudaKernelSource k = plan_of(g, b::scatter_add(g, idx, src, 50)).cuda_sources().back();
     REQUIRE(k.launches.size() == 2);
     CHECK(has(k.source, "atomicAdd(&b0["));
     CHECK(k.launches[0].entry.substr(k.launches[0].entry.size() - 3) == "_p0");
@@ -80,12 +78,12 @@ TEST_CASE("cuda: a scatter-add zero-fills and then adds atomically, in two launc
 TEST_CASE("cuda: index arithmetic is 32-bit when it fits and 64-bit beyond 2^31 elements") {
     Graph g;
     NodeId x = b::param(g, "x", {256, 256});
-    std::string small = plan_of(g, b::add(g, x, 1.0)).back().source.source;
+    std::string small = plan_of(g, b::add(g, x, 1.0)).cuda_sources().back().source;
     CHECK(has(small, "pg_u32 pg_p"));
     CHECK(!has(small, "long long"));
     Graph h;
     NodeId y = b::param(h, "y", {70000, 70001});  // 4.9e9 elements
-    std::string big = plan_of(h, b::add(h, y, 1.0)).back().source.source;
+    std::string big = plan_of(h, b::add(h, y, 1.0)).cuda_sources().back().source;
     CHECK(has(big, "pg_u64 pg_p"));
     CHECK(has(big, "const int i0_0"));                   // each loop var still fits 32 bits
     CHECK(has(big, "((long long)(i0_0)) * 70001LL"));  // the element index does not
@@ -95,7 +93,7 @@ TEST_CASE("cuda: bf16 results round after every op; max propagates NaN") {
     Graph g;
     NodeId x = b::param(g, "x", {64, 64}, DType::bf16);
     NodeId y = b::param(g, "y", {64, 64}, DType::bf16);
-    std::string s = plan_of(g, b::binary(g, Op::Max, b::mul(g, x, y), x)).back().source.source;
+    std::string s = plan_of(g, b::binary(g, Op::Max, b::mul(g, x, y), x)).cuda_sources().back().source;
     CHECK(has(s, "pg_round_bf16("));
     CHECK(has(s, "pg_fmax("));
     CHECK(has(s, "pg_bf16_to_f32("));
@@ -130,13 +128,11 @@ TEST_CASE("cuda: kernels that differ only in their plan position render identica
     NodeId y = b::param(g, "y", {32, 32});
     g.set_output("a", b::unary(g, Op::Exp, x));
     g.set_output("b", b::unary(g, Op::Exp, y));
-    Graph p = run_passes(g);
-    Schedule s = schedule(p, cuda_schedule_options());
-    auto plan = plan_cuda_kernels(p, s);
-    REQUIRE(plan.size() == 2);
-    CHECK(plan[0].source.name != plan[1].source.name);
-    CHECK(plan[0].source.source == plan[1].source.source);
-    CHECK(kir_content_digest(*plan[0].kir) == kir_content_digest(*plan[1].kir));
+    ExecPlan plan = compile_plan(g, cuda_target("sm_90a"));
+    REQUIRE(plan.steps.size() == 2);
+    CHECK(plan.steps[0].cuda->name != plan.steps[1].cuda->name);
+    CHECK(plan.steps[0].cuda->source == plan.steps[1].cuda->source);
+    CHECK(kir_content_digest(*plan.steps[0].kir) == kir_content_digest(*plan.steps[1].kir));
 }
 
 }  // namespace pg

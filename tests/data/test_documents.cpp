@@ -4,7 +4,7 @@
 
 #include "frontend/data/document_reader.h"
 #include "frontend/data/utf8.h"
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tests/data/data_test_util.h"
 
 using namespace pg;

@@ -7,7 +7,7 @@
 #include "frontend/data/shard.h"
 #include "frontend/data/token_stream.h"
 #include "frontend/data/validation.h"
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tests/data/data_test_util.h"
 
 using namespace pg;

@@ -8,7 +8,7 @@
 #include "frontend/data/prepare.h"
 #include "frontend/data/shard.h"
 #include "frontend/data/tokenizer.h"
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tests/data/data_test_util.h"
 
 using namespace pg;

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "frontend/data/shard.h"
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tests/data/data_test_util.h"
 
 using namespace pg;

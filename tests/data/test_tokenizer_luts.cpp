@@ -10,7 +10,7 @@
 #include "frontend/data/tokenizer.h"
 #include "frontend/eval/byte_luts.h"
 #include "frontend/eval/window_plan.h"
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tests/data/data_test_util.h"
 
 using namespace pg;

@@ -9,7 +9,7 @@
 
 #include "frontend/eval/bpb.h"
 #include "frontend/eval/window_plan.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 using namespace pg;
 using namespace pg::eval;

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "graph/tensor_data.h"
-#include "runtime/error.h"
+#include "base/error.h"
 #include "tests/support/test_files.h"
 
 namespace pg::export_test {

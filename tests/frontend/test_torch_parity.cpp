@@ -13,15 +13,16 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "frontend/export/safetensors.h"
-#include "frontend/train/step_graphs.h"
+#include "frontend/train/step_runner.h"
 #include "graph/autodiff.h"
 #include "runtime/cpu_executable.h"
-#include "runtime/env.h"
+#include "base/env.h"
 
 namespace pg {
 namespace {
@@ -49,7 +50,7 @@ std::map<std::string, HostTensor> random_weights(const ParamSet& ps, uint64_t se
     std::mt19937_64 rng(seed);
     std::map<std::string, HostTensor> w;
     for (const ParamSpec& p : ps.specs()) {
-        if (p.group == "state") continue;
+        if (p.group == "state" || p.group == "gradacc") continue;
         HostTensor t(DType::f32, p.shape);
         double scale = p.shape.size() == 2 && p.group != "scalar" ? 1.0 / std::sqrt(static_cast<double>(p.shape[1])) : 0.2;
         std::normal_distribution<double> d(0, scale);
@@ -118,7 +119,8 @@ TEST_CASE("frontend: loss and every gradient match PyTorch (fp32)") {
     for (size_t i = 0; i < wrt.size(); ++i) g.set_output("grad." + ps.specs()[i].name, grads[i]);
 
     auto weights = random_weights(ps, 11);
-    CpuExecutable exe(g);
+    std::unique_ptr<Session> session = open_session("cpu");
+    CpuExecutable exe(*session, g);
     for (const auto& [name, value] : weights) exe.set(name, value);
     exe.set("ids", fx.ids);
     exe.set("targets", fx.targets);
@@ -138,7 +140,7 @@ TEST_CASE("frontend: loss and every gradient match PyTorch (fp32)") {
     MESSAGE(fmt::format("{} gradients, worst normwise relative error {:.2e}", ps.specs().size(), worst));
 }
 
-TEST_CASE("frontend: one Muon + Adam step matches PyTorch (fp32 Newton-Schulz)") {
+TEST_CASE("frontend: one training step (2 micro-steps, Muon + Adam) matches PyTorch (fp32 Newton-Schulz)") {
     if (!torch_available()) {
         MESSAGE("skipped: /usr/bin/python3 cannot import torch (Debian python3-torch)");
         return;
@@ -146,31 +148,40 @@ TEST_CASE("frontend: one Muon + Adam step matches PyTorch (fp32 Newton-Schulz)")
     Fixture fx;
     fx.write_config("f32");
     env::ScopedOverride ns("PG_MUON_NS_DTYPE", "f32");
+    // The trainer's step: WORLD_SIZE=4 makes grad_accum 2, so the batch's two sequences run as
+    // two micro-steps of one sequence each, accumulated, then the optimizer graph (PyTorch takes
+    // both sequences in one step: equal-sized micro-batches give the same mean loss).
     Hyperparams h;
     h.model = fx.cfg;
     h.train_seq_len = fx.T;
+    h.world_size = 4;
+    h.train_batch_tokens = fx.B * fx.T * h.world_size;
     h.beta1 = 0.9;
     h.beta2 = 0.95;
     h.adam_eps = 1e-8;
-    ModelGraph step = build_train_step(h, fx.B);
-    auto weights = random_weights(*step.params, 12);
-    CpuExecutable exe(*step.graph);
-    for (const auto& [name, value] : step.params->initialize(0)) exe.set(name, value);  // zero state
-    for (const auto& [name, value] : weights) exe.set(name, value);
-    exe.set("ids", fx.ids.to(DType::i32));
-    exe.set("targets", fx.targets.to(DType::i32));
-    exe.set_scalar("step", 1);
-    exe.set_scalar("lr.embed", 0.05);
-    exe.set_scalar("lr.scalar", 0.04);
-    exe.set_scalar("lr.matrix", 0.04);
-    exe.set_scalar("muon_momentum", 0.9);
-    exe.run();
+    h.tied_embed_lr = 0.05;
+    h.scalar_lr = 0.04;
+    h.matrix_lr = 0.04;
+    h.muon_momentum = 0.9;
+    h.muon_momentum_warmup_steps = 0;
+    std::unique_ptr<Session> session = open_session("cpu");
+    StepRunner runner(h, *session);
+    REQUIRE(runner.micro_steps() == 2);
+    REQUIRE(runner.micro_rows() == 1);
+    auto weights = random_weights(*runner.graphs().optimizer.params, 12);
+    for (const auto& [name, value] : runner.initial_state(0)) runner.set_state(name, value);  // zero state
+    for (const auto& [name, value] : weights) runner.set_state(name, value);
+    HostTensor ids = fx.ids.to(DType::i32), targets = fx.targets.to(DType::i32);
+    runner.set_scalars(0, 1.0);
+    runner.run([&](int64_t micro, HostTensor& mids, HostTensor& mtargets) {
+        std::memcpy(mids.data(), ids.bytes.data() + micro * mids.bytes.size(), mids.bytes.size());
+        std::memcpy(mtargets.data(), targets.bytes.data() + micro * mtargets.bytes.size(), mtargets.bytes.size());
+    });
 
     io::TensorMap ref = fx.run_torch("update", weights);
     double worst_muon = 0, worst_adam = 0;
-    for (const ParamSpec& p : step.params->specs()) {
-        if (p.group == "state") continue;
-        double err = max_rel_error(exe.get(p.name), ref.at(p.name));
+    for (const ParamSpec& p : runner.graphs().model_specs) {
+        double err = max_rel_error(runner.get_state(p.name), ref.at(p.name));
         (p.group == "matrix" ? worst_muon : worst_adam) = std::max(p.group == "matrix" ? worst_muon : worst_adam, err);
         INFO("updated ", p.name, " (", p.group, ")");
         CHECK(err <= 1e-4);

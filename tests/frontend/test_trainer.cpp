@@ -10,7 +10,7 @@
 
 #include "frontend/data/prepare.h"
 #include "frontend/train/trainer.h"
-#include "runtime/env.h"
+#include "base/env.h"
 #include "tests/data/data_test_util.h"
 
 namespace pg {

@@ -23,7 +23,7 @@
 #include "graph/build.h"
 #include "graph/composite.h"
 #include "graph/interpreter.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 using namespace pg;
 namespace b = pg::build;

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "graph/build.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 using namespace pg;
 namespace b = pg::build;

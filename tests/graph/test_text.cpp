@@ -9,7 +9,7 @@
 #include "graph/build.h"
 #include "graph/interpreter.h"
 #include "graph/text.h"
-#include "runtime/error.h"
+#include "base/error.h"
 
 using namespace pg;
 namespace b = pg::build;

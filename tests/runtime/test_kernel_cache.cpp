@@ -3,7 +3,7 @@
 #include <cstdlib>
 
 #include "codegen/kernel_key.h"
-#include "runtime/env.h"
+#include "base/env.h"
 #include "runtime/kernel_cache.h"
 #include "tests/codegen/llvm_test_util.h"
 

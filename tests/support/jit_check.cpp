@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "runtime/cpu_executable.h"
+#include "runtime/cuda/cuda_device.h"
+#include "runtime/cuda/cuda_executable.h"
 
 namespace pg::testing {
 
@@ -31,42 +33,58 @@ Feeds random_feeds(const Graph& g, uint64_t seed, int64_t int_high) {
     return feeds;
 }
 
-JitCheckResult check_jit(const Graph& g, const Feeds& feeds, double tol) {
+namespace {
+
+void feed(Executable& exe, const Graph& g, const Feeds& feeds) {
+    for (const auto& [name, value] : feeds) {
+        if (!exe.has_leaf(name)) continue;
+        if (value.shape.empty() && g[g.find_leaf(name)].op == Op::Scalar)
+            exe.set_scalar(name, value.get(0));
+        else
+            exe.set(name, value);
+    }
+}
+
+std::unique_ptr<Executable> compile_variant(Session& s, const std::string& backend, const Graph& g, bool fusion,
+                                            int64_t gemm_min_flops) {
+    Target t = backend == "cpu" ? cpu_target() : cuda_target(CudaDevice::get().arch());
+    t.fusion = fusion;
+    t.gemm_min_flops = gemm_min_flops;
+    if (backend == "cpu") return std::make_unique<CpuExecutable>(s, g, t);
+    return std::make_unique<CudaExecutable>(s, g, t);
+}
+
+}  // namespace
+
+JitCheckResult check_backend(const std::string& backend, const Graph& g, const Feeds& feeds, double tol) {
     std::vector<HostTensor> expected = interpret_all(g, feeds);
     JitCheckResult result;
     struct Variant {
         const char* name;
-        ScheduleOptions opts;
+        bool fusion;
+        int64_t gemm_min_flops;
     };
-    const Variant variants[] = {
-        {"fused+blas", {true, 1}}, {"unfused+blas", {false, 1}}, {"fused, no blas", {true, 0}}, {"unfused, no blas", {false, 0}}};
+    const Variant variants[] = {{"fused+gemm", true, 1}, {"unfused+gemm", false, 1}, {"fused, no gemm", true, 0},
+                                {"unfused, no gemm", false, 0}};
     for (const Variant& v : variants) {
-        CpuExecutable exe(g, v.opts);
-        for (const auto& [name, value] : feeds) {
-            if (!exe.has_leaf(name)) continue;
-            if (value.shape.empty() && value.dtype == DType::f32 && g[g.find_leaf(name)].op == Op::Scalar)
-                exe.set_scalar(name, value.get(0));
-            else
-                exe.set(name, value);
-        }
-        exe.run();
+        std::unique_ptr<Session> session = open_session(backend);  // fresh params: updates start from the feeds
+        std::unique_ptr<Executable> exe = compile_variant(*session, backend, g, v.fusion, v.gemm_min_flops);
+        feed(*exe, g, feeds);
+        exe->run();
         size_t k = 0;
         for (const Output& o : g.outputs()) {
-            HostTensor got = exe.get(o.name);
-            double err = max_rel_error(got, expected[k++]);
-            INFO("variant ", v.name, ", output ", o.name);
+            double err = max_rel_error(exe->get(o.name), expected[k++]);
+            INFO(backend, " variant ", v.name, ", output ", o.name);
             CHECK(err <= tol);
             result.max_error = std::max(result.max_error, err);
         }
         for (const StateUpdate& u : g.updates()) {
-            HostTensor got = exe.get(g[u.state].name);
-            double err = max_rel_error(got, expected[k++]);
-            INFO("variant ", v.name, ", update of ", g[u.state].name);
+            double err = max_rel_error(exe->get(g[u.state].name), expected[k++]);
+            INFO(backend, " variant ", v.name, ", update of ", g[u.state].name);
             CHECK(err <= tol);
             result.max_error = std::max(result.max_error, err);
         }
-        if (v.opts.fusion && v.opts.blas_min_flops == 1) result.fused_launches = exe.stats().launches();
-        if (!v.opts.fusion && v.opts.blas_min_flops == 1) result.unfused_launches = exe.stats().launches();
+        if (v.gemm_min_flops == 1) (v.fusion ? result.fused_launches : result.unfused_launches) = exe->launches();
     }
     return result;
 }

@@ -1,5 +1,6 @@
-// Test support: compiles a graph for the CPU JIT (fused, unfused, with and without BLAS), runs it
-// on the given feeds and compares every output and state update with the reference interpreter.
+// Test support: compiles a graph for a backend (fused, unfused, with and without the library /
+// template GEMM), runs it on the given feeds and compares every output and state update with the
+// reference interpreter. One harness for the CPU JIT and the GPU.
 #pragma once
 #include <random>
 #include <string>
@@ -19,7 +20,13 @@ struct JitCheckResult {
     int unfused_launches = 0;    // per step, PG_FUSION=0 plan
 };
 
-// Runs the variants and CHECKs every output against the interpreter within `tol`.
-JitCheckResult check_jit(const Graph& g, const Feeds& feeds, double tol = 1e-5);
+// Runs the four variants on a session of `backend` ("cpu" or "cuda") and CHECKs every output and
+// state update against the interpreter within `tol` (normwise relative).
+JitCheckResult check_backend(const std::string& backend, const Graph& g, const Feeds& feeds, double tol);
+
+// check_backend on the CPU JIT.
+inline JitCheckResult check_jit(const Graph& g, const Feeds& feeds, double tol = 1e-5) {
+    return check_backend("cpu", g, feeds, tol);
+}
 
 }  // namespace pg::testing

@@ -1,5 +1,5 @@
 // Observability knobs shared by every phase: PG_DEBUG (per-phase timings and plan summaries).
-#include "runtime/env.h"
+#include "base/env.h"
 
 namespace pg {
 

@@ -11,11 +11,17 @@
 
 namespace pg::io {
 
+// Durable: fsync the data and the directory (checkpoints, artifacts, shards: must survive a
+// crash). Atomic: rename only, no fsync (kernel cache entries and dumps: readers must never see
+// half a file, but losing one to a power cut costs a recompile, while an fsync per entry costs
+// ~1-10 ms on a real disk, times hundreds of kernels).
+enum class Durability { Durable, Atomic };
+
 class AtomicFile {
 public:
     // Creates the temporary file in the target's directory. Throws pg::Error naming the target
     // when the directory does not exist, is not writable, or the parent path is a file.
-    explicit AtomicFile(std::filesystem::path target);
+    explicit AtomicFile(std::filesystem::path target, Durability durability = Durability::Durable);
     ~AtomicFile();  // removes the temporary file unless commit() succeeded
     AtomicFile(const AtomicFile&) = delete;
     AtomicFile& operator=(const AtomicFile&) = delete;
@@ -39,10 +45,12 @@ private:
     int fd_ = -1;
     size_t written_ = 0;
     bool committed_ = false;
+    Durability durability_;
 };
 
 // Writes `bytes` to `path` atomically (see AtomicFile).
-void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes,
+                           Durability durability = Durability::Durable);
 
 // Writes `path` atomically with content produced by `produce`, which appends to the AtomicFile;
 // if `produce` throws, the target is left as it was and the exception propagates.

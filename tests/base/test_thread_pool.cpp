@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/thread_pool.h"
+#include "base/thread_pool.h"
 
 using pg::ThreadPool;
 

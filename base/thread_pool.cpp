@@ -5,14 +5,14 @@
 // last task to finish wakes the caller through `pending_`. Idle workers spin briefly before they
 // sleep on a futex (C++20 atomic wait), because a training step launches kernels back to back
 // and a futex wake costs ~5-10 us per worker per launch.
-#include "runtime/thread_pool.h"
+#include "base/thread_pool.h"
 
 #include <algorithm>
 #include <chrono>
 #include <utility>
 
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg {
 

@@ -5,7 +5,7 @@
 
 #include <sys/stat.h>
 
-#include "frontend/export/atomic_file.h"
+#include "base/atomic_file.h"
 #include "tests/export/export_test_util.h"
 
 using namespace pg;

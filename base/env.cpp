@@ -1,5 +1,5 @@
 // Implementation of the knob registry (see env.h).
-#include "runtime/env.h"
+#include "base/env.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -7,7 +7,7 @@
 #include <mutex>
 #include <optional>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::env {
 namespace {

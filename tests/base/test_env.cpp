@@ -6,8 +6,8 @@
 #include <string>
 
 #include "frontend/cli/command.h"
-#include "runtime/env.h"
-#include "runtime/error.h"
+#include "base/env.h"
+#include "base/error.h"
 
 namespace pg {
 

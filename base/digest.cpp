@@ -1,5 +1,5 @@
 // SHA-256 and xxHash64 over LLVM's Support library (see digest.h).
-#include "runtime/digest.h"
+#include "base/digest.h"
 
 #include <llvm/ADT/ArrayRef.h>
 #include <llvm/ADT/StringRef.h>

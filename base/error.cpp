@@ -1,5 +1,5 @@
 // Out-of-line helpers of error.h.
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg {
 

@@ -1,6 +1,6 @@
 // AtomicFile: temporary file + fsync + rename, with every failure reported as a pg::Error that
 // names the target file and the system's reason.
-#include "frontend/export/atomic_file.h"
+#include "base/atomic_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-#include "runtime/error.h"
+#include "base/error.h"
 
 namespace pg::io {
 
@@ -46,7 +46,8 @@ void sync_directory(const fs::path& dir) {
 
 }  // namespace
 
-AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
+AtomicFile::AtomicFile(fs::path target, Durability durability)
+    : target_(std::move(target)), durability_(durability) {
     PG_CHECK(!target_.empty() && !target_.filename().empty(),
              "cannot write '{}': the path names no file; give a file path such as run/final_model.ckpt",
              target_.string());
@@ -104,7 +105,7 @@ void AtomicFile::write(const void* data, size_t size) {
 
 void AtomicFile::commit() {
     PG_CHECK(fd_ >= 0 && !committed_, "cannot commit {}: the file was already committed or failed", target_.string());
-    if (::fsync(fd_) != 0) {
+    if (durability_ == Durability::Durable && ::fsync(fd_) != 0) {
         const int err = errno;
         discard();
         throw Error(fmt::format("cannot write {}: fsync failed ({}); check free disk space", target_.string(),
@@ -126,11 +127,11 @@ void AtomicFile::commit() {
     }
     temp_.clear();
     committed_ = true;
-    sync_directory(parent_dir(target_));
+    if (durability_ == Durability::Durable) sync_directory(parent_dir(target_));
 }
 
-void write_file_atomically(const fs::path& path, std::string_view bytes) {
-    AtomicFile f(path);
+void write_file_atomically(const fs::path& path, std::string_view bytes, Durability durability) {
+    AtomicFile f(path, durability);
     f.write(bytes);
     f.commit();
 }

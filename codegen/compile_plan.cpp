@@ -1,0 +1,212 @@
+// The compile driver (see compile_plan.h) and ExecPlan's queries (see exec_plan.h).
+#include "codegen/compile_plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+
+#include "base/digest.h"
+#include "base/dump.h"
+#include "base/env.h"
+#include "base/error.h"
+#include "codegen/cuda/cuda_renderer.h"
+#include "codegen/lower.h"
+#include "codegen/memory_plan.h"
+#include "codegen/view.h"
+#include "ops/gemm/gemm_cuda.h"
+
+namespace pg {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+int64_t node_bytes(const Node& n) { return numel(n.shape) * static_cast<int64_t>(dtype_size(n.dtype)); }
+
+std::vector<PlanLeaf> plan_leaves(const Graph& g) {
+    std::vector<PlanLeaf> out;
+    for (NodeId i = 0; i < g.size(); ++i) {
+        const Node& n = g[i];
+        if (n.op != Op::Param && n.op != Op::Input && n.op != Op::Scalar) continue;
+        LeafRole role = n.op == Op::Param ? LeafRole::Param : n.op == Op::Input ? LeafRole::Input : LeafRole::Scalar;
+        out.push_back({i, n.name, role, n.dtype, n.shape});
+    }
+    return out;
+}
+
+// The matmul `root` as a GEMM over strided views of its operands' materialised bases.
+gemm::GemmProblem gemm_problem(const Graph& g, const Schedule& s, NodeId root, NodeId& a_base, NodeId& b_base) {
+    const Node& mm = g[root];
+    size_t r = mm.shape.size();
+    StridedView va = gemm_operand(g, s, mm.inputs[0]);
+    StridedView vb = gemm_operand(g, s, mm.inputs[1]);
+    gemm::GemmProblem p;
+    p.dtype = mm.dtype;
+    p.m = mm.shape[r - 2];
+    p.n = mm.shape[r - 1];
+    p.k = g[mm.inputs[0]].shape[r - 1];
+    PG_ASSERT(matrix_layout(va, p.trans_a, p.lda) && matrix_layout(vb, p.trans_b, p.ldb),
+              "GEMM operands of %{} have no matrix layout", root);
+    PG_ASSERT(g[va.base].dtype == p.dtype && g[vb.base].dtype == p.dtype, "GEMM operand dtypes of %{}", root);
+    p.batch_shape.assign(mm.shape.begin(), mm.shape.end() - 2);
+    p.a_batch_strides.assign(va.strides.begin(), va.strides.end() - 2);
+    p.b_batch_strides.assign(vb.strides.begin(), vb.strides.end() - 2);
+    p.a_offset = va.offset;
+    p.b_offset = vb.offset;
+    p.validate();
+    a_base = va.base;
+    b_base = vb.base;
+    return p;
+}
+
+// The GEMM template instance of a Gemm step; its entry is named after the instance's own text,
+// so equal GEMMs share one compile.
+CudaKernelSource render_gemm(const PlanStep& st) {
+    const gemm::GemmProblem& p = *st.gemm;
+    gemm::GemmConfig c = gemm::choose_gemm_config(p);
+    std::string entry = "gemm_" + sha256_hex(gemm::gemm_cuda_source(p, c, "entry")).substr(0, 12);
+    CudaKernelSource k;
+    k.name = st.name;
+    k.source = gemm::gemm_cuda_source(p, c, entry);
+    k.launches = {{entry, gemm::gemm_grid(p, c), c.threads()}};
+    k.mapping = fmt::format("gemm {} {}x{}x{} batch {}", c.to_string(), p.m, p.n, p.k, p.batch());
+    return k;
+}
+
+PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const Target& t) {
+    const ScheduledKernel& sk = s.kernels[index];
+    PlanStep st;
+    st.kernel_kind = sk.kind;
+    if (sk.kind == KernelKind::Gemm) {
+        st.kind = PlanStep::Kind::Gemm;
+        st.name = fmt::format("k{:03}_gemm", index);
+        NodeId a = kNoNode, b = kNoNode;
+        st.gemm = gemm_problem(g, s, sk.root, a, b);
+        st.buffers = {sk.root, a, b};
+        if (t.kind == TargetKind::Cuda) st.cuda = render_gemm(st);
+        return st;
+    }
+    st.kind = PlanStep::Kind::Kernel;
+    st.name = fmt::format("k{:03}_{}", index, op_name(g[sk.root].op));
+    LoweredKernel lowered = lower_kernel(g, s, sk, st.name);
+    st.buffers = std::move(lowered.buffer_nodes);
+    if (t.kind == TargetKind::Cuda) {
+        st.cuda = render_cuda(lowered.kernel);
+        dump_file(st.name + ".kir", kir::to_string(lowered.kernel));
+    }
+    st.kir = std::move(lowered.kernel);
+    return st;
+}
+
+void add_update_copies(ExecPlan& p) {
+    for (const StateUpdate& u : p.graph.updates()) {
+        PlanStep st;
+        st.kind = PlanStep::Kind::Copy;
+        st.name = "update " + p.graph[u.state].name;
+        st.buffers = {u.state, u.value};
+        st.copy_bytes = node_bytes(p.graph[u.state]);
+        p.steps.push_back(std::move(st));
+    }
+}
+
+// Liveness of every materialised intermediate over step positions (written at its kernel, read
+// until its last user; outputs and update values to the end), then first-fit arena offsets.
+void plan_arena(ExecPlan& p) {
+    const Graph& g = p.graph;
+    std::vector<bool> is_leaf(static_cast<size_t>(g.size()), false);
+    for (const PlanLeaf& l : p.leaves) is_leaf[l.node] = true;
+    std::vector<int> first(static_cast<size_t>(g.size()), -1), last(static_cast<size_t>(g.size()), -1);
+    for (size_t pos = 0; pos < p.steps.size(); ++pos) {
+        const PlanStep& st = p.steps[pos];
+        if (st.kind == PlanStep::Kind::Copy) continue;
+        first[p.schedule.kernels[pos].root] = static_cast<int>(pos);  // kernel steps precede the copies
+        for (NodeId id : st.buffers)
+            if (!is_leaf[id]) last[id] = std::max(last[id], static_cast<int>(pos));
+    }
+    for (const Output& o : g.outputs()) last[o.id] = INT_MAX;
+    for (const StateUpdate& u : g.updates()) last[u.value] = INT_MAX;
+    std::vector<BufferLifetime> lifetimes;
+    std::vector<NodeId> lifetime_node;
+    for (NodeId i = 0; i < g.size(); ++i) {
+        if (first[i] < 0 || is_leaf[i]) continue;
+        lifetimes.push_back({node_bytes(g[i]), first[i], std::max(last[i], first[i])});
+        lifetime_node.push_back(i);
+    }
+    MemoryPlan mp = plan_memory(lifetimes);
+    p.arena_offset.assign(static_cast<size_t>(g.size()), -1);
+    for (size_t i = 0; i < lifetimes.size(); ++i) p.arena_offset[lifetime_node[i]] = mp.offsets[i];
+    p.arena_bytes = mp.arena_bytes;
+    p.naive_bytes = mp.naive_bytes;
+}
+
+}  // namespace
+
+int64_t PlanLeaf::bytes() const { return numel(shape) * static_cast<int64_t>(dtype_size(dtype)); }
+
+int ExecPlan::count(PlanStep::Kind kind) const {
+    return static_cast<int>(std::count_if(steps.begin(), steps.end(), [&](const PlanStep& s) { return s.kind == kind; }));
+}
+
+int ExecPlan::count(KernelKind kind) const {
+    return static_cast<int>(std::count_if(steps.begin(), steps.end(), [&](const PlanStep& s) {
+        return s.kind != PlanStep::Kind::Copy && s.kernel_kind == kind;
+    }));
+}
+
+const PlanLeaf* ExecPlan::find_leaf(const std::string& name) const {
+    for (const PlanLeaf& l : leaves)
+        if (l.name == name) return &l;
+    return nullptr;
+}
+
+std::vector<CudaKernelSource> ExecPlan::cuda_sources() const {
+    std::vector<CudaKernelSource> out;
+    for (const PlanStep& st : steps)
+        if (st.cuda) out.push_back(*st.cuda);
+    return out;
+}
+
+NodeId ExecPlan::output_node(const std::string& name) const {
+    for (const Output& o : graph.outputs())
+        if (o.name == name) return o.id;
+    return kNoNode;
+}
+
+std::string ExecPlan::summary(bool with_timings) const {
+    std::string s = fmt::format("{}: {} kernels ({} loop, {} gemm, {} scatter), {} copies; arena {:.2f} MiB (unshared "
+                                "{:.2f} MiB); {}",
+                                target.to_string(), count(PlanStep::Kind::Kernel) + count(PlanStep::Kind::Gemm),
+                                count(KernelKind::Loop), count(KernelKind::Gemm), count(KernelKind::ScatterAdd),
+                                count(PlanStep::Kind::Copy), arena_bytes / 1048576.0, naive_bytes / 1048576.0,
+                                describe(graph, schedule, false));
+    if (with_timings)
+        s += fmt::format("; passes {:.3f}s schedule {:.3f}s lower {:.3f}s memory {:.3f}s", timings.passes,
+                         timings.schedule, timings.lower, timings.memory);
+    return s;
+}
+
+ExecPlan compile_plan(const Graph& g, const Target& target) {
+    ExecPlan p;
+    p.target = target;
+    auto t = Clock::now();
+    p.graph = run_passes(g, target.pass_options());
+    p.timings.passes = seconds_since(t);
+    t = Clock::now();
+    p.schedule = schedule(p.graph, target.schedule_options());
+    p.timings.schedule = seconds_since(t);
+    t = Clock::now();
+    p.leaves = plan_leaves(p.graph);
+    for (size_t k = 0; k < p.schedule.kernels.size(); ++k) p.steps.push_back(plan_kernel_step(p.graph, p.schedule, k, target));
+    add_update_copies(p);
+    p.timings.lower = seconds_since(t);
+    t = Clock::now();
+    plan_arena(p);
+    p.timings.memory = seconds_since(t);
+    if (env::get_bool("PG_DEBUG")) fmt::print(stderr, "[pg] plan {}\n", p.summary(true));
+    return p;
+}
+
+}  // namespace pg

@@ -1,0 +1,79 @@
+// ExecPlan: what the compile driver (compile_plan) makes of a graph for one target, and all that
+// a backend executable needs to run it: the primitive graph after the passes, its schedule, the
+// leaves (persistent params bound from the session by name; inputs and scalars private to the
+// executable), the steps in execution order and the arena offset of every intermediate buffer.
+// Executables only compile the steps' kernels (ORC for kir, NVRTC for CUDA sources), allocate
+// and replay; they make no codegen decision.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codegen/cuda/cuda_kernel.h"
+#include "codegen/kir.h"
+#include "codegen/schedule.h"
+#include "codegen/target.h"
+#include "graph/graph.h"
+#include "ops/gemm/gemm_problem.h"
+
+namespace pg {
+
+// Param: persistent, shared by every graph of a session under its name (weights, optimizer
+// state, gradient accumulators). Input and Scalar: per executable (batches, learning rates).
+enum class LeafRole : uint8_t { Param, Input, Scalar };
+
+struct PlanLeaf {
+    NodeId node = kNoNode;
+    std::string name;
+    LeafRole role = LeafRole::Input;
+    DType dtype = DType::f32;
+    Shape shape;
+    int64_t bytes() const;
+};
+
+struct PlanStep {
+    // Kernel: a generated kernel (kir; on a CUDA target also its rendered source).
+    // Gemm: a matmul for the library (CPU: OpenBLAS) or the GEMM template (CUDA: rendered source).
+    // Copy: a state update, value -> param, after every kernel.
+    enum class Kind : uint8_t { Kernel, Gemm, Copy };
+    Kind kind = Kind::Kernel;
+    KernelKind kernel_kind = KernelKind::Loop;  // of the scheduled kernel (Kernel and Gemm)
+    std::string name;                           // "k012_mul": dumps, profiles, reports
+    // Argument i is the buffer of node buffers[i]. Gemm: {C, A's base, B's base}; Copy: {dst, src}.
+    std::vector<NodeId> buffers;
+    std::optional<kir::Kernel> kir;          // Kernel
+    std::optional<gemm::GemmProblem> gemm;   // Gemm: shapes, transposes, strided batch views
+    std::optional<CudaKernelSource> cuda;    // CUDA target: Kernel and Gemm steps
+    int64_t copy_bytes = 0;                  // Copy
+};
+
+struct PlanTimings {
+    double passes = 0, schedule = 0, lower = 0, memory = 0;  // seconds
+    double total() const { return passes + schedule + lower + memory; }
+};
+
+struct ExecPlan {
+    Target target;
+    Graph graph;  // after the passes: primitive ops only
+    Schedule schedule;
+    std::vector<PlanLeaf> leaves;
+    std::vector<PlanStep> steps;
+    std::vector<int64_t> arena_offset;  // per node: byte offset in the arena, or -1 (leaf / inlined)
+    int64_t arena_bytes = 0;
+    int64_t naive_bytes = 0;            // sum of all intermediates: what the memory plan saves against
+    PlanTimings timings;
+
+    int count(PlanStep::Kind kind) const;
+    int count(KernelKind kind) const;   // Kernel and Gemm steps of that scheduled kind
+    const PlanLeaf* find_leaf(const std::string& name) const;
+    // The rendered sources of the Kernel and Gemm steps, in step order (CUDA target).
+    std::vector<CudaKernelSource> cuda_sources() const;
+    // The node an output name refers to, or kNoNode.
+    NodeId output_node(const std::string& name) const;
+    // "K kernels (L loop, G gemm, S scatter), C copies; arena X MiB (unshared Y MiB); N nodes
+    // inlined" plus, with timings, the per-phase seconds.
+    std::string summary(bool timings) const;
+};
+
+}  // namespace pg

@@ -1,0 +1,64 @@
+// Backend targets and their knobs (see target.h).
+#include "codegen/target.h"
+
+#include <fmt/format.h>
+
+#include "base/env.h"
+
+namespace pg {
+
+PG_KNOB({.name = "PG_FUSION", .kind = env::KnobKind::Bool, .default_value = "1",
+         .doc = "0 turns fusion off: one kernel per op, the unfused baseline", .affects_codegen = true});
+// 32^3: below this the per-call overhead of OpenBLAS (thread wake-up, packing) exceeds the work;
+// benchmarks/matmul_bench measures both paths.
+PG_KNOB({.name = "PG_BLAS_MIN_FLOPS", .kind = env::KnobKind::Int, .default_value = "32768",
+         .doc = "matmuls with M*N*K at least this run on OpenBLAS on CPU; 0 disables BLAS",
+         .affects_codegen = true});
+// 32^3, as on the CPU: a smaller product fills less than one 64 x 64 tile with useful work,
+// while as a generated loop kernel it fuses its operands' producers and saves their round trip
+// through memory.
+PG_KNOB({.name = "PG_CUDA_GEMM_MIN_FLOPS", .kind = env::KnobKind::Int, .default_value = "32768",
+         .doc = "matmuls with M*N*K at least this run as GEMM template kernels on the GPU; 0 = never",
+         .affects_codegen = true});
+
+PassOptions Target::pass_options() const { return PassOptions{.widen_low_precision_matmuls = widen_low_precision_matmuls}; }
+
+ScheduleOptions Target::schedule_options() const {
+    ScheduleOptions o;
+    o.fusion = fusion;
+    o.gemm_min_flops = gemm_min_flops;
+    o.gemm_low_precision = gemm_low_precision;
+    o.row_accumulation = row_accumulation;
+    o.separate_nested_reductions = separate_nested_reductions;
+    return o;
+}
+
+std::string Target::to_string() const {
+    std::string s = kind == TargetKind::Cpu ? "cpu" : "cuda " + arch;
+    if (!fusion) s += " unfused";
+    s += gemm_min_flops > 0 ? fmt::format(" gemm>={}", gemm_min_flops) : " no-gemm";
+    return s;
+}
+
+Target cpu_target() {
+    Target t;
+    t.kind = TargetKind::Cpu;
+    t.fusion = env::get_bool("PG_FUSION");
+    t.gemm_min_flops = env::get_int("PG_BLAS_MIN_FLOPS");
+    t.widen_low_precision_matmuls = true;
+    return t;
+}
+
+Target cuda_target(const std::string& arch) {
+    Target t;
+    t.kind = TargetKind::Cuda;
+    t.arch = arch;
+    t.fusion = env::get_bool("PG_FUSION");
+    t.gemm_min_flops = env::get_int("PG_CUDA_GEMM_MIN_FLOPS");
+    t.gemm_low_precision = true;
+    t.row_accumulation = false;
+    t.separate_nested_reductions = true;
+    return t;
+}
+
+}  // namespace pg

@@ -1,0 +1,40 @@
+// Target: what a backend offers the compile driver, in one place. The driver derives the pass
+// options and the schedule's options from it; executables never decide codegen questions.
+//   CPU:  matmuls of f32 operands above PG_BLAS_MIN_FLOPS run on OpenBLAS; bf16/f16 matmuls are
+//         widened to f32 first (OpenBLAS has no bf16); outer sums accumulate whole rows (the
+//         contiguous inner loops vectorize); kernels are kir for the LLVM renderer.
+//   CUDA: matmuls of any float dtype above PG_CUDA_GEMM_MIN_FLOPS run as GEMM template
+//         instances; no row accumulation (one thread, warp or block per output element); nested
+//         reductions get kernels of their own; kernels are rendered as CUDA C++ for NVRTC.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "codegen/passes.h"
+#include "codegen/schedule.h"
+
+namespace pg {
+
+enum class TargetKind : uint8_t { Cpu, Cuda };
+
+struct Target {
+    TargetKind kind = TargetKind::Cpu;
+    std::string arch;                          // CUDA: "sm_90a", "sm_80"; CPU: ""
+    bool fusion = true;                        // PG_FUSION
+    int64_t gemm_min_flops = 0;                // M*N*K at which a matmul becomes a Gemm step; <= 0: never
+    bool gemm_low_precision = false;           // the GEMM takes bf16/f16 operands
+    bool widen_low_precision_matmuls = false;  // bf16/f16 matmuls become f32 ones (see passes.h)
+    bool row_accumulation = true;
+    bool separate_nested_reductions = false;
+
+    PassOptions pass_options() const;
+    ScheduleOptions schedule_options() const;
+    std::string to_string() const;  // "cpu" or "cuda sm_90a", with the non-default choices
+};
+
+// The CPU target with PG_FUSION and PG_BLAS_MIN_FLOPS.
+Target cpu_target();
+// The CUDA target for `arch` with PG_FUSION and PG_CUDA_GEMM_MIN_FLOPS.
+Target cuda_target(const std::string& arch);
+
+}  // namespace pg
