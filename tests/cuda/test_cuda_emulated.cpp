@@ -1,7 +1,7 @@
 // The generated CUDA run on the CPU (tests/cuda/cuda_emulator.h) against the reference
-// interpreter: the real prelude, kir kernels in every mapping mode (vectorised thread, warp and
-// block reductions, serial), atomic scatter-adds and the SIMT f32 GEMM template, fused and
-// unfused, and the tiny GPT's whole training step (micro-step and optimizer graphs). Evidence of the renderer's semantics where no GPU
+// interpreter: the whole op table, then the mapping modes it does not reach (warp and block
+// reductions at scale, many atomics per element), the SIMT and tensor-core GEMM templates, fused
+// and unfused, and the tiny GPT's whole training step (micro-step and optimizer graphs). Evidence of the renderer's semantics where no GPU
 // is present; the GPU tests (test_cuda_gpu.cpp) repeat the op harness on a device.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
@@ -12,6 +12,7 @@
 #include "tests/cuda/cuda_emulator.h"
 #include "tests/cuda/cuda_test_util.h"
 #include "tests/support/jit_check.h"
+#include "tests/support/op_cases.h"
 
 namespace pg {
 namespace {
@@ -56,26 +57,29 @@ void check(Graph& g, NodeId out, double tol = 1e-5, int64_t int_high = 8, bool n
 
 }  // namespace
 
-TEST_CASE("cuda: emulated on the CPU, elementwise ops, casts and bf16/f16 rounding") {
+TEST_CASE("cuda: emulated on the CPU, every case of the op table (fused, unfused, no GEMM) matches the interpreter") {
     PG_SKIP_UNLESS_HOST_CXX();
-    Graph g;
-    NodeId x = b::param(g, "x", {6, 40});
-    NodeId y = b::param(g, "y", {6, 40});
-    NodeId pos = b::add(g, b::unary(g, Op::Abs, x), 0.5);
-    NodeId acc = b::add(g, b::unary(g, Op::Log, pos), b::unary(g, Op::Rsqrt, pos));
-    for (Op op : {Op::Exp, Op::Tanh, Op::Sigmoid, Op::Sin, Op::Cos, Op::Relu, Op::Neg})
-        acc = b::add(g, acc, b::unary(g, op, x));
-    for (Op op : {Op::Max, Op::Min, Op::Sub, Op::Mul}) acc = b::add(g, acc, b::binary(g, op, x, y));
-    acc = b::add(g, acc, b::binary(g, Op::Div, x, pos));
-    acc = b::add(g, acc, b::binary(g, Op::Pow, pos, y));
-    acc = b::add(g, acc, b::select(g, b::binary(g, Op::Lt, x, y), x, y));
-    NodeId h = b::cast(g, b::mul(g, x, 3.7), DType::bf16);
-    NodeId h2 = b::mul(g, b::add(g, h, h), b::cast(g, b::cast(g, b::mul(g, y, 3.7), DType::f16), DType::bf16));
-    NodeId ints = b::cast(g, b::cast(g, b::mul(g, x, 3.7), DType::i64), DType::f32);
-    g.set_output("arith", acc);
-    // bf16 results are compared at bf16 precision (2^-8): both sides round identically after
-    // every op, but one f32 ulp of difference before a rounding can flip it.
-    check(g, b::add(g, b::cast(g, h2, DType::f32), ints), 8e-3);
+    // One graph holding every case: each variant is one host compile of the whole table.
+    Graph g = testing::merged_op_table();
+    Feeds feeds = random_feeds(g, 1);
+    std::vector<HostTensor> want = interpret_all(g, feeds);
+    const std::vector<testing::OpCase>& table = testing::op_table();
+    struct Variant {
+        const char* name;
+        bool fusion;
+        int64_t gemm;
+    };
+    for (const Variant& v : {Variant{"fused", true, 1}, Variant{"unfused", false, 1}, Variant{"fused, no gemm", true, 0}}) {
+        Target t = cuda_target("sm_90a");
+        t.fusion = v.fusion;
+        t.gemm_min_flops = v.gemm;
+        testing::EmulatedRun got = emulate_cuda(g, feeds, t);
+        REQUIRE(got.values.size() == table.size());
+        for (size_t i = 0; i < table.size(); ++i) {
+            INFO("variant ", v.name, ", case ", table[i].name);
+            CHECK(max_rel_error(got.values[i], want[i]) <= table[i].tol);
+        }
+    }
 }
 
 TEST_CASE("cuda: emulated on the CPU, reductions in thread, warp and block mappings") {
@@ -90,22 +94,13 @@ TEST_CASE("cuda: emulated on the CPU, reductions in thread, warp and block mappi
     check(g, b::reduce_max(g, b::mul(g, y, 2.0), {0}), 2e-5);
 }
 
-TEST_CASE("cuda: emulated on the CPU, movement ops, gather and atomic scatter-add with repeated indices") {
+TEST_CASE("cuda: emulated on the CPU, atomic scatter-add with many repeated indices") {
     PG_SKIP_UNLESS_HOST_CXX();
-    {
-        Graph g;
-        NodeId x = b::param(g, "x", {4, 6, 8});
-        NodeId r = b::reshape(g, b::permute(g, x, {2, 0, 1}), {8, 24});
-        NodeId p = b::pad(g, b::slice(g, r, 1, 1, 23, 3), {1, 2}, {0, 1}, 0.25);
-        check(g, b::concat(g, {p, b::mul(g, p, 2.0), b::slice(g, p, 1, 0, 3)}, 1));
-    }
-    {
-        Graph g;  // 300 tokens into 8 rows: every row receives many concurrent atomic adds
-        NodeId table = b::param(g, "table", {8, 16});
-        NodeId idx = b::input(g, "idx", {20, 15}, DType::i64);
-        NodeId src = b::mul(g, b::gather(g, table, idx), 3.0);
-        check(g, b::add(g, b::scatter_add(g, idx, src, 8), 0.5), 1e-5);
-    }
+    Graph g;  // 300 tokens into 8 rows: every row receives many concurrent atomic adds
+    NodeId table = b::param(g, "table", {8, 16});
+    NodeId idx = b::input(g, "idx", {20, 15}, DType::i64);
+    NodeId src = b::mul(g, b::gather(g, table, idx), 3.0);
+    check(g, b::add(g, b::scatter_add(g, idx, src, 8), 0.5), 1e-5);
 }
 
 TEST_CASE("cuda: emulated on the CPU, SIMT GEMMs (64 and 128 tiles) with transposed and batched operands") {
@@ -146,20 +141,6 @@ TEST_CASE("cuda: emulated on the CPU, tensor-core GEMMs (bf16, f16) with every o
     g.set_output("h", b::cast(g, b::matmul(g, h, b::transpose(g, h, 0, 1)), DType::f32));
     // One bf16/f16 rounding of the f32 sum (2^-8 / 2^-11 relative), against fp64.
     check(g, kNoNode, 8e-3);
-}
-
-TEST_CASE("cuda: emulated on the CPU, softmax, cross-entropy, RMSNorm, RoPE and attention decompositions") {
-    PG_SKIP_UNLESS_HOST_CXX();
-    Graph g;
-    NodeId x = b::mul(g, b::param(g, "x", {6, 50}), 4.0);
-    g.set_output("softmax", b::add(g, b::softmax(g, x), b::log_softmax(g, x)));
-    NodeId logits = b::mul(g, b::param(g, "logits", {12, 40}), 20.0);
-    g.set_output("ce", b::cross_entropy(g, logits, b::input(g, "targets", {12}, DType::i64), 30.0));
-    g.set_output("rope", b::rope(g, b::rms_norm(g, b::param(g, "r", {2, 7, 3, 16}), 1e-6), 8, 10000.0));
-    NodeId q = b::param(g, "q", {2, 4, 9, 8});
-    NodeId k = b::param(g, "k", {2, 2, 9, 8});
-    NodeId v = b::param(g, "v", {2, 2, 9, 8});
-    check(g, b::attention(g, q, k, v, 0.35), 1e-5, 40);
 }
 
 // Every output and update of g emulated (fused, the GPU's default GEMM threshold) against the
