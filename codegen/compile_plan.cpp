@@ -104,9 +104,10 @@ PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const
 void add_update_copies(ExecPlan& p) {
     for (const StateUpdate& u : p.graph.updates()) {
         PlanStep st;
-        st.kind = PlanStep::Kind::Copy;
-        st.name = "update " + p.graph[u.state].name;
-        st.buffers = {u.state, u.value};
+        bool zero = is_zero_fill(p.graph, u.value);
+        st.kind = zero ? PlanStep::Kind::Zero : PlanStep::Kind::Copy;
+        st.name = (zero ? "zero " : "update ") + p.graph[u.state].name;
+        st.buffers = zero ? std::vector<NodeId>{u.state} : std::vector<NodeId>{u.state, u.value};
         st.copy_bytes = node_bytes(p.graph[u.state]);
         p.steps.push_back(std::move(st));
     }
@@ -121,13 +122,14 @@ void plan_arena(ExecPlan& p) {
     std::vector<int> first(static_cast<size_t>(g.size()), -1), last(static_cast<size_t>(g.size()), -1);
     for (size_t pos = 0; pos < p.steps.size(); ++pos) {
         const PlanStep& st = p.steps[pos];
-        if (st.kind == PlanStep::Kind::Copy) continue;
+        if (st.kind == PlanStep::Kind::Copy || st.kind == PlanStep::Kind::Zero) continue;
         first[p.schedule.kernels[pos].root] = static_cast<int>(pos);  // kernel steps precede the copies
         for (NodeId id : st.buffers)
             if (!is_leaf[id]) last[id] = std::max(last[id], static_cast<int>(pos));
     }
     for (const Output& o : g.outputs()) last[o.id] = INT_MAX;
-    for (const StateUpdate& u : g.updates()) last[u.value] = INT_MAX;
+    for (const StateUpdate& u : g.updates())
+        if (!is_zero_fill(g, u.value)) last[u.value] = INT_MAX;
     std::vector<BufferLifetime> lifetimes;
     std::vector<NodeId> lifetime_node;
     for (NodeId i = 0; i < g.size(); ++i) {
@@ -152,7 +154,7 @@ int ExecPlan::count(PlanStep::Kind kind) const {
 
 int ExecPlan::count(KernelKind kind) const {
     return static_cast<int>(std::count_if(steps.begin(), steps.end(), [&](const PlanStep& s) {
-        return s.kind != PlanStep::Kind::Copy && s.kernel_kind == kind;
+        return (s.kind == PlanStep::Kind::Kernel || s.kind == PlanStep::Kind::Gemm) && s.kernel_kind == kind;
     }));
 }
 
@@ -176,12 +178,9 @@ NodeId ExecPlan::output_node(const std::string& name) const {
 }
 
 std::string ExecPlan::summary(bool with_timings) const {
-    std::string s = fmt::format("{}: {} kernels ({} loop, {} gemm, {} scatter), {} copies; arena {:.2f} MiB (unshared "
-                                "{:.2f} MiB); {}",
-                                target.to_string(), count(PlanStep::Kind::Kernel) + count(PlanStep::Kind::Gemm),
-                                count(KernelKind::Loop), count(KernelKind::Gemm), count(KernelKind::ScatterAdd),
-                                count(PlanStep::Kind::Copy), arena_bytes / 1048576.0, naive_bytes / 1048576.0,
-                                describe(graph, schedule, false));
+    std::string s = fmt::format("{}: {}, {} copies, {} fills; arena {:.2f} MiB (unshared {:.2f} MiB)", target.to_string(),
+                                describe(graph, schedule, false), count(PlanStep::Kind::Copy),
+                                count(PlanStep::Kind::Zero), arena_bytes / 1048576.0, naive_bytes / 1048576.0);
     if (with_timings)
         s += fmt::format("; passes {:.3f}s schedule {:.3f}s lower {:.3f}s memory {:.3f}s", timings.passes,
                          timings.schedule, timings.lower, timings.memory);

@@ -35,17 +35,19 @@ struct PlanLeaf {
 struct PlanStep {
     // Kernel: a generated kernel (kir; on a CUDA target also its rendered source).
     // Gemm: a matmul for the library (CPU: OpenBLAS) or the GEMM template (CUDA: rendered source).
-    // Copy: a state update, value -> param, after every kernel.
-    enum class Kind : uint8_t { Kernel, Gemm, Copy };
+    // Copy: a state update, value -> param, after every kernel. Zero: a state update to the
+    // constant 0 (no kernel, no buffer: the backend clears the param's memory).
+    enum class Kind : uint8_t { Kernel, Gemm, Copy, Zero };
     Kind kind = Kind::Kernel;
     KernelKind kernel_kind = KernelKind::Loop;  // of the scheduled kernel (Kernel and Gemm)
     std::string name;                           // "k012_mul": dumps, profiles, reports
-    // Argument i is the buffer of node buffers[i]. Gemm: {C, A's base, B's base}; Copy: {dst, src}.
+    // Argument i is the buffer of node buffers[i]. Gemm: {C, A's base, B's base}; Copy: {dst, src};
+    // Zero: {dst}.
     std::vector<NodeId> buffers;
     std::optional<kir::Kernel> kir;          // Kernel
     std::optional<gemm::GemmProblem> gemm;   // Gemm: shapes, transposes, strided batch views
     std::optional<CudaKernelSource> cuda;    // CUDA target: Kernel and Gemm steps
-    int64_t copy_bytes = 0;                  // Copy
+    int64_t copy_bytes = 0;                  // Copy and Zero
 };
 
 struct PlanTimings {
@@ -71,8 +73,8 @@ struct ExecPlan {
     std::vector<CudaKernelSource> cuda_sources() const;
     // The node an output name refers to, or kNoNode.
     NodeId output_node(const std::string& name) const;
-    // "K kernels (L loop, G gemm, S scatter), C copies; arena X MiB (unshared Y MiB); N nodes
-    // inlined" plus, with timings, the per-phase seconds.
+    // "cpu gemm>=32768: K kernels (L loop, G gemm, S scatter); N nodes inlined, C copies, Z fills;
+    // arena X MiB (unshared Y MiB)" plus, with timings, the per-phase seconds.
     std::string summary(bool timings) const;
 };
 

@@ -102,7 +102,8 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
     std::vector<bool> is_blas(n, false);
     std::vector<bool> forced(n, false);
     for (const Output& o : g.outputs()) forced[o.id] = true;
-    for (const StateUpdate& u : g.updates()) forced[u.value] = true;
+    for (const StateUpdate& u : g.updates())
+        if (!is_zero_fill(g, u.value)) forced[u.value] = true;  // a zero fill needs no buffer of its own
     plan_blas(g, opts, live, s, is_blas);
 
     s.options = opts;
@@ -173,6 +174,8 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
     return s;
 }
 
+bool is_zero_fill(const Graph& g, NodeId value) { return g[value].op == Op::Const && g[value].scalar == 0.0; }
+
 StridedView gemm_operand(const Graph& g, const Schedule& s, NodeId operand) {
     if (s.materialized[operand]) return {operand, g[operand].shape, contiguous_strides(g[operand].shape), 0};
     auto v = as_strided_view(g, operand);
@@ -186,7 +189,7 @@ std::string describe(const Graph& g, const Schedule& s, bool verbose) {
         (k.kind == KernelKind::Loop ? loop : k.kind == KernelKind::Gemm ? blas : scatter)++;
     std::vector<bool> live = live_nodes(g);
     for (NodeId i = 0; i < g.size(); ++i) inlined += live[i] && !s.materialized[i];
-    std::string out = fmt::format("{} kernels ({} loop, {} blas, {} scatter); {} nodes inlined",
+    std::string out = fmt::format("{} kernels ({} loop, {} gemm, {} scatter); {} nodes inlined",
                                   s.kernels.size(), loop, blas, scatter, inlined);
     if (verbose)
         for (NodeId i = 0; i < g.size(); ++i)

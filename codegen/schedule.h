@@ -4,7 +4,8 @@
 // Fusion is by generic legality rules, never by hand-listed op sequences. Each non-leaf node is
 // either materialised (a kernel root) or inlined into every user. The rules, applied from the
 // last node backwards so that every user is decided first:
-//   - graph outputs and state-update values are materialised;
+//   - graph outputs and state-update values are materialised, but for a constant zero update
+//     (e.g. resetting gradient accumulators), which the plan performs as a fill of the state;
 //   - anchors (matmul, scatter-add) are materialised: they are kernels of their own kind;
 //   - constants and iotas are always inlined (free);
 //   - a node's "evaluations" = how many times each of its elements would be computed if inlined:
@@ -78,10 +79,13 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts);
 // [1,1,d]): lowered as row accumulation into the output (codegen/lower.cpp).
 bool is_outer_reduction(const Graph& g, NodeId id);
 
+// Whether a state update to `value` is a zero fill (value is the constant 0).
+bool is_zero_fill(const Graph& g, NodeId value);
+
 // How a BLAS matmul reads `operand`: its own buffer if materialised, else a view of its base.
 StridedView gemm_operand(const Graph& g, const Schedule& s, NodeId operand);
 
-// "N kernels (L loop, B blas, S scatter); M nodes inlined" and, with verbose, every refusal.
+// "N kernels (L loop, G gemm, S scatter); M nodes inlined" and, with verbose, every refusal.
 std::string describe(const Graph& g, const Schedule& s, bool verbose);
 
 }  // namespace pg

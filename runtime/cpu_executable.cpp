@@ -21,12 +21,12 @@ PG_KNOB({.name = "PG_PROFILE", .kind = env::KnobKind::Bool, .default_value = "0"
          .doc = "1 times every kernel launch of the CPU plan (adds a clock read per launch)"});
 
 struct CpuExecutable::Step {
-    enum Kind { Launch, Blas, Copy } kind = Launch;
+    enum Kind { Launch, Blas, Copy, Zero } kind = Launch;
     CpuKernelFn fn = nullptr;
     std::vector<void*> buffers;
     int64_t extent = 1;
     std::unique_ptr<BlasMatmul> blas;
-    size_t bytes = 0;  // Copy: buffers = {dst, src}
+    size_t bytes = 0;  // Copy: buffers = {dst, src}; Zero: buffers = {dst}
 };
 
 namespace {
@@ -74,7 +74,7 @@ void CpuExecutable::build_steps() {
             st.extent = ps.kir->parallel_extent();
             (ps.kernel_kind == KernelKind::Loop ? stats_.loop_kernels : stats_.scatter_kernels)++;
         } else {
-            st.kind = Step::Copy;
+            st.kind = ps.kind == PlanStep::Kind::Zero ? Step::Zero : Step::Copy;
             st.bytes = static_cast<size_t>(ps.copy_bytes);
         }
         steps_.push_back(std::move(st));
@@ -102,6 +102,7 @@ void CpuExecutable::run() {
             }
             case Step::Blas: run_blas(*st.blas); break;
             case Step::Copy: std::memcpy(st.buffers[0], st.buffers[1], st.bytes); break;
+            case Step::Zero: std::memset(st.buffers[0], 0, st.bytes); break;
         }
         if (profile_) step_seconds_[i] += std::chrono::duration<double>(Clock::now() - t0).count();
     }
@@ -120,7 +121,7 @@ namespace {
 // "k012 loop exp [4, 32]": the profile's name of a step.
 std::string profile_name(const ExecPlan& p, size_t i) {
     const PlanStep& st = p.steps[i];
-    if (st.kind == PlanStep::Kind::Copy) return "copy " + st.name;
+    if (st.kind == PlanStep::Kind::Copy || st.kind == PlanStep::Kind::Zero) return st.name;
     NodeId root = p.schedule.kernels[i].root;
     return fmt::format("k{:03} {} {} {}", i, st.kind == PlanStep::Kind::Gemm ? "blas" : "loop",
                        op_name(p.graph[root].op), shape_str(p.graph[root].shape));
@@ -130,6 +131,7 @@ std::string profile_name(const ExecPlan& p, size_t i) {
 std::string profile_kind(const ExecPlan& p, size_t i) {
     const PlanStep& st = p.steps[i];
     if (st.kind == PlanStep::Kind::Copy) return "copy updates";
+    if (st.kind == PlanStep::Kind::Zero) return "zero updates";
     return fmt::format("{} {}", st.kind == PlanStep::Kind::Gemm ? "blas" : "loop", op_name(p.graph[p.schedule.kernels[i].root].op));
 }
 

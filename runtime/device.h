@@ -17,8 +17,9 @@ public:
     virtual ~Device() = default;
     virtual TargetKind kind() const = 0;
     virtual std::string name() const = 0;  // "cpu", "cuda (NVIDIA H100 80GB HBM3)"
-    // Zero-filled, 256-byte aligned, with 256 bytes of slack after the end (a narrow atomic on
-    // the GPU updates its whole 32-bit word). Throws pg::Error when out of memory.
+    // Zero-filled and aligned for the device's widest access (CPU: 64 bytes; GPU: 256, with 256
+    // bytes of slack after the end, since a narrow atomic updates its whole 32-bit word). Throws
+    // pg::Error when out of memory.
     virtual uint64_t alloc(size_t bytes) = 0;
     virtual void free(uint64_t address) noexcept = 0;
     virtual void upload(uint64_t dst, const void* src, size_t bytes) = 0;

@@ -52,12 +52,15 @@ Executable::Executable(ExecPlan plan, Session& session) : plan_(std::move(plan))
         private_offsets.emplace_back(l.node, private_bytes_);
         private_bytes_ += aligned(l.bytes());
     }
-    int64_t arena_base = private_bytes_;
+    // Two allocations, leaves and arena, each at the device's alignment: the arena's offsets then
+    // have the alignment the memory plan gave them relative to a fresh allocation, as the kernels
+    // were tuned with (one combined block measured ~3% slower on the CPU main job).
+    leaf_memory_ = session_.device().alloc(static_cast<size_t>(private_bytes_));
+    arena_ = session_.device().alloc(static_cast<size_t>(plan_.arena_bytes));
     private_bytes_ += plan_.arena_bytes;
-    memory_ = session_.device().alloc(static_cast<size_t>(private_bytes_));
-    for (const auto& [node, offset] : private_offsets) address_[node] = memory_ + static_cast<uint64_t>(offset);
+    for (const auto& [node, offset] : private_offsets) address_[node] = leaf_memory_ + static_cast<uint64_t>(offset);
     for (NodeId i = 0; i < plan_.graph.size(); ++i)
-        if (plan_.arena_offset[i] >= 0) address_[i] = memory_ + static_cast<uint64_t>(arena_base + plan_.arena_offset[i]);
+        if (plan_.arena_offset[i] >= 0) address_[i] = arena_ + static_cast<uint64_t>(plan_.arena_offset[i]);
 }
 
 Executable::~Executable() {
@@ -66,7 +69,8 @@ Executable::~Executable() {
     } catch (const Error&) {
         // A failed synchronize at teardown leaves nothing to recover; the memory is freed anyway.
     }
-    session_.device().free(memory_);
+    session_.device().free(arena_);
+    session_.device().free(leaf_memory_);
 }
 
 std::string Executable::profile_report(int) const { return ""; }

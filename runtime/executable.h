@@ -60,7 +60,7 @@ protected:
 private:
     const PlanLeaf& leaf(const std::string& name) const;
 
-    uint64_t memory_ = 0;
+    uint64_t leaf_memory_ = 0, arena_ = 0;
     int64_t private_bytes_ = 0;
     std::vector<uint64_t> address_;  // per node; 0: no buffer (inlined)
 };

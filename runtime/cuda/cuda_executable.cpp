@@ -15,13 +15,13 @@ PG_KNOB({.name = "PG_CUDA_GRAPH", .kind = env::KnobKind::Bool, .default_value = 
          .doc = "1 captures the GPU step as a CUDA graph and replays it; 0 launches kernels one by one"});
 
 struct CudaExecutable::Step {
-    enum Kind { Launch, Copy } kind = Launch;
+    enum Kind { Launch, Copy, Zero } kind = Launch;
     void* function = nullptr;
     std::array<int64_t, 3> grid = {1, 1, 1};
     int block = 1;
     std::vector<DevicePtr> args;   // one device pointer per kernel argument
     std::vector<void*> arg_ptrs;   // &args[i]: a vector's buffer survives moves of the vector
-    size_t bytes = 0;              // Copy: args = {dst, src}
+    size_t bytes = 0;              // Copy: args = {dst, src}; Zero: args = {dst}
 };
 
 namespace {
@@ -42,6 +42,11 @@ CudaExecutable::CudaExecutable(Session& session, const Graph& g, const Target& t
 }
 
 CudaExecutable::~CudaExecutable() {
+    try {
+        device_.synchronize();  // no kernel of this plan may still run when its modules unload
+    } catch (const Error&) {
+        // Nothing to recover at teardown.
+    }
     cuda_graph_.reset();
     modules_.clear();
 }
@@ -56,9 +61,9 @@ void CudaExecutable::build_steps(const CudaProgram& program) {
     for (const PlanStep& ps : plan_.steps) {
         std::vector<DevicePtr> args;
         for (NodeId id : ps.buffers) args.push_back(address(id));
-        if (ps.kind == PlanStep::Kind::Copy) {
+        if (ps.kind == PlanStep::Kind::Copy || ps.kind == PlanStep::Kind::Zero) {
             Step st;
-            st.kind = Step::Copy;
+            st.kind = ps.kind == PlanStep::Kind::Copy ? Step::Copy : Step::Zero;
             st.args = args;
             st.bytes = static_cast<size_t>(ps.copy_bytes);
             steps_.push_back(std::move(st));
@@ -97,8 +102,10 @@ void CudaExecutable::enqueue() {
     for (Step& st : steps_) {
         if (st.kind == Step::Launch)
             device_.launch(st.function, st.grid, st.block, st.arg_ptrs.data());
-        else
+        else if (st.kind == Step::Copy)
             device_.copy(st.args[0], st.args[1], st.bytes);
+        else
+            device_.fill_zero(st.args[0], st.bytes);
     }
 }
 

@@ -2,6 +2,7 @@
 // that is a file, a missing or read-only directory, a producer that throws, no commit) leaves
 // neither a partial target nor a temporary file, with a pg::Error naming the target.
 #include <doctest/doctest.h>
+#include "tests/support/skip.h"
 
 #include <sys/stat.h>
 
@@ -83,8 +84,7 @@ TEST_CASE("export: atomic write failures leave no partial file and name the path
 
 TEST_CASE("export: atomic write into a read-only directory fails cleanly") {
     if (::geteuid() == 0) {
-        MESSAGE("skipped: running as root, for whom directory permissions do not stop writes");
-        return;
+        PG_SKIP("running as root, for whom directory permissions do not stop writes");
     }
     TempDir dir;
     const auto ro = dir / "ro";

@@ -130,7 +130,7 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& t
     for (const PlanStep& k : plan.steps) {
         std::vector<void*> args;
         for (NodeId id : k.buffers) args.push_back(buffer_of(id).data.get());
-        if (k.kind == PlanStep::Kind::Copy) continue;  // updates are read from their values below
+        if (!k.cuda) continue;  // updates (copies, zero fills) are read from their values below
         for (size_t i = 0; i < k.cuda->launches.size(); ++i) {
             const CudaLaunch& l = k.cuda->launches[i];
             auto fn = reinterpret_cast<EntryFn>(dlsym(module.handle, ("pg_emu_" + l.entry).c_str()));
@@ -150,7 +150,14 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& t
         return t;
     };
     for (const Output& o : g.outputs()) run.values.push_back(value_of(o.id));
-    for (const StateUpdate& u : g.updates()) run.values.push_back(value_of(u.value));
+    for (const StateUpdate& u : g.updates()) {
+        if (!is_zero_fill(g, u.value)) {
+            run.values.push_back(value_of(u.value));
+            continue;
+        }
+        const Node& n = g[u.state];
+        run.values.emplace_back(n.dtype, n.shape);  // zero-filled
+    }
     std::error_code ec;
     fs::remove_all(dir, ec);
     return run;

@@ -6,6 +6,7 @@
 #include "tests/support/training_configs.h"
 #include "graph/graph.h"
 #include "graph/interpreter.h"
+#include "tests/support/skip.h"
 
 namespace pg::testing {
 
@@ -25,18 +26,14 @@ CudaCheckResult check_cuda(const Graph& g, const Feeds& feeds, double tol = 1e-5
 
 }  // namespace pg::testing
 
-// Skips the current test case, printing why.
+// Skip the current test case (visibly, see tests/support/skip.h) without NVRTC or a GPU.
 #define PG_SKIP_UNLESS_NVRTC()                                                       \
     do {                                                                             \
-        if (std::string why = ::pg::testing::nvrtc_missing(); !why.empty()) {        \
-            MESSAGE("skipped (no NVRTC): " << why);                                  \
-            return;                                                                  \
-        }                                                                            \
+        if (std::string why = ::pg::testing::nvrtc_missing(); !why.empty())          \
+            PG_SKIP("no NVRTC: " << why);                                            \
     } while (0)
 #define PG_SKIP_UNLESS_GPU()                                                         \
     do {                                                                             \
-        if (std::string why = ::pg::testing::gpu_missing(); !why.empty()) {          \
-            MESSAGE("skipped (no GPU): " << why);                                    \
-            return;                                                                  \
-        }                                                                            \
+        if (std::string why = ::pg::testing::gpu_missing(); !why.empty())            \
+            PG_SKIP("no GPU: " << why);                                              \
     } while (0)

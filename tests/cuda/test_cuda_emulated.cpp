@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <functional>
+
 #include "base/env.h"
 #include "frontend/train/step_graphs.h"
 #include "graph/build.h"
@@ -22,18 +24,15 @@ using testing::random_feeds;
 
 #define PG_SKIP_UNLESS_HOST_CXX()                                                      \
     do {                                                                               \
-        if (std::string why = testing::host_compiler_missing(); !why.empty()) {        \
-            MESSAGE("skipped: " << why);                                               \
-            return;                                                                    \
-        }                                                                              \
+        if (std::string why = testing::host_compiler_missing(); !why.empty()) PG_SKIP(why); \
     } while (0)
 
-// Every output and update of g, emulated fused and unfused (with GEMMs for every matmul) and,
-// with `no_gemm`, fused without GEMMs, against the interpreter (normwise relative error, as the
-// CPU JIT's op tests). Each variant is one host compile, so tests put many ops in one graph.
-void check(Graph& g, NodeId out, double tol = 1e-5, int64_t int_high = 8, bool no_gemm = false) {
-    if (out != kNoNode) g.set_output("out", out);
-    Feeds feeds = random_feeds(g, 1, int_high);
+// Every output and update of g (values in interpret_all's order; value i named name(i) and held
+// to tol(i)), emulated fused and unfused (with GEMMs for every matmul) and, with `no_gemm`, fused
+// without GEMMs, against the interpreter (normwise relative error). Each variant is one host
+// compile, so tests put many ops in one graph.
+void check_variants(const Graph& g, const Feeds& feeds, bool no_gemm, const std::function<double(size_t)>& tol,
+                    const std::function<std::string(size_t)>& name) {
     std::vector<HostTensor> want = interpret_all(g, feeds);
     struct Variant {
         const char* name;
@@ -49,10 +48,16 @@ void check(Graph& g, NodeId out, double tol = 1e-5, int64_t int_high = 8, bool n
         testing::EmulatedRun got = emulate_cuda(g, feeds, t);
         REQUIRE(got.values.size() == want.size());
         for (size_t i = 0; i < want.size(); ++i) {
-            INFO("variant ", v.name, ", value ", i);
-            CHECK(max_rel_error(got.values[i], want[i]) <= tol);
+            INFO("variant ", v.name, ", ", name(i));
+            CHECK(max_rel_error(got.values[i], want[i]) <= tol(i));
         }
     }
+}
+
+void check(Graph& g, NodeId out, double tol = 1e-5, int64_t int_high = 8, bool no_gemm = false) {
+    if (out != kNoNode) g.set_output("out", out);
+    check_variants(g, random_feeds(g, 1, int_high), no_gemm, [tol](size_t) { return tol; },
+                   [](size_t i) { return fmt::format("value {}", i); });
 }
 
 }  // namespace
@@ -61,25 +66,9 @@ TEST_CASE("cuda: emulated on the CPU, every case of the op table (fused, unfused
     PG_SKIP_UNLESS_HOST_CXX();
     // One graph holding every case: each variant is one host compile of the whole table.
     Graph g = testing::merged_op_table();
-    Feeds feeds = random_feeds(g, 1);
-    std::vector<HostTensor> want = interpret_all(g, feeds);
     const std::vector<testing::OpCase>& table = testing::op_table();
-    struct Variant {
-        const char* name;
-        bool fusion;
-        int64_t gemm;
-    };
-    for (const Variant& v : {Variant{"fused", true, 1}, Variant{"unfused", false, 1}, Variant{"fused, no gemm", true, 0}}) {
-        Target t = cuda_target("sm_90a");
-        t.fusion = v.fusion;
-        t.gemm_min_flops = v.gemm;
-        testing::EmulatedRun got = emulate_cuda(g, feeds, t);
-        REQUIRE(got.values.size() == table.size());
-        for (size_t i = 0; i < table.size(); ++i) {
-            INFO("variant ", v.name, ", case ", table[i].name);
-            CHECK(max_rel_error(got.values[i], want[i]) <= table[i].tol);
-        }
-    }
+    check_variants(g, random_feeds(g, 1), true, [&](size_t i) { return table[i].tol; },
+                   [&](size_t i) { return "case " + table[i].name; });
 }
 
 TEST_CASE("cuda: emulated on the CPU, reductions in thread, warp and block mappings") {

@@ -2,6 +2,7 @@
 // a missing GPU is a pg::Error (never a crash), arch names are checked, and a failed NVRTC
 // compile reports the compiler's log and where the source was written.
 #include <doctest/doctest.h>
+#include "tests/support/skip.h"
 
 #include <filesystem>
 
@@ -38,8 +39,7 @@ TEST_CASE("cuda: library probes report a path and a version, or a clear reason")
 TEST_CASE("cuda: without a GPU the device and the executable throw pg::Error, the CPU path keeps working") {
     std::string why = testing::gpu_missing();
     if (why.empty()) {
-        MESSAGE("skipped (a GPU is present): ", CudaDevice::get().name());
-        return;
+        PG_SKIP("a GPU is present (" << CudaDevice::get().name() << "): this case checks the errors without one");
     }
     CHECK_THROWS_AS(CudaDevice::get(), Error);
     Graph g;

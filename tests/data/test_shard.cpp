@@ -2,6 +2,7 @@
 // each kind of damage (wrong magic, wrong version, truncated header, truncated payload, size
 // mismatch). A NumPy check reads our shard the way the challenge's loader does.
 #include <doctest/doctest.h>
+#include "tests/support/skip.h"
 
 #include <array>
 #include <cstring>
@@ -135,8 +136,7 @@ TEST_CASE("data: token ids above the vocabulary are reported") {
 TEST_CASE("data: our shards load the way the challenge's loader reads them (numpy)") {
     const auto py = test::python_with({"numpy"});
     if (!py) {
-        MESSAGE("skipped: no python3 with numpy");
-        return;
+        PG_SKIP("no python3 with numpy");
     }
     test::TempDir dir;
     const std::vector<uint16_t> tokens = {1, 300, 65535, 0, 9};

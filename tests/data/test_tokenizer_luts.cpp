@@ -2,6 +2,7 @@
 // the Python sentencepiece module on a tokenizer trained here on a few KB of text; and the byte
 // count of a validation split against the UTF-8 length of its (normalised) text.
 #include <doctest/doctest.h>
+#include "tests/support/skip.h"
 
 #include <nlohmann/json.hpp>
 
@@ -97,8 +98,7 @@ TEST_CASE("data: tokenizer training uses the challenge's settings") {
 TEST_CASE("data: byte tables and encodings match the Python sentencepiece module") {
     const auto py = test::python_with({"sentencepiece"});
     if (!py) {
-        MESSAGE("skipped: no python3 with the sentencepiece module (Debian: python3-sentencepiece)");
-        return;
+        PG_SKIP("no python3 with the sentencepiece module (Debian: python3-sentencepiece)");
     }
     test::TempDir dir;
     const auto docs = test::synthetic_corpus(40, 120);

@@ -3,6 +3,7 @@
 // kind of damage (truncation, flipped bytes, bad magic or version, size mismatches, stray bytes)
 // is a pg::Error naming the file; model files are recognised by content.
 #include <doctest/doctest.h>
+#include "tests/support/skip.h"
 
 #include "frontend/export/artifact.h"
 #include "frontend/export/checkpoint.h"
@@ -78,8 +79,7 @@ TEST_CASE("export: artifact round trip equals the in-memory dequantization") {
 
 TEST_CASE("export: artifact is a standard zstd frame") {
     if (run_command("zstd --version").status != 0) {
-        MESSAGE("skipped: the zstd command-line tool is not installed");
-        return;
+        PG_SKIP("the zstd command-line tool is not installed");
     }
     TempDir dir;
     const QuantizedModel model = quantize_int8(small_gpt_state(2));

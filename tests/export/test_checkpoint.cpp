@@ -2,6 +2,7 @@
 // truncated, corrupt or foreign file gives a pg::Error naming it; metadata accessors name the
 // key they cannot read; check_tensors_match lists every difference from the model's specs.
 #include <doctest/doctest.h>
+#include "tests/support/skip.h"
 
 #include <bit>
 #include <limits>
@@ -92,7 +93,7 @@ TEST_CASE("export: checkpoint is readable as a plain safetensors file") {
     CHECK(f.metadata.at("step") == "1234");
     CHECK(f.tensors.size() == c.tensors.size());
     if (!python_has("json")) {
-        MESSAGE("skipped the Python layout check: " << kPython << " is not available");
+        PG_SKIP_PART("the Python layout check: " << kPython << " is not available");
         return;
     }
     const CommandResult r =

@@ -3,6 +3,7 @@
 // cases; the small-tensor and control-name rules; the error bound of the round trip; and
 // torch.quantile's interpolation.
 #include <doctest/doctest.h>
+#include "tests/support/skip.h"
 
 #include <cmath>
 
@@ -96,8 +97,7 @@ void check_clips(const HostTensor& w, QuantScheme scheme, const HostTensor& ref_
 
 TEST_CASE("export: int8 quantization matches the PyTorch reference bit for bit") {
     if (!python_has("torch")) {
-        MESSAGE("skipped: " << kPython << " cannot import torch (install python3-torch)");
-        return;
+        PG_SKIP(kPython << " cannot import torch (install python3-torch)");
     }
     TempDir dir;
     const TensorMap sd = probe_state_dict();

@@ -2,6 +2,7 @@
 // hand-written Python parser sees it, reading a file Python wrote, and a clear pg::Error naming
 // the file and the tensor for each kind of damage to the header or data.
 #include <doctest/doctest.h>
+#include "tests/support/skip.h"
 
 #include <nlohmann/json.hpp>
 
@@ -72,8 +73,7 @@ TEST_CASE("export: safetensors round trip of every dtype with metadata") {
 
 TEST_CASE("export: safetensors layout checked by an independent Python parser") {
     if (!python_has("json")) {
-        MESSAGE("skipped: " << kPython << " is not available");
-        return;
+        PG_SKIP(kPython << " is not available");
     }
     TempDir dir;
     std::mt19937 rng(2);
@@ -103,8 +103,7 @@ TEST_CASE("export: safetensors layout checked by an independent Python parser") 
 
 TEST_CASE("export: safetensors reads a file written by hand in Python") {
     if (!python_has("json")) {
-        MESSAGE("skipped: " << kPython << " is not available");
-        return;
+        PG_SKIP(kPython << " is not available");
     }
     TempDir dir;
     const auto path = dir / "py.safetensors";

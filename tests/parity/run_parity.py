@@ -4,9 +4,15 @@
   run_parity.py grads  CONFIG.json IN.safetensors OUT.safetensors
       IN holds the model weights and the batch ("batch.ids", "batch.targets"); OUT gets "loss" and
       "grad.<name>" for every parameter.
-  run_parity.py update CONFIG.json IN.safetensors OUT.safetensors
-      one baseline optimizer step (Muon on block matrices with Newton-Schulz in CONFIG's ns_dtype,
-      Adam on the rest) from the weights in IN; OUT gets every updated parameter.
+  run_parity.py train CONFIG.json IN.safetensors OUT.safetensors
+      CONFIG's "steps" training steps as the trainer runs them, from the weights in IN: each step
+      accumulates the gradients of "micro_steps" micro-batches ("batch.s<step>.m<micro>.ids" /
+      ".targets", loss / micro_steps), then Muon (Nesterov momentum, Newton-Schulz in CONFIG's
+      ns_dtype) on the block matrices and Adam on the scalar and embedding groups, each at its own
+      learning rate times the iteration warmdown multiplier, Muon's momentum warmed up linearly;
+      both schedules computed here from train_gpt.py's definitions. OUT gets, after every step k,
+      "s<k>.<name>" for every parameter and "s<k>.<name>.momentum_buffer" / ".exp_avg" /
+      ".exp_avg_sq" for its optimizer state (pgolf's state names).
 """
 import json
 import struct
@@ -56,6 +62,9 @@ def main():
     tensors = load(in_path)
     missing = model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("batch.")}, strict=True)
     assert not missing.missing_keys and not missing.unexpected_keys, missing
+    if mode == "train":
+        train(cfg, model, tensors, out_path)
+        return
     ids, targets = tensors["batch.ids"].long(), tensors["batch.targets"].long()
     loss = model(ids, targets)
     loss.backward()
@@ -64,15 +73,55 @@ def main():
         out.update({"grad." + n: p.grad for n, p in model.named_parameters()})
         save(out_path, out)
         return
+    raise SystemExit(f"unknown mode {mode}")
+
+
+def lr_multiplier(cfg, step):
+    """train_gpt.py's iteration warmdown (no wallclock cap)."""
+    start = max(cfg["iterations"] - cfg["warmdown_iters"], 0)
+    if cfg["warmdown_iters"] > 0 and start <= step < cfg["iterations"]:
+        return max((cfg["iterations"] - step) / cfg["warmdown_iters"], 0.0)
+    return 1.0
+
+
+def momentum(cfg, step):
+    w = cfg["muon_momentum_warmup_steps"]
+    frac = min(step / w, 1.0) if w > 0 else 1.0
+    return (1 - frac) * cfg["muon_momentum_warmup_start"] + frac * cfg["muon_momentum"]
+
+
+def train(cfg, model, tensors, out_path):
     matrix, scalar, embed = param_groups(model)
-    with torch.no_grad():
-        ns_dtype = torch.bfloat16 if cfg["ns_dtype"] == "bf16" else torch.float32
-        muon_step([p for _, p in matrix], [p.grad for _, p in matrix], [torch.zeros_like(p) for _, p in matrix],
-                  cfg["matrix_lr"], cfg["muon_momentum"], cfg["ns_steps"], ns_dtype)
-    for group, lr in ((scalar, cfg["scalar_lr"]), (embed, cfg["embed_lr"])):
-        opt = torch.optim.Adam([p for _, p in group], lr=lr, betas=(cfg["beta1"], cfg["beta2"]), eps=cfg["eps"])
-        opt.step()
-    save(out_path, {n: p for n, p in model.named_parameters()})
+    ns_dtype = torch.bfloat16 if cfg["ns_dtype"] == "bf16" else torch.float32
+    bufs = [torch.zeros_like(p) for _, p in matrix]
+    adams = [(torch.optim.Adam([p for _, p in group], lr=lr, betas=(cfg["beta1"], cfg["beta2"]), eps=cfg["eps"]), lr)
+             for group, lr in ((scalar, cfg["scalar_lr"]), (embed, cfg["embed_lr"]))]
+    out = {}
+    for step in range(cfg["steps"]):
+        for p in model.parameters():
+            p.grad = None
+        for m in range(cfg["micro_steps"]):
+            ids = tensors[f"batch.s{step}.m{m}.ids"].long()
+            targets = tensors[f"batch.s{step}.m{m}.targets"].long()
+            (model(ids, targets) / cfg["micro_steps"]).backward()
+        mul = lr_multiplier(cfg, step)
+        with torch.no_grad():
+            muon_step([p for _, p in matrix], [p.grad for _, p in matrix], bufs, cfg["matrix_lr"] * mul,
+                      momentum(cfg, step), cfg["ns_steps"], ns_dtype)
+        for opt, lr in adams:
+            for group in opt.param_groups:
+                group["lr"] = lr * mul
+            opt.step()
+        for (name, p), buf in zip(matrix, bufs):
+            out[f"s{step}.{name}.momentum_buffer"] = buf
+        for opt, _ in adams:
+            names = {id(p): n for n, p in model.named_parameters()}
+            for p, st in opt.state.items():
+                out[f"s{step}.{names[id(p)]}.exp_avg"] = st["exp_avg"]
+                out[f"s{step}.{names[id(p)]}.exp_avg_sq"] = st["exp_avg_sq"]
+        out.update({f"s{step}.{n}": p for n, p in model.named_parameters()})
+        out = {k: v.detach().clone() for k, v in out.items()}
+    save(out_path, out)
 
 
 if __name__ == "__main__":
