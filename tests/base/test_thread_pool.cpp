@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -80,13 +81,16 @@ TEST_CASE("parallel_for uses several threads and sums correctly over many calls"
         });
         REQUIRE(total.load() == 99999LL * 100000 / 2);
     }
-    // Chunks that block until all four have started prove they run concurrently.
-    std::atomic<int> started{0};
+    // Chunks that wait until all four have started prove they run concurrently; a pool that ran
+    // them one after another would make the first wait out its 10 s deadline and fail, not hang.
+    std::atomic<int> started{0}, saw_all{0};
     pool.parallel_for(0, 4, [&](int64_t, int64_t) {
         started++;
-        while (started.load() < 4) std::this_thread::yield();
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (started.load() < 4 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+        saw_all += started.load() == 4;
     });
-    CHECK(started.load() == 4);
+    CHECK(saw_all.load() == 4);
 }
 
 TEST_CASE("parallel_for propagates the first exception after all chunks ran") {

@@ -17,6 +17,8 @@
 #include "tests/support/jit_check.h"
 #include "tests/support/op_cases.h"
 #include "tests/support/skewed_batches.h"
+#include "tests/support/step_check.h"
+#include "base/env.h"
 
 namespace pg {
 namespace {
@@ -96,6 +98,15 @@ TEST_CASE("cuda: on the GPU, CUDA-graph replay gives exactly the eager launches'
         CHECK(a.bytes == e.bytes);
         CHECK(graphed.get("x").bytes == eager.get("x").bytes);
     }
+}
+
+TEST_CASE("cuda: on the GPU, one training step equals the interpreter's, every weight and state tensor") {
+    PG_SKIP_UNLESS_GPU();
+    env::ScopedOverride ns("PG_MUON_NS_DTYPE", "f32");
+    testing::StepCheckResult r = testing::check_step_against_interpreter("cuda", testing::tiny_training());
+    std::string worst;
+    for (const auto& [kind, err] : r.worst) worst += fmt::format(" {} {:.1e}", kind, err);
+    MESSAGE(fmt::format("GPU step vs interpreter: loss {:.1e}; worst by kind:{}", r.loss_error, worst));
 }
 
 TEST_CASE("cuda: on the GPU, the tiny GPT trains with the training step; the first loss equals the interpreter's") {

@@ -13,6 +13,7 @@
 #include "frontend/train/step_runner.h"
 #include "graph/interpreter.h"
 #include "tests/support/skewed_batches.h"
+#include "tests/support/step_check.h"
 #include "tests/support/training_configs.h"
 
 namespace pg {
@@ -95,6 +96,14 @@ TEST_CASE("frontend: tiny GPT trains with the training step through the CPU JIT,
     CHECK(t.to_device[static_cast<size_t>(Transfer::Input)] == 8 * 2 * 4 * 32 * 4);
     CHECK(t.to_host[static_cast<size_t>(Transfer::Output)] == 8 * 4);
     CHECK(t.to_device[static_cast<size_t>(Transfer::Scalar)] == 5 * 4);
+}
+
+TEST_CASE("frontend: one training step on the CPU equals the interpreter's, every weight and state tensor") {
+    env::ScopedOverride ns("PG_MUON_NS_DTYPE", "f32");
+    testing::StepCheckResult r = testing::check_step_against_interpreter("cpu", testing::tiny_training());
+    std::string worst;
+    for (const auto& [kind, err] : r.worst) worst += fmt::format(" {} {:.1e}", kind, err);
+    MESSAGE(fmt::format("CPU step vs interpreter: loss {:.1e}; worst by kind:{}", r.loss_error, worst));
 }
 
 TEST_CASE("frontend: tiny GPT with bf16 activations (fp32 masters) matches the interpreter and trains") {
