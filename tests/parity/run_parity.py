@@ -3,7 +3,8 @@
 
   run_parity.py grads  CONFIG.json IN.safetensors OUT.safetensors
       IN holds the model weights and the batch ("batch.ids", "batch.targets"); OUT gets "loss" and
-      "grad.<name>" for every parameter.
+      "grad.<name>" for every parameter. With "autocast": true in CONFIG the forward pass runs
+      under torch.autocast("cpu", bfloat16), the baseline's mixed precision.
   run_parity.py train CONFIG.json IN.safetensors OUT.safetensors
       CONFIG's "steps" training steps as the trainer runs them, from the weights in IN: each step
       accumulates the gradients of "micro_steps" micro-batches ("batch.s<step>.m<micro>.ids" /
@@ -66,7 +67,8 @@ def main():
         train(cfg, model, tensors, out_path)
         return
     ids, targets = tensors["batch.ids"].long(), tensors["batch.targets"].long()
-    loss = model(ids, targets)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.get("autocast", False)):
+        loss = model(ids, targets)
     loss.backward()
     if mode == "grads":
         out = {"loss": loss.detach().reshape(1)}
