@@ -104,9 +104,7 @@ TEST_CASE("cuda: on the GPU, one training step equals the interpreter's, every w
     PG_SKIP_UNLESS_GPU();
     env::ScopedOverride ns("PG_MUON_NS_DTYPE", "f32");
     testing::StepCheckResult r = testing::check_step_against_interpreter("cuda", testing::tiny_training());
-    std::string worst;
-    for (const auto& [kind, err] : r.worst) worst += fmt::format(" {} {:.1e}", kind, err);
-    MESSAGE(fmt::format("GPU step vs interpreter: loss {:.1e}; worst by kind:{}", r.loss_error, worst));
+    MESSAGE("GPU step vs interpreter: " << r.summary());
 }
 
 TEST_CASE("cuda: on the GPU, the tiny GPT trains with the training step; the first loss equals the interpreter's") {

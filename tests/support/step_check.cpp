@@ -2,6 +2,7 @@
 #include "tests/support/step_check.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <cmath>
 
@@ -41,6 +42,12 @@ std::string kind_of(const ParamSpec& p) {
 }
 
 }  // namespace
+
+std::string StepCheckResult::summary() const {
+    std::string s = fmt::format("loss {:.1e}; worst by kind:", loss_error);
+    for (const auto& [kind, err] : worst) s += fmt::format(" {} {:.1e}", kind, err);
+    return s;
+}
 
 double step_tolerance(const std::string& kind) { return kind == "embed" || kind == "scalar" ? 2e-3 : 1e-4; }
 

@@ -14,6 +14,7 @@ struct StepCheckResult {
     double loss_error = 0;                     // relative, the step's mean loss
     std::map<std::string, double> worst;       // normwise relative error by kind (param group, or
                                                // momentum_buffer / exp_avg / exp_avg_sq)
+    std::string summary() const;               // "loss 7.9e-08; worst by kind: embed 1.3e-05 ..."
 };
 
 // Tolerance per tensor kind (normwise relative; f32 Newton-Schulz, PG_MUON_NS_DTYPE=f32).
