@@ -12,13 +12,13 @@
 #include <filesystem>
 #include <thread>
 
+#include "base/env.h"
+#include "base/thread_pool.h"
 #include "codegen/compile_plan.h"
 #include "frontend/train/step_graphs.h"
-#include "runtime/cuda/nvrtc_compiler.h"
 #include "runtime/cuda/cuda_libs.h"
-#include "base/env.h"
+#include "runtime/cuda/nvrtc_compiler.h"
 #include "runtime/kernel_cache.h"
-#include "base/thread_pool.h"
 
 using namespace pg;
 

@@ -8,9 +8,9 @@
 #include <vector>
 #include <cstdlib>
 
+#include "base/thread_pool.h"
 #include "graph/build.h"
 #include "runtime/cpu_executable.h"
-#include "base/thread_pool.h"
 
 using namespace pg;
 

@@ -9,12 +9,12 @@
 #include <regex>
 #include <vector>
 
-#include "graph/build.h"
-#include "graph/composite.h"
-#include "graph/text.h"
 #include "base/dump.h"
 #include "base/env.h"
 #include "base/error.h"
+#include "graph/build.h"
+#include "graph/composite.h"
+#include "graph/text.h"
 
 namespace pg {
 

@@ -5,9 +5,9 @@
 
 #include <algorithm>
 
-#include "codegen/view.h"
 #include "base/env.h"
 #include "base/error.h"
+#include "codegen/view.h"
 
 namespace pg {
 

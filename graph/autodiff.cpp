@@ -10,10 +10,10 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "base/error.h"
 #include "graph/autodiff_rules.h"
 #include "graph/build.h"
 #include "graph/composite.h"
-#include "base/error.h"
 
 namespace pg {
 namespace {

@@ -8,8 +8,8 @@
 // Comparisons, And/Or/Not, integer values and leaves have no gradient at all.
 #include "graph/autodiff_rules.h"
 
-#include "graph/build.h"
 #include "base/error.h"
+#include "graph/build.h"
 
 namespace pg::autodiff_detail {
 namespace {

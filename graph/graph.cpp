@@ -1,8 +1,8 @@
 // Graph storage, interning and rebuilding (see graph.h).
 #include "graph/graph.h"
 
-#include "graph/infer.h"
 #include "base/error.h"
+#include "graph/infer.h"
 
 namespace pg {
 

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "graph/graph.h"
 #include "base/error.h"
+#include "graph/graph.h"
 
 namespace pg {
 namespace {

@@ -7,10 +7,10 @@
 #include <cmath>
 #include <functional>
 
+#include "base/error.h"
 #include "graph/build.h"
 #include "graph/composite.h"
 #include "graph/interpreter_ops.h"
-#include "base/error.h"
 
 namespace pg {
 namespace {

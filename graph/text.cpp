@@ -7,8 +7,8 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "graph/infer.h"
 #include "base/error.h"
+#include "graph/infer.h"
 
 namespace pg {
 namespace {

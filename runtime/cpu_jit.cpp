@@ -23,12 +23,12 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "base/dump.h"
+#include "base/error.h"
+#include "base/thread_pool.h"
 #include "codegen/kernel_key.h"
 #include "codegen/llvm/llvm_renderer.h"
-#include "base/error.h"
-#include "base/dump.h"
 #include "runtime/kernel_cache.h"
-#include "base/thread_pool.h"
 
 namespace pg {
 namespace {

@@ -19,11 +19,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "codegen/kernel_key.h"
 #include "base/atomic_file.h"
 #include "base/digest.h"
 #include "base/env.h"
 #include "base/error.h"
+#include "codegen/kernel_key.h"
 
 namespace pg {
 

@@ -10,10 +10,10 @@
 #include <limits>
 #include <map>
 
-#include "codegen/cuda/cuda_expr.h"
-#include "codegen/cuda/cuda_mapping.h"
 #include "base/digest.h"
 #include "base/error.h"
+#include "codegen/cuda/cuda_expr.h"
+#include "codegen/cuda/cuda_mapping.h"
 
 namespace pg {
 namespace {

@@ -29,9 +29,9 @@
 #include <limits>
 #include <unordered_map>
 
-#include "codegen/llvm/llvm_math.h"
-#include "base/error.h"
 #include "base/dump.h"
+#include "base/error.h"
+#include "codegen/llvm/llvm_math.h"
 
 namespace pg {
 namespace {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "base/error.h"
 #include "frontend/cli/command.h"
 #include "frontend/cli/model_args.h"
 #include "frontend/data/data_settings.h"
@@ -13,7 +14,6 @@
 #include "frontend/export/checkpoint.h"
 #include "frontend/export/model_file.h"
 #include "frontend/train/evaluator.h"
-#include "base/error.h"
 
 namespace pg::cli {
 namespace {

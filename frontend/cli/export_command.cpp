@@ -2,6 +2,7 @@
 // the baseline's state_dict names for PyTorch (safetensors), or as the int8+zstd artifact.
 #include <fmt/format.h>
 
+#include "base/error.h"
 #include "frontend/cli/command.h"
 #include "frontend/cli/model_args.h"
 #include "frontend/export/artifact.h"
@@ -9,7 +10,6 @@
 #include "frontend/export/model_file.h"
 #include "frontend/export/quantize.h"
 #include "frontend/export/safetensors.h"
-#include "base/error.h"
 
 namespace pg::cli {
 namespace {

@@ -3,11 +3,11 @@
 
 #include <fmt/format.h>
 
+#include "base/env.h"
+#include "base/error.h"
 #include "frontend/export/checkpoint.h"
 #include "frontend/export/model_file.h"
 #include "frontend/train/hyperparams.h"
-#include "base/env.h"
-#include "base/error.h"
 
 namespace pg::cli {
 

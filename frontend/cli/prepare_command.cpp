@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "frontend/cli/command.h"
-#include "frontend/data/prepare.h"
 #include "base/env.h"
 #include "base/error.h"
+#include "frontend/cli/command.h"
+#include "frontend/data/prepare.h"
 
 namespace pg::cli {
 namespace {

@@ -2,9 +2,9 @@
 // same names as --flags, e.g. --num-layers=4).
 #include <fmt/format.h>
 
+#include "base/error.h"
 #include "frontend/cli/command.h"
 #include "frontend/train/trainer.h"
-#include "base/error.h"
 
 namespace pg::cli {
 namespace {

@@ -8,8 +8,8 @@
 #include <cstring>
 #include <iterator>
 
-#include "frontend/data/utf8.h"
 #include "base/error.h"
+#include "frontend/data/utf8.h"
 
 namespace pg::data {
 namespace {

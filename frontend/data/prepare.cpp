@@ -15,10 +15,10 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "frontend/data/tokenizer.h"
-#include "frontend/eval/byte_luts.h"
 #include "base/error.h"
 #include "base/thread_pool.h"
+#include "frontend/data/tokenizer.h"
+#include "frontend/eval/byte_luts.h"
 
 namespace pg::data {
 namespace {

@@ -1,8 +1,8 @@
 // Validation token loading and truncation (see validation.h).
 #include "frontend/data/validation.h"
 
-#include "frontend/data/shard.h"
 #include "base/error.h"
+#include "frontend/data/shard.h"
 
 namespace pg::data {
 

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "frontend/data/tokenizer.h"
 #include "base/error.h"
+#include "frontend/data/tokenizer.h"
 
 namespace pg::eval {
 namespace {

@@ -7,8 +7,8 @@
 
 #include <fmt/ranges.h>
 
-#include "frontend/module.h"
 #include "base/error.h"
+#include "frontend/module.h"
 
 namespace pg::io {
 

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <fstream>
 
+#include "base/error.h"
 #include "frontend/export/artifact.h"
 #include "frontend/export/checkpoint.h"
-#include "base/error.h"
 
 namespace pg::io {
 

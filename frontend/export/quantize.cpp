@@ -8,8 +8,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "frontend/export/checkpoint.h"
 #include "base/error.h"
+#include "frontend/export/checkpoint.h"
 
 namespace pg::io {
 

@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/env.h"
 #include "frontend/export/artifact.h"
 #include "frontend/export/quantize.h"
 #include "frontend/train/run_log.h"
-#include "base/env.h"
 
 namespace pg {
 

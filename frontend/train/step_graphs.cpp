@@ -1,11 +1,11 @@
 // Trainer graphs (see step_graphs.h).
 #include "frontend/train/step_graphs.h"
 
+#include "base/env.h"
+#include "base/error.h"
 #include "frontend/optim/adam.h"
 #include "frontend/optim/muon.h"
 #include "graph/autodiff.h"
-#include "base/env.h"
-#include "base/error.h"
 
 namespace pg {
 

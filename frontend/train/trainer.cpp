@@ -7,10 +7,12 @@
 #include <chrono>
 #include <cstring>
 
+#include "base/env.h"
+#include "base/error.h"
 #include "frontend/data/data_settings.h"
+#include "frontend/data/shard.h"
 #include "frontend/data/token_stream.h"
 #include "frontend/data/tokenizer.h"
-#include "frontend/data/shard.h"
 #include "frontend/export/checkpoint.h"
 #include "frontend/train/evaluator.h"
 #include "frontend/train/finish_run.h"
@@ -18,8 +20,6 @@
 #include "frontend/train/step_graphs.h"
 #include "frontend/train/step_runner.h"
 #include "runtime/executable.h"
-#include "base/env.h"
-#include "base/error.h"
 
 namespace pg {
 

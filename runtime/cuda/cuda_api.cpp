@@ -14,8 +14,8 @@
 #include <mutex>
 #include <vector>
 
-#include "base/error.h"
 #include "base/dump.h"
+#include "base/error.h"
 #include "runtime/kernel_cache.h"
 
 #define PG_STRINGIFY2(x) #x

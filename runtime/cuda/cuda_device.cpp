@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <mutex>
 
-#include "runtime/cuda/cuda_api.h"
 #include "base/env.h"
 #include "base/error.h"
+#include "runtime/cuda/cuda_api.h"
 
 namespace pg {
 

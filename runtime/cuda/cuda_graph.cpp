@@ -1,8 +1,8 @@
 // Stream capture into a CUDA graph (see cuda_graph.h).
 #include "runtime/cuda/cuda_graph.h"
 
-#include "runtime/cuda/cuda_api.h"
 #include "base/error.h"
+#include "runtime/cuda/cuda_api.h"
 
 namespace pg {
 

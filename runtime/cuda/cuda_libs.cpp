@@ -3,8 +3,8 @@
 
 #include <fmt/format.h>
 
-#include "runtime/cuda/cuda_api.h"
 #include "base/error.h"
+#include "runtime/cuda/cuda_api.h"
 
 namespace pg {
 

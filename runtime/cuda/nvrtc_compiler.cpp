@@ -13,16 +13,16 @@
 #include <regex>
 #include <sstream>
 
+#include "base/digest.h"
+#include "base/dump.h"
+#include "base/env.h"
+#include "base/error.h"
+#include "base/thread_pool.h"
 #include "codegen/cuda/cuda_prelude.h"
 #include "codegen/kernel_key.h"
 #include "runtime/cuda/cuda_api.h"
 #include "runtime/cuda/cuda_device.h"
-#include "base/digest.h"
-#include "base/env.h"
-#include "base/error.h"
-#include "base/dump.h"
 #include "runtime/kernel_cache.h"
-#include "base/thread_pool.h"
 
 namespace pg {
 

@@ -5,9 +5,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "frontend/cli/command.h"
 #include "base/env.h"
 #include "base/error.h"
+#include "frontend/cli/command.h"
 
 namespace pg {
 

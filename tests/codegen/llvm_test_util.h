@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
+#include "base/thread_pool.h"
 #include "codegen/kir.h"
 #include "graph/dtype.h"
 #include "runtime/cpu_jit.h"
-#include "base/error.h"
-#include "base/thread_pool.h"
 
 namespace pg::test {
 

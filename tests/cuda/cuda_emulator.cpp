@@ -13,10 +13,10 @@
 #include <memory>
 #include <set>
 
-#include "codegen/cuda/cuda_expr.h"
-#include "codegen/compile_plan.h"
-#include "codegen/cuda/cuda_prelude.h"
 #include "base/error.h"
+#include "codegen/compile_plan.h"
+#include "codegen/cuda/cuda_expr.h"
+#include "codegen/cuda/cuda_prelude.h"
 
 namespace pg::testing {
 namespace {

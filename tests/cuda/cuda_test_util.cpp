@@ -3,8 +3,8 @@
 
 #include <doctest/doctest.h>
 
-#include "tests/support/jit_check.h"
 #include "runtime/cuda/cuda_libs.h"
+#include "tests/support/jit_check.h"
 
 namespace pg::testing {
 

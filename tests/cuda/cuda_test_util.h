@@ -3,10 +3,10 @@
 #pragma once
 #include <string>
 
-#include "tests/support/training_configs.h"
 #include "graph/graph.h"
 #include "graph/interpreter.h"
 #include "tests/support/skip.h"
+#include "tests/support/training_configs.h"
 
 namespace pg::testing {
 

@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/env.h"
 #include "codegen/compile_plan.h"
 #include "graph/build.h"
 #include "runtime/cuda/nvrtc_compiler.h"
-#include "base/env.h"
 #include "runtime/kernel_cache.h"
 #include "tests/codegen/llvm_test_util.h"
 #include "tests/cuda/cuda_test_util.h"

@@ -14,10 +14,10 @@
 #include <functional>
 #include <sstream>
 
+#include "base/env.h"
 #include "codegen/compile_plan.h"
 #include "graph/build.h"
 #include "runtime/cuda/nvrtc_compiler.h"
-#include "base/env.h"
 #include "tests/cuda/cuda_test_util.h"
 
 namespace pg {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <random>
 
+#include "base/env.h"
 #include "frontend/train/step_runner.h"
 #include "graph/build.h"
 #include "runtime/cuda/cuda_device.h"
@@ -18,7 +19,6 @@
 #include "tests/support/op_cases.h"
 #include "tests/support/skewed_batches.h"
 #include "tests/support/step_check.h"
-#include "base/env.h"
 
 namespace pg {
 namespace {

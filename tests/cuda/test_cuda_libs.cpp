@@ -6,13 +6,13 @@
 
 #include <filesystem>
 
-#include "graph/build.h"
-#include "runtime/cuda/cuda_device.h"
-#include "runtime/executable.h"
-#include "runtime/cuda/cuda_libs.h"
-#include "runtime/cuda/nvrtc_compiler.h"
 #include "base/env.h"
 #include "base/error.h"
+#include "graph/build.h"
+#include "runtime/cuda/cuda_device.h"
+#include "runtime/cuda/cuda_libs.h"
+#include "runtime/cuda/nvrtc_compiler.h"
+#include "runtime/executable.h"
 #include "tests/codegen/llvm_test_util.h"
 #include "tests/cuda/cuda_test_util.h"
 

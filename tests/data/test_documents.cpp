@@ -2,9 +2,9 @@
 // JSON Lines, and the documented handling of malformed input.
 #include <doctest/doctest.h>
 
+#include "base/error.h"
 #include "frontend/data/document_reader.h"
 #include "frontend/data/utf8.h"
-#include "base/error.h"
 #include "tests/data/data_test_util.h"
 
 using namespace pg;

@@ -4,10 +4,10 @@
 
 #include <numeric>
 
+#include "base/error.h"
 #include "frontend/data/shard.h"
 #include "frontend/data/token_stream.h"
 #include "frontend/data/validation.h"
-#include "base/error.h"
 #include "tests/data/data_test_util.h"
 
 using namespace pg;

@@ -5,10 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/error.h"
 #include "frontend/data/prepare.h"
 #include "frontend/data/shard.h"
 #include "frontend/data/tokenizer.h"
-#include "base/error.h"
 #include "tests/data/data_test_util.h"
 
 using namespace pg;

@@ -7,8 +7,8 @@
 #include <array>
 #include <cstring>
 
-#include "frontend/data/shard.h"
 #include "base/error.h"
+#include "frontend/data/shard.h"
 #include "tests/data/data_test_util.h"
 
 using namespace pg;

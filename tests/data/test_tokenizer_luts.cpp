@@ -6,12 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/error.h"
 #include "frontend/data/prepare.h"
 #include "frontend/data/shard.h"
 #include "frontend/data/tokenizer.h"
 #include "frontend/eval/byte_luts.h"
 #include "frontend/eval/window_plan.h"
-#include "base/error.h"
 #include "tests/data/data_test_util.h"
 
 using namespace pg;

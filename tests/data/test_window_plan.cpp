@@ -7,9 +7,9 @@
 #include <cmath>
 #include <numbers>
 
+#include "base/error.h"
 #include "frontend/eval/bpb.h"
 #include "frontend/eval/window_plan.h"
-#include "base/error.h"
 
 using namespace pg;
 using namespace pg::eval;

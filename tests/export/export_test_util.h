@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "graph/tensor_data.h"
 #include "base/error.h"
+#include "graph/tensor_data.h"
 #include "tests/support/test_files.h"
 
 namespace pg::export_test {

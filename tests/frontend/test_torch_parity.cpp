@@ -22,12 +22,12 @@
 #include <map>
 #include <random>
 
+#include "base/env.h"
 #include "frontend/export/safetensors.h"
 #include "frontend/train/step_runner.h"
 #include "frontend/train/trainer.h"
 #include "graph/autodiff.h"
 #include "runtime/cpu_executable.h"
-#include "base/env.h"
 
 namespace pg {
 namespace {

@@ -10,11 +10,11 @@
 #include <fstream>
 #include <random>
 
+#include "base/env.h"
 #include "frontend/data/prepare.h"
 #include "frontend/data/shard.h"
 #include "frontend/train/step_graphs.h"
 #include "frontend/train/trainer.h"
-#include "base/env.h"
 #include "tests/data/data_test_util.h"
 
 namespace pg {

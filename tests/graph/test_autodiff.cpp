@@ -19,11 +19,11 @@
 #include <numeric>
 #include <random>
 
+#include "base/error.h"
 #include "graph/autodiff.h"
 #include "graph/build.h"
 #include "graph/composite.h"
 #include "graph/interpreter.h"
-#include "base/error.h"
 
 using namespace pg;
 namespace b = pg::build;

@@ -6,8 +6,8 @@
 #include <initializer_list>
 #include <string>
 
-#include "graph/build.h"
 #include "base/error.h"
+#include "graph/build.h"
 
 using namespace pg;
 namespace b = pg::build;

@@ -6,9 +6,9 @@
 #include <functional>
 #include <string>
 
+#include "base/error.h"
 #include "graph/build.h"
 #include "graph/interpreter.h"
-#include "base/error.h"
 
 using namespace pg;
 namespace b = pg::build;

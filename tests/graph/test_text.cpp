@@ -6,10 +6,10 @@
 #include <functional>
 #include <string>
 
+#include "base/error.h"
 #include "graph/build.h"
 #include "graph/interpreter.h"
 #include "graph/text.h"
-#include "base/error.h"
 
 using namespace pg;
 namespace b = pg::build;

@@ -12,10 +12,10 @@
 #include <cmath>
 #include <random>
 
+#include "base/error.h"
 #include "graph/build.h"
 #include "graph/composite.h"
 #include "graph/interpreter.h"
-#include "base/error.h"
 
 using namespace pg;
 namespace b = pg::build;

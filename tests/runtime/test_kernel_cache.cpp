@@ -2,8 +2,8 @@
 // corrupt entries, PG_CACHE_DIR=off. Every case uses its own temporary cache directory.
 #include <cstdlib>
 
-#include "codegen/kernel_key.h"
 #include "base/env.h"
+#include "codegen/kernel_key.h"
 #include "runtime/kernel_cache.h"
 #include "tests/codegen/llvm_test_util.h"
 
