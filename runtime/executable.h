@@ -59,6 +59,8 @@ protected:
 
 private:
     const PlanLeaf& leaf(const std::string& name) const;
+    void place_leaves();
+    void place_arena();
 
     uint64_t leaf_memory_ = 0, arena_ = 0;
     int64_t private_bytes_ = 0;
