@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/thread_pool.h"
+#include "graph/shape.h"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -31,11 +32,12 @@ BlasMatmul make_blas_matmul(const gemm::GemmProblem& p, void* c, void* a, void* 
     mm.ldb = p.ldb;
     mm.a_offsets = gemm::batch_offsets(p.batch_shape, p.a_batch_strides, p.a_offset);
     mm.b_offsets = gemm::batch_offsets(p.batch_shape, p.b_batch_strides, p.b_offset);
-    std::vector<int64_t> c_strides(p.batch_shape.size());
-    for (size_t d = c_strides.size(), stride = static_cast<size_t>(p.m * p.n); d-- > 0;) {
-        c_strides[d] = static_cast<int64_t>(stride);
-        stride *= static_cast<size_t>(p.batch_shape[d]);
-    }
+    // C is contiguous: its batch strides are those of [batch..., m, n].
+    Shape c_shape = p.batch_shape;
+    c_shape.push_back(p.m);
+    c_shape.push_back(p.n);
+    std::vector<int64_t> c_strides = contiguous_strides(c_shape);
+    c_strides.resize(p.batch_shape.size());
     mm.c_offsets = gemm::batch_offsets(p.batch_shape, c_strides, 0);
     mm.a = static_cast<const float*>(a);
     mm.b = static_cast<const float*>(b);

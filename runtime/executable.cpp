@@ -101,8 +101,7 @@ uint64_t Executable::leaf_address(const std::string& name) const { return addres
 void Executable::set(const std::string& name, const HostTensor& value) {
     const PlanLeaf& l = leaf(name);
     if (l.role == LeafRole::Param) return session_.set(name, value);
-    PG_CHECK(value.dtype == l.dtype && value.shape == l.shape, "value for '{}' is {} {}, expected {} {}", name,
-             dtype_name(value.dtype), shape_str(value.shape), dtype_name(l.dtype), shape_str(l.shape));
+    check_value(name, value, l.dtype, l.shape);
     session_.device().upload(address(l.node), value.data(), static_cast<size_t>(l.bytes()));
     session_.count(l.role == LeafRole::Input ? Transfer::Input : Transfer::Scalar, true, l.bytes());
 }

@@ -9,10 +9,8 @@
 //   88  .. zstd frame
 #include "runtime/kernel_cache.h"
 
-#include <unistd.h>
 #include <zstd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>

@@ -30,6 +30,11 @@ std::string TransferStats::to_string() const {
     return s;
 }
 
+void check_value(const std::string& name, const HostTensor& value, DType dtype, const Shape& shape) {
+    PG_CHECK(value.dtype == dtype && value.shape == shape, "value for '{}' is {} {}, expected {} {}", name,
+             dtype_name(value.dtype), shape_str(value.shape), dtype_name(dtype), shape_str(shape));
+}
+
 Session::Session(std::unique_ptr<Device> device) : device_(std::move(device)) {}
 
 Session::~Session() {
@@ -69,8 +74,7 @@ const SessionTensor& Session::at(const std::string& name) const {
 
 void Session::set(const std::string& name, const HostTensor& value) {
     const SessionTensor& t = at(name);
-    PG_CHECK(value.dtype == t.dtype && value.shape == t.shape, "value for '{}' is {} {}, expected {} {}", name,
-             dtype_name(value.dtype), shape_str(value.shape), dtype_name(t.dtype), shape_str(t.shape));
+    check_value(name, value, t.dtype, t.shape);
     device_->upload(t.address, value.data(), static_cast<size_t>(t.bytes));
     count(Transfer::State, true, t.bytes);
 }

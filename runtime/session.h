@@ -39,6 +39,9 @@ struct TransferStats {
     std::string to_string() const;
 };
 
+// Throws pg::Error naming `name` when `value` is not of `dtype` and `shape`.
+void check_value(const std::string& name, const HostTensor& value, DType dtype, const Shape& shape);
+
 class Session {
 public:
     explicit Session(std::unique_ptr<Device> device);

@@ -74,7 +74,9 @@ struct NamedGraph {
     const Graph* graph;
 };
 
-void print_kernel_table(const ExecPlan& plan, const CudaProgram& program, size_t first) {
+// Prints the plan's kernels, whose reports start at index `first` of `program`; returns the index
+// after them.
+size_t print_kernel_table(const ExecPlan& plan, const CudaProgram& program, size_t first) {
     fmt::print("\n{:<20} {:>5} {:>8} {:>13} {:>6}  {}\n", "kernel", "batch", "regs", "spill st/ld", "cache", "mapping");
     size_t i = first;
     for (const PlanStep& st : plan.steps) {
@@ -89,6 +91,7 @@ void print_kernel_table(const ExecPlan& plan, const CudaProgram& program, size_t
                    st.cuda->mapping);
     }
     fmt::print("\n");
+    return i;
 }
 
 int run_compile(std::vector<std::string> args) {
@@ -135,10 +138,7 @@ int run_compile(std::vector<std::string> args) {
     const CudaCompileStats& st = program->stats();
     if (!a.quiet) {
         size_t first = 0;
-        for (const ExecPlan& p : plans) {
-            print_kernel_table(p, *program, first);
-            first += p.cuda_sources().size();
-        }
+        for (const ExecPlan& p : plans) first = print_kernel_table(p, *program, first);
     }
     fmt::print("{}\n", to_string(st));
     fmt::print("total: {} kernels ({} distinct) for {}, compiled in {:.2f} s wall (slowest NVRTC program {:.2f} s), "

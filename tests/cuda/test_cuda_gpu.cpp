@@ -7,17 +7,14 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <random>
 
 #include "base/env.h"
-#include "frontend/train/step_runner.h"
 #include "graph/build.h"
 #include "runtime/cuda/cuda_device.h"
 #include "runtime/cuda/cuda_executable.h"
 #include "tests/cuda/cuda_test_util.h"
 #include "tests/support/jit_check.h"
 #include "tests/support/op_cases.h"
-#include "tests/support/skewed_batches.h"
 #include "tests/support/step_check.h"
 
 namespace pg {
@@ -110,33 +107,13 @@ TEST_CASE("cuda: on the GPU, one training step equals the interpreter's, every w
 TEST_CASE("cuda: on the GPU, the tiny GPT trains with the training step; the first loss equals the interpreter's") {
     PG_SKIP_UNLESS_GPU();
     Hyperparams h = testing::tiny_training();
-    std::unique_ptr<Session> session = open_session("cuda");
-    StepRunner runner(h, *session);
-    for (const auto& [name, value] : runner.initial_state(1337)) runner.set_state(name, value);
-    testing::SkewedBatches batches(runner.micro_steps(), runner.micro_rows(), h.train_seq_len, h.model.vocab_size, 4, 7);
-    // The interpreter's loss of the first micro-batch, before any update.
-    Feeds feeds;
-    for (const auto& [name, value] : runner.graphs().micro.params->initialize(1337)) feeds[name] = value;
-    feeds["ids"] = HostTensor(DType::i32, {runner.micro_rows(), h.train_seq_len});
-    feeds["targets"] = feeds["ids"];
-    batches.fill(0, 0, feeds["ids"], feeds["targets"]);
-    const Graph& micro = *runner.graphs().micro.graph;
-    double ref = interpret(micro, feeds, {micro.output("loss")})[0].get(0);
-    double first_micro_loss = 0;
-    std::vector<double> losses;
-    for (int64_t step = 0; step < 50; ++step) {
-        runner.set_scalars(step, 1.0);
-        runner.run([&](int64_t micro_index, HostTensor& ids, HostTensor& targets) {
-            batches.fill(step, micro_index, ids, targets);
-            if (step == 0 && micro_index == 1) first_micro_loss = runner.micro_executable().get("loss").get(0);
-        });
-        losses.push_back(runner.loss());
-    }
-    MESSAGE(fmt::format("tiny GPT on the GPU: {}; loss {:.4f} -> {:.4f}", runner.summary(), losses.front(),
-                        losses.back()));
+    double ref = testing::interpreter_first_loss(h, 7);
+    testing::TrainRun r = testing::train_on_skewed_batches("cuda", h, 50, 7);
+    MESSAGE(fmt::format("tiny GPT on the GPU: {} launches per micro-step; loss {:.4f} -> {:.4f}", r.launches,
+                        r.losses.front(), r.losses.back()));
     // The first micro-step runs before any update: its loss equals the interpreter's (fp32 vs fp64).
-    CHECK(std::fabs(first_micro_loss - ref) <= 1e-4 * std::fabs(ref));
-    CHECK(losses.back() < losses.front() - 0.5);
+    CHECK(std::fabs(r.first_micro_loss - ref) <= 1e-4 * std::fabs(ref));
+    CHECK(r.losses.back() < r.losses.front() - 0.5);
 }
 
 }  // namespace pg

@@ -10,55 +10,12 @@
 #include <cmath>
 
 #include "base/env.h"
-#include "frontend/train/step_runner.h"
-#include "graph/interpreter.h"
-#include "tests/support/skewed_batches.h"
 #include "tests/support/step_check.h"
 #include "tests/support/training_configs.h"
 
 namespace pg {
-namespace {
 
-struct TrainRun {
-    std::vector<double> losses;
-    double first_micro_loss = 0;  // before any update
-    int launches = 0;             // micro-step graph, per micro-step
-    TransferStats last_step;
-};
-
-TrainRun train(const Hyperparams& h, int steps, uint64_t seed) {
-    std::unique_ptr<Session> session = open_session("cpu");
-    StepRunner runner(h, *session);
-    for (const auto& [name, value] : runner.initial_state(1337)) runner.set_state(name, value);
-    testing::SkewedBatches batches(runner.micro_steps(), runner.micro_rows(), h.train_seq_len, h.model.vocab_size, 4,
-                                   seed);
-    TrainRun r;
-    r.launches = runner.micro_executable().launches();
-    for (int64_t s = 0; s < steps; ++s) {
-        runner.set_scalars(s, 1.0);
-        runner.run([&](int64_t micro, HostTensor& ids, HostTensor& targets) {
-            if (s == 0 && micro == 1) r.first_micro_loss = runner.micro_executable().get("loss").get(0);
-            batches.fill(s, micro, ids, targets);
-        });
-        r.losses.push_back(runner.loss());
-    }
-    r.last_step = runner.last_transfers();
-    return r;
-}
-
-// The reference interpreter's loss of the first micro-batch, from the initial weights.
-double interpreter_loss(const Hyperparams& h, uint64_t seed) {
-    TrainingGraphs graphs = build_training_graphs(h);
-    testing::SkewedBatches batches(graphs.micro_steps, graphs.micro_rows, h.train_seq_len, h.model.vocab_size, 4, seed);
-    Feeds feeds;
-    for (auto& [name, value] : graphs.micro.params->initialize(1337)) feeds[name] = value;
-    feeds["ids"] = HostTensor(DType::i32, {graphs.micro_rows, h.train_seq_len});
-    feeds["targets"] = feeds["ids"];
-    batches.fill(0, 0, feeds["ids"], feeds["targets"]);
-    return interpret(*graphs.micro.graph, feeds, {graphs.micro.graph->output("loss")})[0].get(0);
-}
-
-}  // namespace
+using testing::TrainRun;
 
 TEST_CASE("frontend: tiny GPT trains with the training step through the CPU JIT, fused == unfused") {
     // f32 Newton-Schulz: in bf16, an f32 reassociation difference that flips one bf16 rounding
@@ -66,12 +23,12 @@ TEST_CASE("frontend: tiny GPT trains with the training step through the CPU JIT,
     // 20 steps; the bf16 path trains in the next case.
     env::ScopedOverride ns("PG_MUON_NS_DTYPE", "f32");
     Hyperparams h = testing::tiny_training();
-    double ref = interpreter_loss(h, 7);
-    TrainRun fused = train(h, 30, 7);
+    double ref = testing::interpreter_first_loss(h, 7);
+    TrainRun fused = testing::train_on_skewed_batches("cpu", h, 30, 7);
     TrainRun unfused;
     {
         env::ScopedOverride off("PG_FUSION", "0");
-        unfused = train(h, 30, 7);
+        unfused = testing::train_on_skewed_batches("cpu", h, 30, 7);
     }
     MESSAGE(fmt::format("kernels per micro-step: fused {}, unfused {}; loss {:.4f} -> {:.4f}; last step moved {}",
                         fused.launches, unfused.launches, fused.losses.front(), fused.losses.back(),
@@ -107,8 +64,8 @@ TEST_CASE("frontend: one training step on the CPU equals the interpreter's, ever
 TEST_CASE("frontend: tiny GPT with bf16 activations (fp32 masters) matches the interpreter and trains") {
     Hyperparams h = testing::tiny_training();
     h.model.compute_dtype = DType::bf16;
-    double ref = interpreter_loss(h, 9);
-    TrainRun r = train(h, 30, 9);
+    double ref = testing::interpreter_first_loss(h, 9);
+    TrainRun r = testing::train_on_skewed_batches("cpu", h, 30, 9);
     MESSAGE(fmt::format("bf16: first loss {:.5f} (interpreter {:.5f}), after 30 steps {:.4f}", r.first_micro_loss, ref,
                         r.losses.back()));
     // Both sides round every bf16 node identically; an f32-vs-f64 difference before a rounding can

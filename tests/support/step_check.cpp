@@ -14,18 +14,27 @@
 namespace pg::testing {
 namespace {
 
+constexpr uint64_t kInitSeed = 1337;
+constexpr int kDistinctSteps = 4;
+
+// The feeds of micro-batch `micro` of step `step`: `state` plus the batch's ids and targets.
+Feeds micro_feeds(const TrainingGraphs& graphs, const Feeds& state, const SkewedBatches& batches, int64_t step,
+                  int64_t micro, int64_t seq_len) {
+    Feeds feeds = state;
+    feeds["ids"] = HostTensor(DType::i32, {graphs.micro_rows, seq_len});
+    feeds["targets"] = feeds["ids"];
+    batches.fill(step, micro, feeds["ids"], feeds["targets"]);
+    return feeds;
+}
+
 // The interpreter's step: returns the mean loss; `state` (every param and accumulator by name)
 // is advanced in place.
 double interpret_step(const TrainingGraphs& graphs, Feeds& state, const SkewedBatches& batches, const Feeds& scalars,
                       int64_t seq_len) {
     double loss = 0;
     for (int64_t m = 0; m < graphs.micro_steps; ++m) {
-        Feeds feeds = state;
-        feeds["ids"] = HostTensor(DType::i32, {graphs.micro_rows, seq_len});
-        feeds["targets"] = feeds["ids"];
-        batches.fill(0, m, feeds["ids"], feeds["targets"]);
         const Graph& g = *graphs.micro.graph;
-        std::vector<HostTensor> out = interpret_all(g, feeds);
+        std::vector<HostTensor> out = interpret_all(g, micro_feeds(graphs, state, batches, 0, m, seq_len));
         loss += out[0].get(0) / static_cast<double>(graphs.micro_steps);
         for (size_t u = 0; u < g.updates().size(); ++u) state[g[g.updates()[u].state].name] = out[1 + u];
     }
@@ -55,7 +64,7 @@ StepCheckResult check_step_against_interpreter(const std::string& backend, const
     std::unique_ptr<Session> session = open_session(backend);
     StepRunner runner(h, *session);
     Feeds state;
-    for (const auto& [name, value] : runner.graphs().optimizer.params->initialize(1337)) state[name] = value;
+    for (const auto& [name, value] : runner.graphs().optimizer.params->initialize(kInitSeed)) state[name] = value;
     for (const ParamSpec& p : runner.state_specs()) runner.set_state(p.name, state.at(p.name));
     SkewedBatches batches(runner.micro_steps(), runner.micro_rows(), h.train_seq_len, h.model.vocab_size, 1, 7);
 
@@ -81,6 +90,36 @@ StepCheckResult check_step_against_interpreter(const std::string& backend, const
         CHECK(err <= step_tolerance(kind));
     }
     return r;
+}
+
+TrainRun train_on_skewed_batches(const std::string& backend, const Hyperparams& h, int steps, uint64_t seed) {
+    std::unique_ptr<Session> session = open_session(backend);
+    StepRunner runner(h, *session);
+    for (const auto& [name, value] : runner.initial_state(kInitSeed)) runner.set_state(name, value);
+    SkewedBatches batches(runner.micro_steps(), runner.micro_rows(), h.train_seq_len, h.model.vocab_size,
+                          kDistinctSteps, seed);
+    TrainRun r;
+    r.launches = runner.micro_executable().launches();
+    for (int64_t s = 0; s < steps; ++s) {
+        runner.set_scalars(s, 1.0);
+        runner.run([&](int64_t micro, HostTensor& ids, HostTensor& targets) {
+            if (s == 0 && micro == 1) r.first_micro_loss = runner.micro_executable().get("loss").get(0);
+            batches.fill(s, micro, ids, targets);
+        });
+        r.losses.push_back(runner.loss());
+    }
+    r.last_step = runner.last_transfers();
+    return r;
+}
+
+double interpreter_first_loss(const Hyperparams& h, uint64_t seed) {
+    TrainingGraphs graphs = build_training_graphs(h);
+    SkewedBatches batches(graphs.micro_steps, graphs.micro_rows, h.train_seq_len, h.model.vocab_size, kDistinctSteps,
+                          seed);
+    Feeds state;
+    for (auto& [name, value] : graphs.micro.params->initialize(kInitSeed)) state[name] = value;
+    const Graph& g = *graphs.micro.graph;
+    return interpret(g, micro_feeds(graphs, state, batches, 0, 0, h.train_seq_len), {g.output("loss")})[0].get(0);
 }
 
 }  // namespace pg::testing

@@ -1,12 +1,15 @@
-// The training step on a backend against the reference interpreter, every tensor: one step of
-// StepRunner (micro-steps, then the optimizer) from the initial state, next to the interpreter
-// running the same two graphs (the micro-step graph once per micro-batch, carrying the gradient
-// accumulators, then the optimizer graph). Shared by the CPU test and the GPU test.
+// The training step on a backend against the reference interpreter, shared by the CPU and GPU
+// tests: one step of StepRunner (micro-steps, then the optimizer) from the initial state next to
+// the interpreter running the same two graphs (the micro-step graph once per micro-batch, carrying
+// the gradient accumulators, then the optimizer graph), every tensor compared; and a short
+// training run on the skewed batches of skewed_batches.h with the interpreter's first loss.
 #pragma once
 #include <map>
 #include <string>
+#include <vector>
 
 #include "frontend/train/hyperparams.h"
+#include "runtime/session.h"
 
 namespace pg::testing {
 
@@ -29,5 +32,20 @@ double step_tolerance(const std::string& kind);
 // Runs the check on a session of `backend` ("cpu" or "cuda") and CHECKs the loss within 1e-5 and
 // every weight and optimizer-state tensor within step_tolerance(kind).
 StepCheckResult check_step_against_interpreter(const std::string& backend, const Hyperparams& h);
+
+struct TrainRun {
+    std::vector<double> losses;   // per step
+    double first_micro_loss = 0;  // of the first micro-batch, before any update
+    int launches = 0;             // micro-step graph, per micro-step
+    TransferStats last_step;      // host<->device bytes of the last step
+};
+
+// `steps` training steps of `h` on `backend` from the initial state (seed 1337), over 4 distinct
+// steps of skewed batches drawn with `seed`.
+TrainRun train_on_skewed_batches(const std::string& backend, const Hyperparams& h, int steps, uint64_t seed);
+
+// The interpreter's loss of the first micro-batch of train_on_skewed_batches(.., seed), from the
+// initial weights.
+double interpreter_first_loss(const Hyperparams& h, uint64_t seed);
 
 }  // namespace pg::testing
