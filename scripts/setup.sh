@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git curl ca-certificates
   llvm-14-dev libzstd-dev zlib1g-dev libtinfo-dev libxml2-dev libedit-dev libffi-dev
-  libfmt-dev doctest-dev libopenblas-dev
+  libfmt-dev doctest-dev libopenblas-dev liblapacke-dev libboost-math-dev
+  liblzma-dev libbrotli-dev libplplot-dev plplot-driver-cairo
   libsentencepiece-dev sentencepiece nlohmann-json3-dev
   libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-torch python3-sentencepiece
