@@ -15,9 +15,10 @@ namespace pg::io {
 inline constexpr float kInt8ClipQuantile = static_cast<float>(99.99984 / 100.0);
 // GPTQ-lite's candidate clip quantiles (spec §4.5), tried in this order; ties keep the first.
 inline constexpr std::array<float, 5> kClipSearchQuantiles = {0.999f, 0.9995f, 0.9999f, 0.99999f, 1.0f};
-// The least scale of the SDClip and absmean rules and of sub-8-bit quantile scales (spec §4.5:
-// "fp16, >= 1e-10"); it only keeps an all-zero unit from dividing by zero.
-inline constexpr float kMinScale = 1e-10f;
+// The least scale of the SDClip and absmean rules and of sub-8-bit quantile scales: it only keeps
+// an all-zero (or, for SDClip, constant) unit from dividing by zero. The spec's SDClip says
+// "fp16, >= 1e-10", but fp16 rounds 1e-10 to 0; 2^-24 is the least positive fp16 value.
+inline constexpr float kMinScale = 0x1p-24f;
 
 // torch.quantile(values, q) with linear interpolation, in fp32 exactly as torch computes it:
 // rank = q * (n - 1) in fp32, then lerp between the order statistics at floor(rank) and ceil(rank)

@@ -6,12 +6,12 @@
 // consecutive elements of a row share a scale instead of the whole row) and @RULE, the clip rule:
 //   @q        the baseline's rule (default): clip_r = quantile(|w_r|, 0.9999984),
 //             scale = max(clip_r / R, floor) with floor 1/127 for int8 (bit-exact with the baseline)
-//             and 1e-10 below (the records' int6 "rowmax/31"; see docs/export.md for the early
-//             records' 1/31 floor, which pgolf does not copy);
+//             and 2^-24 (the least fp16) below (the records' int6 "rowmax/31"; see docs/export.md
+//             for the early records' 1/31 floor, which pgolf does not copy);
 //   @search   GPTQ-lite: the clip quantile from {0.999, 0.9995, 0.9999, 0.99999, 1.0} with the least
 //             squared reconstruction error, per row (or group);
-//   @sdK      SDClip: scale = max(K * std(w_r) / R, 1e-10) (K a decimal, e.g. @sd12.85);
-//   ternary   always scale = max(mean|w_r|, 1e-10) (absmean), codes {-1, 0, 1}.
+//   @sdK      SDClip: scale = max(K * std(w_r) / R, 2^-24) (K a decimal, e.g. @sd12.85);
+//   ternary   always scale = max(mean|w_r|, 2^-24) (absmean), codes {-1, 0, 1}.
 // R = 2^(bits-1) - 1 (int8 127, int6 31, int5 15, int4 7, int3 3, ternary 1).
 // Classes: qk (attn.c_q, attn.c_k), vo (attn.c_v, attn.proj), mlp_up (mlp.fc), mlp_down
 // (mlp.proj), emb (tok_emb, lm_head), other (every other large matrix), ctrl (the control tensors,
