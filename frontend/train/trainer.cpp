@@ -15,6 +15,7 @@
 #include "frontend/data/tokenizer.h"
 #include "frontend/export/checkpoint.h"
 #include "frontend/train/evaluator.h"
+#include "frontend/train/calibration.h"
 #include "frontend/train/finish_run.h"
 #include "frontend/train/run_log.h"
 #include "frontend/train/step_graphs.h"
@@ -169,6 +170,9 @@ TrainResult train(const Hyperparams& h) {
                                   evaluator.set_weights(weights);
                                   eval::BpbAccumulator acc = evaluator.evaluate(val_plan, val.tokens, luts);
                                   return std::pair{acc.val_loss(), acc.val_bpb()};
+                              },
+                              [&](int64_t batches) {  // GPTQ: the next training batches, on the backend
+                                  return collect_hessians(h, *session, io::model_params(result.state), loader, batches);
                               });
     result.roundtrip_val_loss = rt.val_loss;
     result.roundtrip_val_bpb = rt.val_bpb;
