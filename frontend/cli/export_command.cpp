@@ -43,6 +43,7 @@ int write_artifact(const std::string& out, const io::TensorMap& weights, bool re
     if (report) fmt::print("{}", io::format_report(io::tensor_reports(weights, r), r.info, code));
     fmt::print("wrote {} ({}+{} artifact, {} bytes; scheme {}{})\n", out, cfg.label(), r.info.compressor.name(),
                r.info.compressed_bytes, r.info.scheme, cfg.gptq.enabled ? ", GPTQ" : "");
+    if (const std::string t = io::tried_line(r.info); !t.empty() && !report) fmt::print("{}\n", t);
     fmt::print("{}\n", io::cap_line(fmt::format("{}+{}", cfg.label(), r.info.compressor.family()),
                                     static_cast<int64_t>(r.info.compressed_bytes), code));
     return 0;

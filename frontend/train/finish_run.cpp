@@ -52,6 +52,7 @@ RoundTrip finish_run(const Hyperparams& h, const io::Checkpoint& checkpoint, Run
     const std::string what = fmt::format("{}+{}", cfg.label(), r.info.compressor.family());
     log.line(fmt::format("quant_scheme:{} codes:{} compressor:{} artifact:{}", r.info.scheme,
                          r.info.pack_bits ? "bits" : "bytes", r.info.compressor.name(), artifact.string()));
+    if (const std::string t = io::tried_line(r.info); !t.empty()) log.line(t);
     log.line(fmt::format("Serialized model {}: {} bytes (payload:{} raw:{} payload_ratio:{:.2f}x)", what,
                          r.info.compressed_bytes, st.int8_payload_bytes, st.baseline_tensor_bytes,
                          static_cast<double>(st.baseline_tensor_bytes) / std::max<int64_t>(st.int8_payload_bytes, 1)));
