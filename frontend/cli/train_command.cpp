@@ -14,7 +14,7 @@ int run_train(std::vector<std::string> args) {
              "(`pgolf env` lists them)", args.front());
     Hyperparams h = read_hyperparams();
     TrainResult r = train(h);
-    fmt::print("done: {} steps; val_bpb {:.4f} before export, {:.4f} after the int8+zstd round trip ({} bytes); "
+    fmt::print("done: {} steps; val_bpb {:.4f} before export, {:.4f} after the artifact round trip ({} bytes); "
                "run directory {}\n",
                r.steps, r.val_bpb, r.roundtrip_val_bpb, r.artifact_bytes, r.run_dir);
     return 0;
