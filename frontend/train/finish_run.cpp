@@ -68,7 +68,7 @@ RoundTrip finish_run(const Hyperparams& h, const io::Checkpoint& checkpoint, Run
     sub.quant_scheme = r.info.scheme;
     sub.compressor = r.info.compressor.name();
     io::write_submission_json(dir / io::kSubmissionFileName, sub);
-    return {loss, bpb, static_cast<int64_t>(r.info.compressed_bytes)};
+    return {loss, bpb, static_cast<int64_t>(r.info.compressed_bytes), artifact.filename().string()};
 }
 
 }  // namespace pg
