@@ -29,6 +29,7 @@ io::Checkpoint make_checkpoint(const io::TensorMap& state, int64_t step, double 
 struct RoundTrip {
     double val_loss = 0, val_bpb = 0;
     int64_t artifact_bytes = 0;
+    std::string artifact_file;  // its file name in the run directory
 };
 
 using EvaluateFn = std::function<std::pair<double, double>(const io::TensorMap&)>;
