@@ -40,12 +40,15 @@ int write_artifact(const std::string& out, const io::TensorMap& weights, bool re
     const io::HessianMap hessians = cfg.gptq.enabled ? calibrate(h, weights, cfg.gptq.batches) : io::HessianMap{};
     const io::ExportResult r = io::export_artifact(weights, cfg, hessians, out);
     const int64_t code = model_code_bytes();
-    if (report) fmt::print("{}", io::format_report(io::tensor_reports(weights, r), r.info, code));
-    fmt::print("wrote {} ({}+{} artifact, {} bytes; scheme {}{})\n", out, cfg.label(), r.info.compressor.name(),
+    const std::string what = fmt::format("{}+{}", cfg.label(), r.info.compressor.family());
+    if (report) {
+        fmt::print("{}", io::format_report(io::tensor_reports(weights, r), r.info, code, what));
+    } else {
+        if (const std::string t = io::tried_line(r.info); !t.empty()) fmt::print("{}\n", t);
+        fmt::print("{}\n", io::cap_line(what, static_cast<int64_t>(r.info.compressed_bytes), code));
+    }
+    fmt::print("wrote {} ({} artifact with {}, {} bytes; scheme {}{})\n", out, cfg.label(), r.info.compressor.name(),
                r.info.compressed_bytes, r.info.scheme, cfg.gptq.enabled ? ", GPTQ" : "");
-    if (const std::string t = io::tried_line(r.info); !t.empty() && !report) fmt::print("{}\n", t);
-    fmt::print("{}\n", io::cap_line(fmt::format("{}+{}", cfg.label(), r.info.compressor.family()),
-                                    static_cast<int64_t>(r.info.compressed_bytes), code));
     return 0;
 }
 
