@@ -113,6 +113,9 @@ CpuAutotuner::CpuAutotuner(TuningDb& db, DeviceIdentity device, AutotuneOptions 
     : db_(db), device_(std::move(device)), options_(std::move(options)) {}
 
 void CpuAutotuner::report(WorkloadResult r) {
+    // A workload decided earlier in this run (another graph shares it) is neither new nor reused.
+    if (r.reused && decided_.count(r.workload)) return;
+    decided_.insert(r.workload);
     if (options_.progress) options_.progress(r);
     results_.push_back(std::move(r));
 }

@@ -17,6 +17,7 @@
 // A winner within kMinGain of the heuristic keeps the heuristic: noise is not a decision.
 #pragma once
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,7 @@ struct WorkloadResult {
     std::string decision;          // config_string of the winner, or "library" / "generated"
     double default_us = 0, tuned_us = 0;
     int candidates = 0, failed = 0;  // failed: compile errors, exceptions, timeouts, wrong results
-    bool reused = false;             // taken from the database, not timed
+    bool reused = false;             // in the database before this run, not timed
 };
 
 struct AutotuneOptions {
@@ -58,6 +59,7 @@ private:
     DeviceIdentity device_;
     AutotuneOptions options_;
     std::vector<WorkloadResult> results_;
+    std::set<std::string> decided_;  // reported in this run
 };
 
 }  // namespace pg
