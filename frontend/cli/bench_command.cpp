@@ -2,10 +2,14 @@
 // tuning database's decisions: compile time (cache cold and warm), step time (median, min, max),
 // tokens/s, model FLOPs per token, MFU against the device's peak (CPU: the measured matmul peak,
 // runtime/tuning/matmul_peak.h), kernels per step, memory and the slowest kernels; --json writes
-// every figure.
+// every figure and draws them beside it (<json stem>.png: step time per mode, the steps over time,
+// and each mode's slowest kernels).
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
 
 #include "base/atomic_file.h"
 #include "base/error.h"
@@ -13,6 +17,7 @@
 #include "frontend/cli/bench_run.h"
 #include "frontend/cli/command.h"
 #include "frontend/cli/model_args.h"
+#include "frontend/report/plot.h"
 #include "runtime/tuning/device_id.h"
 #include "runtime/tuning/matmul_peak.h"
 
@@ -39,7 +44,8 @@ Options:
   --tuned on|off|both  with the tuning database's decisions (`pgolf tune`), with the heuristics, or
                        both (default on; "on" without a database is the heuristics)
   --top K              slowest kernels listed per mode (default 10)
-  --json FILE          every figure as JSON)";
+  --json FILE          every figure as JSON, and beside it FILE's stem .png: the step time of each
+                       mode, the timed steps, and each mode's slowest kernels)";
 
 struct Args {
     BenchOptions options;
@@ -156,6 +162,28 @@ Json settings_json(const Hyperparams& h, const Args& a) {
             {"steps", a.options.steps}, {"warmup", a.options.warmup}};
 }
 
+// The figure beside the JSON: median step time per mode, every timed step, each mode's slowest kernels.
+report::Figure bench_figure(const std::vector<BenchResult>& results, int top) {
+    report::Panel medians{"step time by mode (median)", "", "ms", {}, {}};
+    report::Panel steps{"timed steps", "step", "ms", {}, {}};
+    for (const BenchResult& r : results) {
+        medians.bars.push_back({r.mode.name(), r.median_ms});
+        report::Series s{r.mode.name(), {}, r.step_ms};
+        for (size_t i = 0; i < r.step_ms.size(); ++i) s.x.push_back(static_cast<double>(i + 1));
+        steps.series.push_back(std::move(s));
+    }
+    report::Figure f;
+    f.panels = {medians, steps};
+    for (const BenchResult& r : results) {
+        report::Panel p{r.mode.name() + ": slowest kernels", "", "ms per step", {}, {}};
+        for (int i = 0; i < std::max(top, 1) && i < static_cast<int>(r.kernels.size()); ++i)
+            p.bars.push_back({r.kernels[i].name, 1e3 * r.kernels[i].seconds});
+        if (!p.bars.empty()) f.panels.push_back(std::move(p));
+    }
+    f.height = 500 * static_cast<int>((f.panels.size() + 1) / 2);
+    return f;
+}
+
 int run_bench_command(std::vector<std::string> args) {
     Args a = parse_args(args);
     Hyperparams h = read_hyperparams();
@@ -185,7 +213,9 @@ int run_bench_command(std::vector<std::string> args) {
                   {"peak_flops", peak}, {"peak_source", cpu ? "measured 1024^3 f32 matmul" : "unknown"},
                   {"modes", modes}};
         io::write_file_atomically(a.json, j.dump(2) + "\n", io::Durability::Atomic);
-        fmt::print("\nwrote {}\n", a.json);
+        std::filesystem::path png = std::filesystem::path(a.json).replace_extension(".png");
+        report::write_png(png, bench_figure(results, std::min(a.top, 8)));
+        fmt::print("\nwrote {} and {}\n", a.json, png.string());
     }
     return 0;
 }

@@ -1,7 +1,7 @@
 // `pgolf bench` and `pgolf tune` end to end on a tiny CPU configuration: bench's JSON holds the
 // step time, kernel count and memory of both the fused and the unfused step (and unfused runs
-// more kernels); tune writes a database, a second run reuses every decision, and a corrupted
-// database gets a warning naming it and is replaced.
+// more kernels) and its PNG lies beside it; tune writes a database, a second run reuses every
+// decision, and a corrupted database gets a warning naming it and is replaced.
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -47,6 +47,7 @@ TEST_CASE("cli: pgolf bench --fusion both --json reports both modes") {
         CHECK(m["kernels"].size() > 0);
     }
     CHECK(j["modes"][0]["fusion"] == true);
+    CHECK(test::read_file(dir / "bench.png").rfind("\x89PNG", 0) == 0);
     CHECK(j["modes"][1]["kernels_per_step"].get<int>() > j["modes"][0]["kernels_per_step"].get<int>());
 }
 
