@@ -65,9 +65,8 @@ gemm::GemmProblem gemm_problem(const Graph& g, const Schedule& s, NodeId root, N
 
 // The GEMM template instance of a Gemm step; its entry is named after the instance's own text,
 // so equal GEMMs share one compile.
-CudaKernelSource render_gemm(const PlanStep& st) {
+CudaKernelSource render_gemm(const PlanStep& st, const gemm::GemmConfig& c) {
     const gemm::GemmProblem& p = *st.gemm;
-    const gemm::GemmConfig& c = std::get<gemm::GemmConfig>(st.config);
     std::string entry = "gemm_" + sha256_hex(gemm::gemm_cuda_source(p, c, "entry")).substr(0, 12);
     CudaKernelSource k;
     k.name = st.name;
@@ -99,8 +98,7 @@ PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const
         if (t.kind == TargetKind::Cpu) configure(st, t, CpuGemmConfig{});
         if (t.kind == TargetKind::Cuda) {
             configure(st, t, gemm::choose_gemm_config(*st.gemm));
-            std::get<gemm::GemmConfig>(st.config).validate();
-            st.cuda = render_gemm(st);
+            st.cuda = render_cuda_step(st, st.config);
         }
         return st;
     }
@@ -163,6 +161,16 @@ void plan_arena(ExecPlan& p) {
 }
 
 }  // namespace
+
+CudaKernelSource render_cuda_step(const PlanStep& st, const KernelConfig& config) {
+    if (st.kind == PlanStep::Kind::Gemm) {
+        const auto& c = std::get<gemm::GemmConfig>(config);
+        c.validate();
+        return render_gemm(st, c);
+    }
+    PG_ASSERT(st.kind == PlanStep::Kind::Kernel && st.kir, "render_cuda_step: {} is not a kernel step", st.name);
+    return render_cuda(*st.kir, std::get<cuda::MappingConfig>(config));
+}
 
 int64_t PlanLeaf::bytes() const { return numel(shape) * static_cast<int64_t>(dtype_size(dtype)); }
 

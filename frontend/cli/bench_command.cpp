@@ -44,6 +44,7 @@ Options:
   --tuned on|off|both  with the tuning database's decisions (`pgolf tune`), with the heuristics, or
                        both (default on; "on" without a database is the heuristics)
   --top K              slowest kernels listed per mode (default 10)
+  --cold on|off        off: skip the cold compile, compile once through the kernel cache (default on)
   --json FILE          every figure as JSON, and beside it FILE's stem .png: the step time of each
                        mode, the timed steps, and each mode's slowest kernels)";
 
@@ -75,12 +76,15 @@ int positive(const std::map<std::string, std::string>& o, const std::string& key
 }
 
 Args parse_args(const std::vector<std::string>& args) {
-    auto o = parse_options(args, {"steps", "warmup", "fusion", "tuned", "top", "json"}, "bench");
+    auto o = parse_options(args, {"steps", "warmup", "fusion", "tuned", "top", "json", "cold"}, "bench");
     Args a;
     a.options.steps = positive(o, "steps", 20, 1);
     a.options.warmup = positive(o, "warmup", 3, 0);
     a.top = positive(o, "top", 10, 0);
     a.json = o.count("json") ? o["json"] : "";
+    std::vector<bool> cold = switch_values(o.count("cold") ? o["cold"] : "on", "cold");
+    PG_CHECK(cold.size() == 1, "pgolf bench: --cold takes on or off");
+    a.options.cold = cold[0];
     for (bool fusion : switch_values(o.count("fusion") ? o["fusion"] : "on", "fusion"))
         for (bool tuned : switch_values(o.count("tuned") ? o["tuned"] : "on", "tuned")) a.modes.push_back({fusion, tuned});
     return a;
@@ -106,7 +110,9 @@ void print_table(const Hyperparams& h, const std::vector<BenchResult>& results, 
         fmt::print("\n{:<28}", label);
         for (const BenchResult& r : results) fmt::print("{:>22}", cell(r, derive(h, r, peak)));
     };
-    row("build+compile cold (s)", [](const BenchResult& r, const Derived&) { return fmt::format("{:.2f}", r.compile_cold_s); });
+    row("build+compile cold (s)", [](const BenchResult& r, const Derived&) {
+        return r.compile_cold_s < 0 ? std::string("-") : fmt::format("{:.2f}", r.compile_cold_s);
+    });
     row("build+compile warm (s)", [](const BenchResult& r, const Derived&) { return fmt::format("{:.2f}", r.compile_warm_s); });
     row("step median (ms)", [](const BenchResult& r, const Derived&) { return fmt::format("{:.2f}", r.median_ms); });
     row("step min / max (ms)", [](const BenchResult& r, const Derived&) { return fmt::format("{:.2f} / {:.2f}", r.min_ms, r.max_ms); });
@@ -143,7 +149,8 @@ Json to_json(const Hyperparams& h, const BenchResult& r, double peak) {
         kernels.push_back({{"name", k.name}, {"kind", k.kind}, {"ms", 1e3 * k.seconds}, {"share", total > 0 ? k.seconds / total : 0}});
     return {{"mode", r.mode.name()},          {"fusion", r.mode.fusion},
             {"tuned", r.mode.tuned},          {"target", r.target},
-            {"compile_cold_s", r.compile_cold_s}, {"compile_warm_s", r.compile_warm_s},
+            {"compile_cold_s", r.compile_cold_s < 0 ? Json(nullptr) : Json(r.compile_cold_s)},
+            {"compile_warm_s", r.compile_warm_s},
             {"step_ms", {{"median", r.median_ms}, {"min", r.min_ms}, {"max", r.max_ms}, {"all", r.step_ms}}},
             {"tokens_per_s", d.tokens_per_s}, {"model_flops_per_token", d.flops_per_token},
             {"model_flops_per_s", d.achieved_flops}, {"mfu", d.mfu},

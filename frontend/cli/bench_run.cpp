@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "base/env.h"
@@ -114,16 +115,16 @@ BenchResult run_bench(const Hyperparams& h, const BenchMode& mode, const BenchOp
     // The tuning database lives in the kernel cache directory by default: pin its path before the
     // cold compile moves the cache.
     env::ScopedOverride db("PG_TUNE_DB", TuningDb::default_path());
-    ColdCache cold;
-    {
-        env::ScopedOverride cache("PG_CACHE_DIR", cold.dir);
+    std::optional<ColdCache> cold;
+    if (options.cold) cold.emplace();
+    env::ScopedOverride cache("PG_CACHE_DIR", cold ? cold->dir : env::get("PG_CACHE_DIR"));
+    if (cold) {
         KernelCache::global().clear_memory();
         auto t0 = Clock::now();
         std::unique_ptr<Session> session = open_session();
         StepRunner runner(h, *session);
         r.compile_cold_s = seconds_since(t0);
     }
-    env::ScopedOverride cache("PG_CACHE_DIR", cold.dir);
     KernelCache::global().clear_memory();
     auto t0 = Clock::now();
     std::unique_ptr<Session> session = open_session();

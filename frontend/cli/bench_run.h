@@ -1,6 +1,7 @@
 // One measurement of `pgolf bench`: the configured training step (micro-steps with gradient
 // accumulation, then Muon + Adam: frontend/train/step_graphs.h) built and compiled twice, first
-// with an empty kernel cache (cold) and then with the cache that compile filled (warm), and timed
+// with an empty kernel cache (cold) and then with the cache that compile filled (warm; without
+// `cold`, once through the user's cache), and timed
 // over `steps` steps after `warmup` untimed ones, with every kernel's time recorded (PG_PROFILE).
 #pragma once
 #include <cstdint>
@@ -20,12 +21,13 @@ struct BenchMode {
 
 struct BenchOptions {
     int steps = 20, warmup = 3;
+    bool cold = true;  // false: one compile through the user's kernel cache (compile_cold_s < 0)
 };
 
 struct BenchResult {
     BenchMode mode;
     std::string target;                      // the micro-step's Target::to_string()
-    double compile_cold_s = 0, compile_warm_s = 0;
+    double compile_cold_s = -1, compile_warm_s = 0;  // cold < 0: not measured
     std::vector<double> step_ms;             // the timed steps, in order
     double median_ms = 0, min_ms = 0, max_ms = 0;
     double first_loss = 0, last_loss = 0;

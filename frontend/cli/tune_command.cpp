@@ -4,18 +4,24 @@
 // `pgolf compile` then use them; PG_TUNE=off ignores them.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
+#include "codegen/compile_plan.h"
 #include "frontend/cli/command.h"
 #include "frontend/cli/model_args.h"
 #include "frontend/train/step_graphs.h"
+#include "runtime/cuda/cuda_libs.h"
+#include "runtime/cuda/nvrtc_compiler.h"
 #include "runtime/executable.h"
 #include "runtime/tuning/cpu_autotune.h"
+#include "runtime/tuning/cuda_prune.h"
 
 namespace pg::cli {
 namespace {
@@ -33,7 +39,10 @@ heuristic's own output) before it is stored. Decisions go to the tuning database
 it already holds are reused, not timed again. The trainer, `pgolf bench` and `pgolf compile` use
 the decisions; PG_TUNE=off ignores them.
 
-Runs on the CPU backend (PG_BACKEND=cpu); GPU tuning is not implemented yet.
+Runs for real on the CPU backend. For a GPU, --arch ARCH does the first half: every GEMM step's
+(with --loops also every loop kernel's) search space of tile or mapping configurations, each
+compiled alone with NVRTC and pruned on compile failure, spills, registers or shared memory; timing
+the survivors on the GPU is not implemented yet, so nothing is stored for the GPU.
 
 Options:
   --reps N        timed repetitions per candidate (default 5; the median counts)
@@ -41,11 +50,14 @@ Options:
   --timeout S     seconds after which one call makes a candidate infinitely slow (default 2)
   --retune        time every workload, even those the database holds
   --no-flush      do not flush the caches before each timed call (quicker, less faithful)
-  --quiet         no line per workload, totals only)";
+  --quiet         no line per workload, totals only
+  --arch ARCH     GPU search spaces pruned by NVRTC compile results for ARCH (e.g. sm_90a)
+  --loops         with --arch: loop kernels too (slow: ~19 NVRTC compiles per kernel))";
 
 struct TuneArgs {
     AutotuneOptions options;
-    bool quiet = false;
+    bool quiet = false, loops = false;
+    std::string arch;  // prune GPU candidates for this arch instead of tuning the CPU
 };
 
 TuneArgs parse_args(std::vector<std::string> args) {
@@ -58,8 +70,10 @@ TuneArgs parse_args(std::vector<std::string> args) {
     };
     a.options.retune = take("--retune");
     a.quiet = take("--quiet");
+    a.loops = take("--loops");
     a.options.timing.flush = !take("--no-flush");
-    auto opts = parse_options(args, {"reps", "warmup", "timeout"}, "tune");
+    auto opts = parse_options(args, {"reps", "warmup", "timeout", "arch"}, "tune");
+    a.arch = opts.count("arch") ? opts["arch"] : "";
     auto number = [&](const char* key, double fallback) {
         if (!opts.count(key)) return fallback;
         try {
@@ -84,11 +98,51 @@ std::string progress_line(const WorkloadResult& r) {
                        r.default_us, r.tuned_us, gain, r.candidates, r.failed, r.workload);
 }
 
+using NamedGraphs = std::vector<std::pair<std::string, const Graph*>>;
+
+// --arch: every GEMM (and with --loops every loop) workload's candidates, pruned by NVRTC.
+int prune_gpu(const TuneArgs& a, const NamedGraphs& graphs) {
+    LibraryStatus nvrtc = nvrtc_status();
+    PG_CHECK(nvrtc.ok, "{}", nvrtc.detail);
+    std::string arch = CudaProgram::resolve_arch(a.arch);
+    std::set<std::string> seen;
+    int workloads = 0, candidates = 0, kept = 0;
+    for (const auto& [name, graph] : graphs) {
+        ExecPlan plan = compile_plan(*graph, cuda_target(arch));
+        fmt::print("{}:\n", name);
+        for (const PlanStep& st : plan.steps) {
+            bool wanted = st.kind == PlanStep::Kind::Gemm || (a.loops && st.kind == PlanStep::Kind::Kernel);
+            if (!wanted || !seen.insert(st.workload).second) continue;
+            std::vector<CudaCandidate> pruned = prune_by_compile(st, cuda_search_space(st), arch);
+            int k = static_cast<int>(std::count_if(pruned.begin(), pruned.end(), [](auto& c) { return c.kept; }));
+            ++workloads;
+            candidates += static_cast<int>(pruned.size());
+            kept += k;
+            fmt::print("  {:3} of {:3} candidates kept  {}\n", k, pruned.size(), st.workload);
+            if (a.quiet) continue;
+            for (const CudaCandidate& c : pruned)
+                fmt::print("      {:<36} regs {:3}  {}\n", config_string(c.config), c.registers, c.why);
+        }
+    }
+    fmt::print("{} workloads for {}: {} candidates, {} kept after compiling; timing them needs the GPU "
+               "(not implemented yet): nothing stored\n",
+               workloads, arch, candidates, kept);
+    return 0;
+}
+
 int run_tune(std::vector<std::string> args) {
     TuneArgs a = parse_args(std::move(args));
+    if (!a.arch.empty()) {
+        Hyperparams h = read_hyperparams();
+        TrainingGraphs step = build_training_graphs(h);
+        ModelGraph eval = build_eval_graph(h.model, h.val_rows(), h.train_seq_len);
+        return prune_gpu(a, {{"micro-step", step.micro.graph.get()}, {"optimizer", step.optimizer.graph.get()},
+                             {"eval", eval.graph.get()}});
+    }
     std::unique_ptr<Session> probe = open_session();
     PG_CHECK(probe->device().kind() == TargetKind::Cpu,
-             "pgolf tune times kernels on the CPU backend only; GPU tuning is not implemented yet (use PG_BACKEND=cpu)");
+             "pgolf tune times kernels on the CPU backend only; on a GPU, --arch prunes the candidates by their "
+             "compile results, timing them is not implemented yet (use PG_BACKEND=cpu)");
     std::string path = TuningDb::default_path();
     PG_CHECK(!path.empty(), "no place for the tuning database: set PG_TUNE_DB=FILE (or PG_CACHE_DIR)");
     TuningDb db = TuningDb::load(path);

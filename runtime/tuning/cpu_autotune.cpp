@@ -41,13 +41,7 @@ void fill_leaves(Executable& exe) {
     for (const PlanLeaf& leaf : exe.plan().leaves) exe.set(leaf.name, leaf_value(leaf, seed++));
 }
 
-// Normwise relative error (HostTensor's max_rel_error) of an f32 buffer against `ref`.
-double rel_error(std::string_view got, const HostTensor& ref) {
-    HostTensor g(DType::f32, ref.shape);
-    std::copy(got.begin(), got.end(), reinterpret_cast<char*>(g.data()));
-    return max_rel_error(g, ref);
-}
-
+// An f32 buffer's bytes as a tensor.
 HostTensor as_tensor(std::string_view bytes, const Shape& shape) {
     HostTensor t(DType::f32, shape);
     std::copy(bytes.begin(), bytes.end(), reinterpret_cast<char*>(t.data()));
@@ -104,7 +98,53 @@ std::string output_with(CpuExecutable& exe, size_t i, const KernelConfig& config
 // within 1e-6 normwise, as a different blocking may take a different micro-kernel for edge rows.
 bool same_result(const PlanStep& st, const std::string& heuristic, const std::string& candidate, const Shape& shape) {
     if (st.kind == PlanStep::Kind::Kernel) return heuristic == candidate;
-    return rel_error(candidate, as_tensor(heuristic, shape)) <= 1e-6;
+    return max_rel_error(as_tensor(candidate, shape), as_tensor(heuristic, shape)) <= 1e-6;
+}
+
+// The placement of a matmul [sa] x [sb]: the other side of the heuristic's threshold wins only by
+// kMinGain. An empty decision: neither candidate ran.
+WorkloadResult decide_matmul(const std::string& workload, const Shape& sa, const Shape& sb, bool heuristic,
+                             const TimingOptions& timing) {
+    double library_us = time_matmul(sa, sb, true, timing);
+    double generated_us = time_matmul(sa, sb, false, timing);
+    WorkloadResult res{workload, "", heuristic ? library_us : generated_us, 0, 2, 0, false};
+    res.failed = std::isinf(library_us) + std::isinf(generated_us);
+    if (res.failed == 2) return res;
+    double other_us = heuristic ? generated_us : library_us;
+    bool switch_over = other_us < (1 - kMinGain) * res.default_us;
+    res.tuned_us = switch_over ? other_us : res.default_us;
+    res.decision = (switch_over ? !heuristic : heuristic) ? "library" : "generated";
+    return res;
+}
+
+// Times every candidate of step i (candidates[0] is the heuristic), checks the fastest against
+// the heuristic's output and leaves the winner's output in the step's buffer for its consumers.
+WorkloadResult decide_step(CpuExecutable& exe, size_t i, const std::vector<KernelConfig>& candidates,
+                           const TimingOptions& timing, KernelConfig& winner) {
+    const PlanStep& st = exe.plan().steps[i];
+    std::string reference = output_with(exe, i, candidates[0]);
+    WorkloadResult res{st.workload, "", kInf, kInf, static_cast<int>(candidates.size()), 0, false};
+    size_t best = 0;
+    for (size_t c = 0; c < candidates.size(); ++c) {
+        double us = 1e6 * time_candidate([&] { exe.run_step(i, candidates[c]); }, timing);
+        if (c == 0) res.default_us = us;
+        res.failed += std::isinf(us);
+        if (us < res.tuned_us) {
+            res.tuned_us = us;
+            best = c;
+        }
+    }
+    if (best != 0 && !(res.tuned_us < (1 - kMinGain) * res.default_us)) best = 0;
+    const Shape& shape = exe.plan().graph[exe.plan().schedule.kernels[i].root].shape;
+    if (best != 0 && !same_result(st, reference, output_with(exe, i, candidates[best]), shape)) {
+        ++res.failed;
+        best = 0;
+    }
+    if (best == 0) res.tuned_us = res.default_us;
+    exe.run_step(i, candidates[best]);
+    winner = candidates[best];
+    res.decision = config_string(winner);
+    return res;
 }
 
 }  // namespace
@@ -129,7 +169,6 @@ void CpuAutotuner::tune(const Graph& g) {
 void CpuAutotuner::tune_matmuls(const Graph& primitive) {
     std::vector<bool> live = live_nodes(primitive);
     std::set<std::string> seen;
-    const int64_t threshold = cpu_target().gemm_min_flops;
     for (NodeId i = 0; i < primitive.size(); ++i) {
         const Node& n = primitive[i];
         if (!live[i] || n.op != Op::Matmul || n.dtype != DType::f32) continue;
@@ -139,24 +178,12 @@ void CpuAutotuner::tune_matmuls(const Graph& primitive) {
             report({workload, r->library ? "library" : "generated", r->default_us, r->tuned_us, 0, 0, true});
             continue;
         }
-        const Shape& sa = primitive[n.inputs[0]].shape;
-        const Shape& sb = primitive[n.inputs[1]].shape;
         const size_t r = n.shape.size();
-        const bool heuristic = n.shape[r - 2] * n.shape[r - 1] * sa.back() >= threshold;
-        double library_us = time_matmul(sa, sb, true, options_.timing);
-        double generated_us = time_matmul(sa, sb, false, options_.timing);
-        WorkloadResult res{workload, "", heuristic ? library_us : generated_us, 0, 2, 0, false};
-        res.failed = std::isinf(library_us) + std::isinf(generated_us);
-        if (res.failed == 2) {
-            report(res);  // neither ran: no decision, the heuristic stays
-            continue;
-        }
-        double other_us = heuristic ? generated_us : library_us;
-        bool switch_over = other_us < (1 - kMinGain) * res.default_us;
-        bool library = switch_over ? !heuristic : heuristic;
-        res.tuned_us = switch_over ? other_us : res.default_us;
-        res.decision = library ? "library" : "generated";
-        db_.set_matmul(device_, workload, {library, res.default_us, res.tuned_us});
+        const Shape& sa = primitive[n.inputs[0]].shape;
+        const bool heuristic = n.shape[r - 2] * n.shape[r - 1] * sa.back() >= cpu_target().gemm_min_flops;
+        WorkloadResult res = decide_matmul(workload, sa, primitive[n.inputs[1]].shape, heuristic, options_.timing);
+        if (!res.decision.empty())
+            db_.set_matmul(device_, workload, {res.decision == "library", res.default_us, res.tuned_us});
         report(res);
     }
 }
@@ -167,10 +194,9 @@ void CpuAutotuner::tune_steps(const Graph& g) {
     std::unique_ptr<Session> session = open_session("cpu");
     CpuExecutable exe(*session, g, t);
     fill_leaves(exe);
-    const ExecPlan& plan = exe.plan();
     std::set<std::string> seen;
-    for (size_t i = 0; i < plan.steps.size(); ++i) {
-        const PlanStep& st = plan.steps[i];
+    for (size_t i = 0; i < exe.plan().steps.size(); ++i) {
+        const PlanStep& st = exe.plan().steps[i];
         if (st.kind != PlanStep::Kind::Kernel && st.kind != PlanStep::Kind::Gemm) continue;
         std::vector<KernelConfig> candidates = step_candidates(st);
         const bool first = seen.insert(st.workload).second;
@@ -181,28 +207,9 @@ void CpuAutotuner::tune_steps(const Graph& g) {
             exe.run_step(i, {});  // its consumers need its output
             continue;
         }
-        const Shape& shape = plan.graph[plan.schedule.kernels[i].root].shape;
-        std::string reference = output_with(exe, i, candidates[0]);
-        WorkloadResult res{st.workload, "", kInf, kInf, static_cast<int>(candidates.size()), 0, false};
-        size_t best = 0;
-        for (size_t c = 0; c < candidates.size(); ++c) {
-            double us = 1e6 * time_candidate([&] { exe.run_step(i, candidates[c]); }, options_.timing);
-            if (c == 0) res.default_us = us;
-            res.failed += std::isinf(us);
-            if (us < res.tuned_us) {
-                res.tuned_us = us;
-                best = c;
-            }
-        }
-        if (best != 0 && !(res.tuned_us < (1 - kMinGain) * res.default_us)) best = 0;
-        if (best != 0 && !same_result(st, reference, output_with(exe, i, candidates[best]), shape)) {
-            ++res.failed;
-            best = 0;
-        }
-        if (best == 0) res.tuned_us = res.default_us;
-        exe.run_step(i, candidates[best]);
-        res.decision = config_string(candidates[best]);
-        db_.set_kernel(device_, st.workload, {candidates[best], res.default_us, res.tuned_us});
+        KernelConfig winner;
+        WorkloadResult res = decide_step(exe, i, candidates, options_.timing, winner);
+        db_.set_kernel(device_, st.workload, {winner, res.default_us, res.tuned_us});
         report(res);
     }
 }
