@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <set>
 
+#include "base/error.h"
 #include "base/thread_pool.h"
 #include "codegen/compile_plan.h"
 #include "codegen/workload.h"
@@ -48,28 +50,50 @@ HostTensor as_tensor(std::string_view bytes, const Shape& shape) {
     return t;
 }
 
-// Microseconds per run of the matmul [sa] x [sb] alone on contiguous operands, as an OpenBLAS
-// call (`library`) or a generated loop kernel, or +infinity when it fails to compile, to run or
-// to match the reference interpreter.
-double time_matmul(const Shape& sa, const Shape& sb, bool library, const TimingOptions& timing) {
-    Graph m;
-    NodeId c = build::matmul(m, build::param(m, "a", sa), build::param(m, "b", sb));
-    m.set_output("c", c);
-    try {
+// The matmul [sa] x [sb] alone on contiguous operands, compiled as an OpenBLAS call (`library`)
+// or as a generated loop kernel, with its operands filled.
+struct MatmulCandidate {
+    Graph graph;
+    NodeId product = kNoNode;
+    std::unique_ptr<Session> session;
+    std::unique_ptr<CpuExecutable> exe;
+
+    MatmulCandidate(const Shape& sa, const Shape& sb, bool library) {
+        product = build::matmul(graph, build::param(graph, "a", sa), build::param(graph, "b", sb));
+        graph.set_output("c", product);
         Target t = cpu_target();
         t.gemm_min_flops = library ? 1 : 0;
-        std::unique_ptr<Session> session = open_session("cpu");
-        CpuExecutable exe(*session, m, t);
-        fill_leaves(exe);
-        double us = 1e6 * time_candidate([&] { exe.run(); }, timing);
-        // Normwise error of an f32 dot product of length k against fp64 stays far below k ulps;
-        // 1e-6 * k (about 16 ulps per 1000 terms) never fails by rounding and catches any wrong
-        // element.
-        HostTensor ref = interpret(m, {{"a", exe.get("a")}, {"b", exe.get("b")}}, {c})[0];
-        return max_rel_error(exe.get("c"), ref) <= 1e-6 * static_cast<double>(sa.back()) ? us : kInf;
-    } catch (const std::exception&) {
-        return kInf;  // a compile failure prunes the candidate
+        session = open_session("cpu");
+        exe = std::make_unique<CpuExecutable>(*session, graph, t);
+        fill_leaves(*exe);
     }
+
+    // Normwise error of an f32 dot product of length k against fp64 stays far below k ulps;
+    // 1e-6 * k (about 16 ulps per 1000 terms) never fails by rounding and catches any wrong element.
+    bool matches_reference() const {
+        HostTensor ref = interpret(graph, {{"a", exe->get("a")}, {"b", exe->get("b")}}, {product})[0];
+        return max_rel_error(exe->get("c"), ref) <= 1e-6 * static_cast<double>(graph[graph[product].inputs[0]].shape.back());
+    }
+};
+
+// Microseconds per run of the matmul [sa] x [sb] as {library, generated}; +infinity for a
+// candidate that fails to compile (pruned before timing), to run, or to match the reference.
+std::array<double, 2> time_matmul(const Shape& sa, const Shape& sb, const TimingOptions& timing) {
+    std::vector<std::unique_ptr<MatmulCandidate>> built;
+    std::vector<std::function<void()>> runs;
+    for (bool library : {true, false}) {
+        try {
+            built.push_back(std::make_unique<MatmulCandidate>(sa, sb, library));
+            runs.push_back([exe = built.back()->exe.get()] { exe->run(); });
+        } catch (const std::exception&) {
+            built.push_back(nullptr);
+            runs.push_back([] { throw Error("did not compile"); });
+        }
+    }
+    std::vector<double> s = time_candidates(runs, timing);
+    std::array<double, 2> us{};
+    for (size_t c = 0; c < 2; ++c) us[c] = built[c] && built[c]->matches_reference() ? 1e6 * s[c] : kInf;
+    return us;
 }
 
 std::vector<KernelConfig> step_candidates(const PlanStep& st) {
@@ -105,8 +129,7 @@ bool same_result(const PlanStep& st, const std::string& heuristic, const std::st
 // kMinGain. An empty decision: neither candidate ran.
 WorkloadResult decide_matmul(const std::string& workload, const Shape& sa, const Shape& sb, bool heuristic,
                              const TimingOptions& timing) {
-    double library_us = time_matmul(sa, sb, true, timing);
-    double generated_us = time_matmul(sa, sb, false, timing);
+    auto [library_us, generated_us] = time_matmul(sa, sb, timing);
     WorkloadResult res{workload, "", heuristic ? library_us : generated_us, 0, 2, 0, false};
     res.failed = std::isinf(library_us) + std::isinf(generated_us);
     if (res.failed == 2) return res;
@@ -124,9 +147,12 @@ WorkloadResult decide_step(CpuExecutable& exe, size_t i, const std::vector<Kerne
     const PlanStep& st = exe.plan().steps[i];
     std::string reference = output_with(exe, i, candidates[0]);
     WorkloadResult res{st.workload, "", kInf, kInf, static_cast<int>(candidates.size()), 0, false};
+    std::vector<std::function<void()>> runs;
+    for (const KernelConfig& c : candidates) runs.push_back([&exe, i, &c] { exe.run_step(i, c); });
+    std::vector<double> seconds = time_candidates(runs, timing);
     size_t best = 0;
     for (size_t c = 0; c < candidates.size(); ++c) {
-        double us = 1e6 * time_candidate([&] { exe.run_step(i, candidates[c]); }, timing);
+        double us = 1e6 * seconds[c];
         if (c == 0) res.default_us = us;
         res.failed += std::isinf(us);
         if (us < res.tuned_us) {

@@ -39,22 +39,30 @@ void flush_caches() {
     sink = acc;
 }
 
-double time_candidate(const std::function<void()>& fn, const TimingOptions& options) {
+std::vector<double> time_candidates(const std::vector<std::function<void()>>& fns, const TimingOptions& options) {
     constexpr double kInf = std::numeric_limits<double>::infinity();
-    std::vector<double> times;
-    try {
-        for (int i = 0; i < options.warmup + options.reps; ++i) {
+    std::vector<std::vector<double>> times(fns.size());
+    std::vector<bool> failed(fns.size(), false);
+    for (int round = 0; round < options.warmup + options.reps; ++round) {
+        for (size_t c = 0; c < fns.size(); ++c) {
+            if (failed[c]) continue;
             if (options.flush) flush_caches();
-            double s = seconds(fn);
-            if (s > options.timeout_s) return kInf;
-            if (i >= options.warmup) times.push_back(s);
+            try {
+                double s = seconds(fns[c]);
+                failed[c] = s > options.timeout_s;
+                if (round >= options.warmup) times[c].push_back(s);
+            } catch (const std::exception&) {
+                failed[c] = true;
+            }
         }
-    } catch (const std::exception&) {
-        return kInf;
     }
-    if (times.empty()) return kInf;
-    std::nth_element(times.begin(), times.begin() + static_cast<long>(times.size() / 2), times.end());
-    return times[times.size() / 2];
+    std::vector<double> medians(fns.size(), kInf);
+    for (size_t c = 0; c < fns.size(); ++c) {
+        if (failed[c] || times[c].empty()) continue;
+        std::nth_element(times[c].begin(), times[c].begin() + static_cast<long>(times[c].size() / 2), times[c].end());
+        medians[c] = times[c][times[c].size() / 2];
+    }
+    return medians;
 }
 
 }  // namespace pg

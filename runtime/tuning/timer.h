@@ -5,6 +5,7 @@
 // slow (a running call cannot be interrupted: it is the last one made).
 #pragma once
 #include <functional>
+#include <vector>
 
 namespace pg {
 
@@ -15,8 +16,10 @@ struct TimingOptions {
     bool flush = true;
 };
 
-// Median seconds per call of `fn`, or +infinity.
-double time_candidate(const std::function<void()>& fn, const TimingOptions& options);
+// Median seconds per call of each candidate, or +infinity. The repetitions are interleaved (one
+// call of every candidate, then the next round), so that a change in the machine's load (it is
+// shared) hits every candidate alike instead of the one that happened to run then.
+std::vector<double> time_candidates(const std::vector<std::function<void()>>& fns, const TimingOptions& options);
 
 // Evicts the caches: writes and reads back a buffer of twice the last-level cache (sysconf), at
 // most 64 MiB.
