@@ -44,7 +44,8 @@ Options:
   --tuned on|off|both  with the tuning database's decisions (`pgolf tune`), with the heuristics, or
                        both (default on; "on" without a database is the heuristics)
   --top K              slowest kernels listed per mode (default 10)
-  --cold on|off        off: skip the cold compile, compile once through the kernel cache (default on)
+  --cold on|off        off: skip the cold compile and compile once through the kernel cache; the
+                       "warm" figure is then whatever that cache held (default on)
   --json FILE          every figure as JSON, and beside it FILE's stem .png: the step time of each
                        mode, the timed steps, and each mode's slowest kernels)";
 
