@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 #include <vector>
 
@@ -32,6 +33,16 @@ void print_estimate(const std::string& graph_name, const StepEstimate& e, int to
                    k.work.tensor_flops / 1e9, k.work.simt_flops() / 1e9, k.work.bytes / 1e6, k.seconds * 1e6,
                    k.memory_bound() ? "mem" : "comp", e.seconds > 0 ? 100 * k.seconds / e.seconds : 0.0);
     }
+    std::map<std::string, std::pair<int, double>> by_kind;  // kind -> steps, seconds
+    for (const KernelEstimate& k : e.kernels) {
+        by_kind[k.kind].first += 1;
+        by_kind[k.kind].second += k.seconds;
+    }
+    std::string kinds;
+    for (const auto& [kind, v] : by_kind)
+        kinds += fmt::format("{}{} {:.3f} ms ({} steps, {:.1f}%)", kinds.empty() ? "" : ", ", kind, v.second * 1e3,
+                             v.first, e.seconds > 0 ? 100 * v.second / e.seconds : 0.0);
+    fmt::print("{} by kind: {}\n", graph_name, kinds);
     fmt::print("{} total: {:.3f} ms estimated; {} launches; {:.1f} GFLOP tensor core, {:.1f} GFLOP SIMT, {:.1f} MB\n",
                graph_name, e.seconds * 1e3, e.launches, e.tensor_flops / 1e9, e.simt_flops / 1e9, e.bytes / 1e6);
 }

@@ -12,7 +12,7 @@ namespace pg::cli {
 std::string memory_plan_line(const ExecPlan& plan);
 
 // Prints the `top` kernels of `e` by estimated time (each with its FLOPs by unit, bytes, bound
-// and share of the graph's time), then the graph's totals.
+// and share of the graph's time), then the time by kind of step and the graph's totals.
 void print_estimate(const std::string& graph_name, const StepEstimate& e, int top);
 
 }  // namespace pg::cli
