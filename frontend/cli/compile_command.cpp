@@ -2,17 +2,21 @@
 // micro-step graph, the optimizer graph with Muon's Newton-Schulz and Adam, and the evaluation
 // graph), plans each for the GPU with the compile driver and compiles every CUDA kernel with
 // NVRTC, without running anything (no GPU needed). Prints each graph's kernel counts, then the
-// compile times, cache hits and ptxas' registers and spills per kernel.
+// compile times, cache hits and ptxas' registers and spills per kernel. With --estimate it prints
+// the performance model's estimate (codegen/perf_model.h) instead of compiling.
 #include <fmt/format.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/env.h"
 #include "base/error.h"
 #include "codegen/compile_plan.h"
+#include "codegen/perf_model.h"
 #include "frontend/cli/command.h"
+#include "frontend/cli/estimate_table.h"
 #include "frontend/train/step_graphs.h"
 #include "runtime/cuda/cuda_libs.h"
 #include "runtime/cuda/nvrtc_compiler.h"
@@ -39,26 +43,57 @@ Options:
                          PG_CUDA_ARCH, else the installed GPU's
   --unfused              one kernel per op (as PG_FUSION=0)
   --no-cache             compile everything, ignoring and not filling the kernel cache
-  --quiet                totals only, no per-kernel table)";
+  --quiet                totals only, no per-kernel table
+  --estimate             no NVRTC compile: print the performance model's estimate of each graph on
+                         a GPU (roofline per kernel: tensor-core and SIMT FLOPs, global-memory
+                         bytes, launch overhead; a lower bound, see codegen/perf_model.h), the top
+                         kernels by estimated time and the step totals; --arch defaults to sm_90a
+  --gpu NAME             the GPU of --estimate: h100 (default) or h200
+  --top N                kernels listed per graph by --estimate (default 15))";
 
 struct CompileArgs {
     std::string arch;
     bool unfused = false, use_cache = true, quiet = false;
+    bool estimate = false;
+    std::string gpu = "h100";
+    int top = 15;
 };
+
+// The value of `--name VALUE` or `--name=VALUE` at args[i] (advancing i), or nullopt.
+std::optional<std::string> flag_value(const std::vector<std::string>& args, size_t& i, const std::string& name) {
+    if (args[i] == name) {
+        PG_CHECK(i + 1 < args.size(), "{} needs a value; `pgolf compile --help` lists the options", name);
+        return args[++i];
+    }
+    if (args[i].rfind(name + "=", 0) == 0) return args[i].substr(name.size() + 1);
+    return std::nullopt;
+}
+
+int parse_top(const std::string& text) {
+    int n = 0;
+    try {
+        n = std::stoi(text);
+    } catch (const std::exception&) {
+    }
+    PG_CHECK(n > 0, "--top needs a positive count of kernels, got '{}'", text);
+    return n;
+}
 
 CompileArgs parse_args(const std::vector<std::string>& args) {
     CompileArgs a;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& flag = args[i];
-        if (flag == "--arch") {
-            PG_CHECK(i + 1 < args.size(), "--arch needs a value, e.g. --arch sm_90a");
-            a.arch = args[++i];
-        } else if (flag.rfind("--arch=", 0) == 0) {
-            a.arch = flag.substr(7);
-        } else if (flag == "--unfused" || flag == "--no-cache" || flag == "--quiet") {
+        if (auto v = flag_value(args, i, "--arch")) {
+            a.arch = *v;
+        } else if (auto g = flag_value(args, i, "--gpu")) {
+            a.gpu = *g;
+        } else if (auto t = flag_value(args, i, "--top")) {
+            a.top = parse_top(*t);
+        } else if (flag == "--unfused" || flag == "--no-cache" || flag == "--quiet" || flag == "--estimate") {
             a.unfused |= flag == "--unfused";
             a.use_cache &= flag != "--no-cache";
             a.quiet |= flag == "--quiet";
+            a.estimate |= flag == "--estimate";
         } else {
             throw Error(fmt::format("unknown argument '{}'; `pgolf compile --help` lists the options", flag));
         }
@@ -102,8 +137,83 @@ size_t print_kernel_table(const ExecPlan& plan, const CudaProgram& program, size
     return i;
 }
 
+void print_banner(const CompileArgs& a, const Hyperparams& h) {
+    const GptConfig& m = h.model;
+    fmt::print("pgolf compile: GPT {} layers, d {}, {} heads / {} kv, vocab {}, mlp x{}; {} tokens per step of seq {}; "
+               "{}\n",
+               m.num_layers, m.model_dim, m.num_heads, m.num_kv_heads, m.vocab_size, m.mlp_mult, h.train_batch_tokens,
+               h.train_seq_len, a.unfused ? "unfused" : "fused");
+}
+
+struct PlannedGraphs {
+    TrainingGraphs step;
+    ModelGraph eval;
+    std::vector<NamedGraph> graphs;  // micro-step, optimizer, eval
+    std::vector<ExecPlan> plans;     // one per graph
+};
+
+// Builds the graphs `pgolf train` runs and plans each for a.arch, printing one line per graph
+// with its memory plan.
+PlannedGraphs plan_graphs(const CompileArgs& a, const Hyperparams& h) {
+    auto t0 = std::chrono::steady_clock::now();
+    PlannedGraphs p;
+    p.step = build_training_graphs(h);
+    p.eval = build_eval_graph(h.model, h.val_rows(), h.train_seq_len);
+    fmt::print("  graphs built in {:.2f} s: {} micro-steps of {} sequences, the optimizer, evaluation of {} sequences\n",
+               seconds_since(t0), p.step.micro_steps, p.step.micro_rows, h.val_rows());
+    Target target = cuda_target(a.arch);
+    target.fusion = target.fusion && !a.unfused;
+    target.tuned = installed_gpu_decisions();
+    fmt::print("  tuning: {}\n", target.tuned ? fmt::format("{} decisions from {}", target.tuned->kernels.size(),
+                                                                TuningDb::default_path())
+                                               : "none (the documented heuristics)");
+    p.graphs = {{"micro-step", p.step.micro.graph.get()},
+                {"optimizer", p.step.optimizer.graph.get()},
+                {"eval", p.eval.graph.get()}};
+    for (const NamedGraph& ng : p.graphs) {
+        const ExecPlan& plan = p.plans.emplace_back(compile_plan(*ng.graph, target));
+        fmt::print("  {:<10} {} nodes after passes; {} (planned in {:.2f} s)\n", ng.name, plan.graph.size(),
+                   plan.summary(false), plan.timings.total());
+        fmt::print("  {:<10} {}\n", "", memory_plan_line(plan));
+    }
+    return p;
+}
+
+// The estimate of every graph, then of a training step: one GPU of an 8-GPU run does one
+// micro-step and the optimizer; a single GPU does every micro-step and the optimizer.
+void print_estimates(const CompileArgs& a, const PlannedGraphs& p, const Hyperparams& h) {
+    const GpuPeaks& gpu = gpu_peaks(a.gpu);
+    fmt::print("\nestimate on {} ({}): roofline per kernel, max(FLOPs / peak, bytes / HBM bandwidth) + {:.1f} us per "
+               "launch; a lower bound, not a measurement (codegen/perf_model.h)\n",
+               gpu.name, gpu.description, gpu.launch_seconds * 1e6);
+    std::vector<double> seconds;
+    for (size_t g = 0; g < p.plans.size(); ++g) {
+        StepEstimate e = estimate_plan(p.plans[g], gpu);
+        print_estimate(p.graphs[g].name, e, a.top);
+        seconds.push_back(e.seconds);
+    }
+    double micro = seconds[0], optimizer = seconds[1];
+    fmt::print("\ntraining step on {}: micro-step of {} tokens {:.3f} ms, optimizer {:.3f} ms; one GPU of 8 (one "
+               "micro-step + the optimizer) {:.3f} ms; one GPU alone ({} micro-steps + the optimizer, {} tokens) "
+               "{:.3f} ms\n",
+               gpu.name, p.step.micro_rows * h.train_seq_len, micro * 1e3, optimizer * 1e3, (micro + optimizer) * 1e3,
+               p.step.micro_steps, h.train_batch_tokens, (p.step.micro_steps * micro + optimizer) * 1e3);
+}
+
+// --estimate: plans only, no NVRTC (so it runs where none is installed).
+int run_estimate(CompileArgs a) {
+    gpu_peaks(a.gpu);  // fail on an unknown --gpu before building anything
+    if (a.arch.empty()) a.arch = env::get("PG_CUDA_ARCH").empty() ? "sm_90a" : env::get("PG_CUDA_ARCH");
+    Hyperparams h = read_hyperparams();
+    print_banner(a, h);
+    fmt::print("  target: {} (planned only, nothing compiled)\n", a.arch);
+    print_estimates(a, plan_graphs(a, h), h);
+    return 0;
+}
+
 int run_compile(std::vector<std::string> args) {
     CompileArgs a = parse_args(args);
+    if (a.estimate) return run_estimate(a);
     LibraryStatus nvrtc = nvrtc_status();
     PG_CHECK(nvrtc.ok, "{}", nvrtc.detail);
     if (a.arch.empty() && env::get("PG_CUDA_ARCH").empty()) {
@@ -113,44 +223,21 @@ int run_compile(std::vector<std::string> args) {
     }
     a.arch = CudaProgram::resolve_arch(a.arch);  // fail on a bad --arch before building anything
     Hyperparams h = read_hyperparams();
-    const GptConfig& m = h.model;
-    fmt::print("pgolf compile: GPT {} layers, d {}, {} heads / {} kv, vocab {}, mlp x{}; {} tokens per step of seq {}; "
-               "{}\n",
-               m.num_layers, m.model_dim, m.num_heads, m.num_kv_heads, m.vocab_size, m.mlp_mult, h.train_batch_tokens,
-               h.train_seq_len, a.unfused ? "unfused" : "fused");
+    print_banner(a, h);
     fmt::print("  compiler: {}\n", nvrtc.detail);
-
     auto t0 = std::chrono::steady_clock::now();
-    TrainingGraphs step = build_training_graphs(h);
-    ModelGraph eval = build_eval_graph(h.model, h.val_rows(), h.train_seq_len);
-    fmt::print("  graphs built in {:.2f} s: {} micro-steps of {} sequences, the optimizer, evaluation of {} sequences\n",
-               seconds_since(t0), step.micro_steps, step.micro_rows, h.val_rows());
-    Target target = cuda_target(a.arch);
-    target.fusion = target.fusion && !a.unfused;
-    target.tuned = installed_gpu_decisions();
-    fmt::print("  tuning: {}\n", target.tuned ? fmt::format("{} decisions from {}", target.tuned->kernels.size(),
-                                                                TuningDb::default_path())
-                                               : "none (the documented heuristics)");
-    std::vector<NamedGraph> graphs = {{"micro-step", step.micro.graph.get()},
-                                      {"optimizer", step.optimizer.graph.get()},
-                                      {"eval", eval.graph.get()}};
-    std::vector<ExecPlan> plans;
+    PlannedGraphs planned = plan_graphs(a, h);
     std::vector<CudaKernelSource> sources;
-    for (const NamedGraph& ng : graphs) {
-        plans.push_back(compile_plan(*ng.graph, target));
-        const ExecPlan& p = plans.back();
-        fmt::print("  {:<10} {} nodes after passes; {} (planned in {:.2f} s)\n", ng.name, p.graph.size(),
-                   p.summary(false), p.timings.total());
-        for (CudaKernelSource& k : p.cuda_sources()) {
-            k.name = ng.name.substr(0, 5) + "_" + k.name;  // unique across the graphs
+    for (size_t g = 0; g < planned.plans.size(); ++g)
+        for (CudaKernelSource& k : planned.plans[g].cuda_sources()) {
+            k.name = planned.graphs[g].name.substr(0, 5) + "_" + k.name;  // unique across the graphs
             sources.push_back(std::move(k));
         }
-    }
     std::unique_ptr<CudaProgram> program = CudaProgram::compile(sources, {a.arch, a.use_cache});
     const CudaCompileStats& st = program->stats();
     if (!a.quiet) {
         size_t first = 0;
-        for (const ExecPlan& p : plans) first = print_kernel_table(p, *program, first);
+        for (const ExecPlan& p : planned.plans) first = print_kernel_table(p, *program, first);
     }
     fmt::print("{}\n", to_string(st));
     fmt::print("total: {} kernels ({} distinct) for {}, compiled in {:.2f} s wall (slowest NVRTC program {:.2f} s), "

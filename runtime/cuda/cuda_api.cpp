@@ -16,6 +16,7 @@
 
 #include "base/dump.h"
 #include "base/error.h"
+#include "runtime/cuda/cuda_compat.h"
 #include "runtime/kernel_cache.h"
 
 #define PG_STRINGIFY2(x) #x
@@ -131,11 +132,31 @@ DriverApi load_driver() {
     return t;
 }
 
+// The driver's CUDA version, or 0 where there is no usable driver (compiling without a GPU).
+int driver_version_or_zero() {
+    try {
+        return driver().version;
+    } catch (const Error&) {
+        return 0;
+    }
+}
+
+// NVRTC sonames newest first, without those whose cubins the driver could not load
+// (cuda_compat.h); the unversioned name last, checked after loading.
+std::vector<std::string> nvrtc_sonames(int driver_version) {
+    int max_major = max_nvrtc_major(driver_version);
+    std::vector<std::string> names;
+    for (int major : {13, 12})
+        if (max_major == 0 || major <= max_major) names.push_back(fmt::format("libnvrtc.so.{}", major));
+    names.push_back("libnvrtc.so");
+    return names;
+}
+
 NvrtcApi load_nvrtc() {
-    Loaded l = open_library({"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"}, {"cuda_nvrtc", "cu13"});
+    Loaded l = open_library(nvrtc_sonames(driver_version_or_zero()), {"cuda_nvrtc", "cu13"});
     PG_CHECK(l.handle != nullptr,
-             "cannot find NVRTC (tried {}): install the CUDA toolkit (12 or 13) and set CUDA_HOME, or `pip install "
-             "nvidia-cuda-nvrtc`",
+             "cannot find NVRTC (tried {}): install the CUDA toolkit (12 or 13, not newer than the driver's CUDA "
+             "version) and set CUDA_HOME, or `pip install nvidia-cuda-nvrtc`",
              l.tried);
     NvrtcApi t;
     t.path = l.path;

@@ -9,6 +9,7 @@
 #include "base/env.h"
 #include "base/error.h"
 #include "runtime/cuda/cuda_api.h"
+#include "runtime/cuda/cuda_libs.h"
 
 namespace pg {
 
@@ -141,6 +142,7 @@ void CudaDevice::synchronize() {
 }
 
 CudaModule::CudaModule(CudaDevice& device, const std::string& cubin) : device_(device) {
+    check_nvrtc_runs_on_driver();
     device_.make_current();
     CUmodule m = nullptr;
     PG_CU(cuModuleLoadData, &m, cubin.data());

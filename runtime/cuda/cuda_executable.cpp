@@ -7,12 +7,16 @@
 #include "base/env.h"
 #include "base/error.h"
 #include "codegen/compile_plan.h"
+#include "runtime/cuda/checked_launches.h"
 #include "runtime/cuda/cuda_graph.h"
 
 namespace pg {
 
 PG_KNOB({.name = "PG_CUDA_GRAPH", .kind = env::KnobKind::Bool, .default_value = "1",
          .doc = "1 captures the GPU step as a CUDA graph and replays it; 0 launches kernels one by one"});
+PG_KNOB({.name = "PG_CUDA_SYNC", .kind = env::KnobKind::Bool, .default_value = "0",
+         .doc = "1 runs every GPU step kernel by kernel, synchronizing and checking after each, and names the kernel "
+                "that faulted (slow: for bring-up and debugging; the first step always runs so)"});
 
 struct CudaExecutable::Step {
     enum Kind { Launch, Copy, Zero } kind = Launch;
@@ -22,6 +26,7 @@ struct CudaExecutable::Step {
     std::vector<DevicePtr> args;   // one device pointer per kernel argument
     std::vector<void*> arg_ptrs;   // &args[i]: a vector's buffer survives moves of the vector
     size_t bytes = 0;              // Copy: args = {dst, src}; Zero: args = {dst}
+    std::string label;             // for fault reports: "k012_mul (entry k012_mul_p0, grid 64x1x1, block 256)"
 };
 
 namespace {
@@ -35,7 +40,7 @@ const Target& checked(const Target& target) {
 
 CudaExecutable::CudaExecutable(Session& session, const Graph& g, const Target& target)
     : Executable(compile_plan(g, checked(target)), session), device_(CudaDevice::get()),
-      use_graph_(env::get_bool("PG_CUDA_GRAPH")) {
+      use_graph_(env::get_bool("PG_CUDA_GRAPH")), sync_(env::get_bool("PG_CUDA_SYNC")) {
     stats_.plan_seconds = plan_.timings.total();
     std::unique_ptr<CudaProgram> program = CudaProgram::compile(plan_.cuda_sources(), {plan_.target.arch, true});
     build_steps(*program);
@@ -66,6 +71,7 @@ void CudaExecutable::build_steps(const CudaProgram& program) {
             st.kind = ps.kind == PlanStep::Kind::Copy ? Step::Copy : Step::Zero;
             st.args = args;
             st.bytes = static_cast<size_t>(ps.copy_bytes);
+            st.label = fmt::format("{} ({} of {} bytes)", ps.name, st.kind == Step::Copy ? "copy" : "zero fill", st.bytes);
             steps_.push_back(std::move(st));
             continue;
         }
@@ -75,6 +81,8 @@ void CudaExecutable::build_steps(const CudaProgram& program) {
             st.function = module.function(l.entry);
             st.grid = l.grid;
             st.block = l.block;
+            st.label = fmt::format("{} (entry {}, grid {}x{}x{}, block {})", ps.name, l.entry, l.grid[0], l.grid[1],
+                                   l.grid[2], l.block);
             st.args = args;
             for (DevicePtr& a : st.args) st.arg_ptrs.push_back(&a);
             steps_.push_back(std::move(st));
@@ -98,18 +106,34 @@ std::string CudaExecutable::summary() const {
                        s.plan_seconds, use_graph_ ? 1 : 0);
 }
 
-void CudaExecutable::enqueue() {
-    for (Step& st : steps_) {
-        if (st.kind == Step::Launch)
-            device_.launch(st.function, st.grid, st.block, st.arg_ptrs.data());
-        else if (st.kind == Step::Copy)
-            device_.copy(st.args[0], st.args[1], st.bytes);
-        else
-            device_.fill_zero(st.args[0], st.bytes);
-    }
+void CudaExecutable::enqueue_step(Step& st) {
+    if (st.kind == Step::Launch)
+        device_.launch(st.function, st.grid, st.block, st.arg_ptrs.data());
+    else if (st.kind == Step::Copy)
+        device_.copy(st.args[0], st.args[1], st.bytes);
+    else
+        device_.fill_zero(st.args[0], st.bytes);
 }
 
+void CudaExecutable::enqueue() {
+    for (Step& st : steps_) enqueue_step(st);
+}
+
+void CudaExecutable::run_checked_step() {
+    run_checked(steps_.size(), {.enqueue = [&](size_t i) { enqueue_step(steps_[i]); },
+                                .wait = [&] { device_.synchronize(); },
+                                .describe = [&](size_t i) { return steps_[i].label; }});
+}
+
+// The first step runs checked, launch by launch, before any graph is captured: a fault on a new
+// GPU names its kernel, and whatever runs once lazily (module loading, first-touch allocations)
+// has run before capture.
 void CudaExecutable::run() {
+    if (sync_ || !checked_once_) {
+        run_checked_step();
+        checked_once_ = true;
+        return;
+    }
     if (!use_graph_) {
         enqueue();
         return;

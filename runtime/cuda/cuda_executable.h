@@ -1,7 +1,9 @@
 // CudaExecutable: an ExecPlan on the GPU. Construction compiles the plan's CUDA sources with
 // NVRTC (through the kernel cache), loads the modules and builds an immutable list of launches
-// and device copies over the session's buffers; run() replays them: the first run captures them
-// as a CUDA graph, every run launches that graph (PG_CUDA_GRAPH=0 launches the steps one by one).
+// and device copies over the session's buffers; run() replays them: the first run launches them
+// one by one with a check after each (naming a faulting kernel), the second captures them as a
+// CUDA graph, and every later run launches that graph (PG_CUDA_GRAPH=0 launches the steps one by
+// one; PG_CUDA_SYNC=1 runs every step checked, launch by launch).
 //
 // run() is asynchronous; set(), get() and synchronize() order themselves after it.
 #pragma once
@@ -33,8 +35,8 @@ public:
     CudaExecutable(Session& session, const Graph& g, const Target& target);
     ~CudaExecutable() override;
 
-    // One step: the captured CUDA graph (captured on first use) or, with PG_CUDA_GRAPH=0, eager
-    // launches.
+    // One step: checked launch by launch on the first call (and always under PG_CUDA_SYNC=1), then
+    // the captured CUDA graph (captured on the second call) or, with PG_CUDA_GRAPH=0, eager launches.
     void run() override;
     // One step of eager launches, whatever PG_CUDA_GRAPH says.
     void run_eager();
@@ -50,9 +52,13 @@ private:
 
     void build_steps(const CudaProgram& program);
     void enqueue();
+    void enqueue_step(Step& st);
+    void run_checked_step();
 
     CudaDevice& device_;
     bool use_graph_ = true;
+    bool sync_ = false;          // PG_CUDA_SYNC
+    bool checked_once_ = false;  // the first step ran checked
     std::vector<std::unique_ptr<CudaModule>> modules_;
     std::vector<Step> steps_;
     std::unique_ptr<CudaGraph> cuda_graph_;

@@ -3,8 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
+
 #include "base/error.h"
 #include "runtime/cuda/cuda_api.h"
+#include "runtime/cuda/cuda_compat.h"
 
 namespace pg {
 
@@ -45,6 +48,14 @@ std::string cuda_unavailable_reason() {
     LibraryStatus n = nvrtc_status();
     if (!n.ok) return n.detail;
     return "";
+}
+
+void check_nvrtc_runs_on_driver() {
+    const cuda::NvrtcApi& n = cuda::nvrtc();
+    cuda::NvrtcDriverCompat c = cuda::nvrtc_driver_compat(n.major, n.minor, cuda::driver().version);
+    PG_CHECK(c.ok, "{} ({})", c.message, n.path);
+    static std::once_flag noted;
+    if (!c.message.empty()) std::call_once(noted, [&] { fmt::print(stderr, "pgolf: {}\n", c.message); });
 }
 
 std::string nvrtc_version() {

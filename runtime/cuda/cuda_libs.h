@@ -18,6 +18,11 @@ LibraryStatus nccl_status();
 // "" when a CUDA device can run kernels, else the reason.
 std::string cuda_unavailable_reason();
 
+// Throws pg::Error when the driver cannot load this NVRTC's cubins (cuda_compat.h), naming both
+// versions and what to install; prints the path taken to stderr once when it is worth a note.
+// Called before the first cubin is loaded.
+void check_nvrtc_runs_on_driver();
+
 // "13.0" (NVRTC's version), or throws pg::Error when NVRTC cannot be loaded.
 std::string nvrtc_version();
 

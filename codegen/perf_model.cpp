@@ -1,0 +1,166 @@
+// The roofline performance model (see perf_model.h).
+#include "codegen/perf_model.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <set>
+#include <variant>
+
+#include "base/error.h"
+
+namespace pg {
+namespace {
+
+// Peak figures, dense (no structured sparsity), SXM boards at their boost clock:
+//   H100 SXM5 80 GB: bf16 tensor 989.4 TFLOP/s, f32 66.9 TFLOP/s, HBM3 3.35 TB/s
+//     (NVIDIA H100 Tensor Core GPU datasheet, "H100 SXM" column; its 1,979 TFLOP/s bf16 is with
+//     sparsity. 989 = 528 tensor cores x 1024 FLOP/clk x 1.83 GHz, as in
+//     /work/shared/docs/perf-anchors.md and llm.c's llmc/mfu.h.)
+//   H200 SXM 141 GB: the same GH100 compute (bf16 989 TFLOP/s dense, f32 67 TFLOP/s) with HBM3e at
+//     4.8 TB/s (NVIDIA H200 Tensor Core GPU datasheet, "H200 SXM" column).
+// Launch overhead: kernel nodes of a replayed CUDA graph start ~1-2 us apart (launch latency plus
+// the ramp-up and drain of a small grid); 2 us is an assumption to be replaced by pgolf bench's
+// measurement. (Eager launches cost 7-9 us each on the host, perf-anchors.md's NVIDIA/Fuser #3507.)
+const std::vector<GpuPeaks>& gpu_table() {
+    static const std::vector<GpuPeaks> table = {
+        {"h100", "NVIDIA H100 SXM5 80 GB", 989.4e12, 66.9e12, 3.35e12, 2e-6},
+        {"h200", "NVIDIA H200 SXM 141 GB", 989.4e12, 66.9e12, 4.8e12, 2e-6},
+    };
+    return table;
+}
+
+struct LoopCounts {
+    double simt_ops = 0;
+    std::vector<bool> loaded, stored;
+};
+
+void mark_loads(const kir::ExprRef& e, std::set<const kir::Expr*>& seen, LoopCounts& c) {
+    if (!e || !seen.insert(e.get()).second) return;
+    if (e->kind == kir::ExprKind::Load) c.loaded.at(static_cast<size_t>(e->buffer)) = true;
+    for (const kir::ExprRef& a : e->args) mark_loads(a, seen, c);
+}
+
+// Floating-point Compute nodes of an expression tree, each shared node once (index arithmetic,
+// i64, is not counted: see the header).
+double float_ops(const kir::ExprRef& e, std::set<const kir::Expr*>& seen) {
+    if (!e || !seen.insert(e.get()).second) return 0;
+    double ops = e->kind == kir::ExprKind::Compute && is_float(e->dtype) ? 1 : 0;
+    for (const kir::ExprRef& a : e->args) ops += float_ops(a, seen);
+    return ops;
+}
+
+double stmt_ops(const kir::Stmt& s) {
+    std::set<const kir::Expr*> seen;
+    double ops = float_ops(s.value, seen);
+    bool accumulates = s.kind == kir::StmtKind::AccUpdate || s.kind == kir::StmtKind::StoreAdd;
+    return ops + (accumulates ? 1 : 0);
+}
+
+void walk(const std::vector<kir::Stmt>& body, double trips, LoopCounts& c) {
+    for (const kir::Stmt& s : body) {
+        if (s.kind == kir::StmtKind::Loop) {
+            walk(s.body, trips * static_cast<double>(s.extent), c);
+            continue;
+        }
+        c.simt_ops += trips * stmt_ops(s);
+        std::set<const kir::Expr*> seen;
+        mark_loads(s.value, seen, c);
+        mark_loads(s.index, seen, c);
+        if (s.kind == kir::StmtKind::Store || s.kind == kir::StmtKind::StoreAdd)
+            c.stored.at(static_cast<size_t>(s.buffer)) = true;
+        if (s.kind == kir::StmtKind::StoreAdd) c.loaded.at(static_cast<size_t>(s.buffer)) = true;
+    }
+}
+
+const char* kind_name(const PlanStep& st) {
+    switch (st.kind) {
+        case PlanStep::Kind::Copy: return "copy";
+        case PlanStep::Kind::Zero: return "zero";
+        case PlanStep::Kind::Gemm: return "gemm";
+        case PlanStep::Kind::Kernel: return st.kernel_kind == KernelKind::ScatterAdd ? "scatter" : "loop";
+    }
+    return "?";
+}
+
+bool uses_tensor_cores(const PlanStep& st) {
+    if (const auto* c = std::get_if<gemm::GemmConfig>(&st.config)) return c->kind == gemm::GemmKind::Mma;
+    return st.gemm->dtype == DType::bf16 || st.gemm->dtype == DType::f16;
+}
+
+int launches_of(const PlanStep& st) { return st.cuda ? std::max<int>(1, static_cast<int>(st.cuda->launches.size())) : 1; }
+
+KernelWork step_work(const PlanStep& st) {
+    KernelWork w;
+    if (st.kind == PlanStep::Kind::Copy) w.bytes = 2.0 * static_cast<double>(st.copy_bytes);
+    if (st.kind == PlanStep::Kind::Zero) w.bytes = static_cast<double>(st.copy_bytes);
+    if (st.kind == PlanStep::Kind::Gemm) w = gemm_work(st.gemm.value(), uses_tensor_cores(st));
+    if (st.kind == PlanStep::Kind::Kernel) w = loop_work(st.kir.value());
+    w.launches = launches_of(st);
+    return w;
+}
+
+}  // namespace
+
+const GpuPeaks& gpu_peaks(const std::string& name) {
+    for (const GpuPeaks& g : gpu_table())
+        if (g.name == name) return g;
+    throw Error(fmt::format("unknown GPU '{}' for the performance model; known: {}", name,
+                            fmt::join(known_gpus(), ", ")));
+}
+
+std::vector<std::string> known_gpus() {
+    std::vector<std::string> names;
+    for (const GpuPeaks& g : gpu_table()) names.push_back(g.name);
+    return names;
+}
+
+KernelWork loop_work(const kir::Kernel& k) {
+    LoopCounts c;
+    c.loaded.assign(k.buffers.size(), false);
+    c.stored.assign(k.buffers.size(), false);
+    walk(k.body, 1.0, c);
+    KernelWork w;
+    w.simt_ops = c.simt_ops;
+    for (size_t b = 0; b < k.buffers.size(); ++b) {
+        double size = static_cast<double>(k.buffers[b].numel) * static_cast<double>(dtype_size(k.buffers[b].dtype));
+        w.bytes += (c.loaded[b] ? size : 0) + (c.stored[b] ? size : 0);
+    }
+    return w;
+}
+
+KernelWork gemm_work(const gemm::GemmProblem& p, bool tensor_cores) {
+    KernelWork w;
+    (tensor_cores ? w.tensor_flops : w.simt_fma_flops) = p.flops();
+    double elements = static_cast<double>(p.batch()) * static_cast<double>(p.m * p.k + p.k * p.n + p.m * p.n);
+    w.bytes = elements * static_cast<double>(dtype_size(p.dtype));
+    return w;
+}
+
+KernelEstimate estimate_kernel(std::string name, std::string kind, const KernelWork& w, const GpuPeaks& gpu) {
+    KernelEstimate e{std::move(name), std::move(kind), w};
+    // Non-FMA ops issue one per lane per cycle: half the FMA-counting peak (see the header).
+    e.compute_seconds = w.tensor_flops / gpu.tensor_flops + w.simt_fma_flops / gpu.simt_flops +
+                        w.simt_ops / (gpu.simt_flops / 2);
+    e.memory_seconds = w.bytes / gpu.hbm_bytes_per_s;
+    e.seconds = std::max(e.compute_seconds, e.memory_seconds) + w.launches * gpu.launch_seconds;
+    return e;
+}
+
+StepEstimate estimate_plan(const ExecPlan& plan, const GpuPeaks& gpu) {
+    StepEstimate s;
+    s.gpu = gpu.name;
+    for (const PlanStep& st : plan.steps) {
+        KernelEstimate e = estimate_kernel(st.name, kind_name(st), step_work(st), gpu);
+        s.seconds += e.seconds;
+        s.tensor_flops += e.work.tensor_flops;
+        s.simt_flops += e.work.simt_flops();
+        s.bytes += e.work.bytes;
+        s.launches += e.work.launches;
+        s.kernels.push_back(std::move(e));
+    }
+    return s;
+}
+
+}  // namespace pg

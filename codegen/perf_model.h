@@ -1,0 +1,81 @@
+// A performance model of a compiled step without a GPU: for every step of an ExecPlan, the work
+// by unit (tensor-core FLOPs, SIMT FLOPs) and the global-memory bytes it must move, and an
+// estimated time on a named GPU.
+//
+// It is an ESTIMATE, a roofline: time = max(tensor FLOPs / tensor peak + SIMT FLOPs / SIMT peak,
+// bytes / HBM bandwidth) + launches x launch overhead. It assumes every kernel reaches its unit's
+// peak and reads each buffer once (perfect caching of re-reads and broadcasts, no wasted sectors),
+// so it is a lower bound on what the generated code can achieve; bank conflicts, occupancy, tail
+// effects, atomics and 64-bit index arithmetic are not modelled. Measured times (pgolf bench on a
+// GPU) keep it honest.
+//
+// What counts:
+//   Gemm step    2*m*n*k*batch FLOPs, on tensor cores when its configuration is an mma.sync one
+//                (bf16/f16 operands), else SIMT FMAs; bytes = A + B + C once each.
+//   Loop/Scatter one FLOP per Compute expression (an add, a cast, an exp) or accumulator update
+//                per innermost iteration, at half the SIMT FMA peak (one instruction per lane
+//                per cycle, where the peak counts an FMA as two); bytes = every buffer the kernel
+//                loads read once, every buffer it stores written once (a += store both).
+//   Copy / Zero  2 x bytes / bytes, one launch (a device memcpy / memset node).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "codegen/exec_plan.h"
+#include "codegen/kir.h"
+#include "ops/gemm/gemm_problem.h"
+
+namespace pg {
+
+// Peak figures of one GPU (see the table in perf_model.cpp for the sources).
+struct GpuPeaks {
+    std::string name;               // "h100", "h200"
+    std::string description;        // "NVIDIA H100 SXM5 80 GB"
+    double tensor_flops = 0;        // dense bf16 tensor-core FLOP/s (f32 accumulate)
+    double simt_flops = 0;          // f32 FMA FLOP/s of the CUDA cores (an FMA counts 2)
+    double hbm_bytes_per_s = 0;     // global-memory bandwidth
+    double launch_seconds = 0;      // per kernel launch inside a CUDA graph (assumed)
+};
+
+// The named GPU ("h100" or "h200"); a pg::Error listing the known names otherwise.
+const GpuPeaks& gpu_peaks(const std::string& name);
+std::vector<std::string> known_gpus();
+
+struct KernelWork {
+    double tensor_flops = 0;    // tensor-core FLOPs (an FMA counts 2)
+    double simt_fma_flops = 0;  // SIMT FLOPs issued as FMAs (the f32 GEMM; an FMA counts 2)
+    double simt_ops = 0;        // other SIMT float ops (loop kernels; one each)
+    double bytes = 0;
+    int launches = 1;
+    double simt_flops() const { return simt_fma_flops + simt_ops; }
+};
+
+// The work of a generated loop kernel (kir), counted as the header says.
+KernelWork loop_work(const kir::Kernel& k);
+// The work of a GEMM; `tensor_cores` chooses the unit.
+KernelWork gemm_work(const gemm::GemmProblem& p, bool tensor_cores);
+
+struct KernelEstimate {
+    std::string name;        // the plan step's name
+    std::string kind;        // "gemm", "loop", "scatter", "copy", "zero"
+    KernelWork work;
+    double compute_seconds = 0, memory_seconds = 0;
+    double seconds = 0;      // roofline + launches
+    bool memory_bound() const { return memory_seconds >= compute_seconds; }
+};
+
+struct StepEstimate {
+    std::string gpu;
+    std::vector<KernelEstimate> kernels;  // in plan order
+    double seconds = 0;
+    double tensor_flops = 0, simt_flops = 0, bytes = 0;
+    int launches = 0;
+};
+
+// The roofline time of one kernel's work on `gpu`.
+KernelEstimate estimate_kernel(std::string name, std::string kind, const KernelWork& w, const GpuPeaks& gpu);
+// Every step of a plan (CUDA or CPU target; a CPU plan's GEMMs count as tensor-core work when
+// their operands are bf16/f16).
+StepEstimate estimate_plan(const ExecPlan& plan, const GpuPeaks& gpu);
+
+}  // namespace pg

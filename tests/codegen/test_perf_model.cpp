@@ -1,0 +1,125 @@
+// The performance model's arithmetic against hand counts: an f32 and a bf16 GEMM (FLOPs by unit,
+// operand bytes, compute- vs memory-bound roofline on the H100 figures), an elementwise kernel and
+// a row reduction (float ops per innermost iteration times the loop trip counts, each buffer's
+// bytes once), and a planned graph whose steps add up.
+#include <doctest/doctest.h>
+
+#include "codegen/compile_plan.h"
+#include "codegen/perf_model.h"
+#include "graph/build.h"
+#include "tests/codegen/llvm_test_util.h"
+
+using namespace pg;
+using namespace pg::test;
+
+namespace {
+
+kir::ExprRef v64(int var) { return kir::var(var, DType::i64); }
+
+// y[i] = x[i] * 2 + 1 over n f32 elements: 2 float ops per element; x read, y written.
+kir::Kernel axpb_kernel(int64_t n) {
+    kir::Kernel k;
+    k.name = "t_axpb";
+    k.buffers = {{"x", DType::f32, n, false}, {"y", DType::f32, n, true}};
+    int i = k.new_var("i", DType::i64);
+    auto x = kir::load(0, DType::f32, v64(i));
+    auto value = kir::compute(Op::Add, DType::f32,
+                              {kir::compute(Op::Mul, DType::f32, {x, kir::constant(2, DType::f32)}),
+                               kir::constant(1, DType::f32)});
+    k.body = {loop(i, n, {store(1, v64(i), value)}, true)};
+    return k;
+}
+
+// s[r] = sum_c exp(x[r, c]) over a bf16 [rows, cols] input: per inner iteration one exp and one
+// accumulate (the index arithmetic r * cols + c is i64 and not counted).
+kir::Kernel row_sum_exp_kernel(int64_t rows, int64_t cols) {
+    kir::Kernel k;
+    k.name = "t_row_sum_exp";
+    k.buffers = {{"x", DType::bf16, rows * cols, false}, {"s", DType::f32, rows, true}};
+    int r = k.new_var("r", DType::i64), c = k.new_var("c", DType::i64), s = k.new_var("s", DType::f32);
+    auto x = kir::load(0, DType::bf16, kir::iadd(kir::imul(v64(r), kir::index_const(cols)), v64(c)));
+    auto e = kir::compute(Op::Exp, DType::f32, {x});
+    k.body = {loop(r, rows,
+                   {acc_init(s, kir::constant(0, DType::f32)), loop(c, cols, {acc_update(s, Op::Add, e)}),
+                    store(1, v64(r), kir::var(s, DType::f32))},
+                   true)};
+    return k;
+}
+
+gemm::GemmProblem problem(DType dtype, int64_t m, int64_t n, int64_t k) {
+    gemm::GemmProblem p;
+    p.dtype = dtype;
+    p.m = m, p.n = n, p.k = k;
+    p.lda = k, p.ldb = n;
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("perf model: the GPU table has the datasheet figures and refuses an unknown GPU") {
+    const GpuPeaks& h100 = gpu_peaks("h100");
+    CHECK(h100.tensor_flops == doctest::Approx(989.4e12));
+    CHECK(h100.hbm_bytes_per_s == doctest::Approx(3.35e12));
+    CHECK(gpu_peaks("h200").hbm_bytes_per_s == doctest::Approx(4.8e12));
+    CHECK_THROWS_WITH_AS(gpu_peaks("a100"), doctest::Contains("known: h100, h200"), Error);
+}
+
+TEST_CASE("perf model: an f32 GEMM is SIMT compute-bound, a bf16 one tensor-core memory-bound") {
+    const GpuPeaks& h100 = gpu_peaks("h100");
+    // 1024 x 512 x 256: 2 * 1024 * 512 * 256 = 268,435,456 FLOPs; A 262,144 + B 131,072 + C 524,288
+    // = 917,504 elements.
+    KernelWork f32 = gemm_work(problem(DType::f32, 1024, 512, 256), false);
+    CHECK(f32.simt_fma_flops == 268435456.0);
+    CHECK(f32.tensor_flops == 0);
+    CHECK(f32.bytes == 917504.0 * 4);
+    KernelEstimate e = estimate_kernel("g", "gemm", f32, h100);
+    // 268,435,456 / 66.9e12 = 4.0125 us of FMAs vs 3,670,016 / 3.35e12 = 1.0955 us of memory; + 2 us launch.
+    CHECK(e.compute_seconds == doctest::Approx(4.0125e-6).epsilon(1e-4));
+    CHECK(e.memory_seconds == doctest::Approx(1.0955e-6).epsilon(1e-4));
+    CHECK_FALSE(e.memory_bound());
+    CHECK(e.seconds == doctest::Approx(6.0125e-6).epsilon(1e-4));
+
+    KernelWork bf16 = gemm_work(problem(DType::bf16, 1024, 512, 256), true);
+    CHECK(bf16.tensor_flops == 268435456.0);
+    CHECK(bf16.bytes == 917504.0 * 2);
+    KernelEstimate t = estimate_kernel("g", "gemm", bf16, h100);
+    // 268,435,456 / 989.4e12 = 0.2713 us vs 1,835,008 / 3.35e12 = 0.5478 us: memory-bound.
+    CHECK(t.memory_bound());
+    CHECK(t.seconds == doctest::Approx(0.5478e-6 + 2e-6).epsilon(1e-4));
+}
+
+TEST_CASE("perf model: loop kernels count float ops per iteration times trip counts, and each buffer once") {
+    const GpuPeaks& h100 = gpu_peaks("h100");
+    KernelWork w = loop_work(axpb_kernel(1 << 20));
+    CHECK(w.simt_ops == 2.0 * (1 << 20));
+    CHECK(w.bytes == 8.0 * (1 << 20));  // 4 B read + 4 B written per element
+    KernelEstimate e = estimate_kernel("k", "loop", w, h100);
+    // 2,097,152 ops at 66.9e12 / 2 = 0.0627 us, 8,388,608 B / 3.35e12 = 2.504 us: memory-bound.
+    CHECK(e.memory_bound());
+    CHECK(e.seconds == doctest::Approx(8388608.0 / 3.35e12 + 2e-6).epsilon(1e-6));
+
+    KernelWork r = loop_work(row_sum_exp_kernel(300, 700));
+    CHECK(r.simt_ops == 2.0 * 300 * 700);      // exp + accumulate per inner iteration
+    CHECK(r.bytes == 300.0 * 700 * 2 + 300 * 4);  // bf16 input once, f32 sums once
+    CHECK(estimate_kernel("k", "loop", r, gpu_peaks("h200")).memory_seconds == doctest::Approx(r.bytes / 4.8e12));
+}
+
+TEST_CASE("perf model: a planned graph's estimate is the sum of its steps, with the GEMM on its unit") {
+    namespace b = build;
+    Graph g;
+    NodeId x = b::param(g, "x", {512, 256});
+    NodeId w = b::param(g, "w", {256, 384});
+    g.set_output("out", b::add(g, b::matmul(g, x, w), 1.0));
+    ExecPlan plan = compile_plan(g, cuda_target("sm_90a"));
+    REQUIRE(plan.count(KernelKind::Gemm) == 1);
+    StepEstimate s = estimate_plan(plan, gpu_peaks("h100"));
+    REQUIRE(s.kernels.size() == plan.steps.size());
+    double sum = 0, gemm_flops = 0;
+    for (const KernelEstimate& k : s.kernels) {
+        sum += k.seconds;
+        if (k.kind == "gemm") gemm_flops += k.work.simt_fma_flops + k.work.tensor_flops;
+    }
+    CHECK(s.seconds == doctest::Approx(sum));
+    CHECK(gemm_flops == 2.0 * 512 * 384 * 256);
+    CHECK(s.launches >= static_cast<int>(plan.steps.size()));
+}
