@@ -5,6 +5,7 @@
 
 #include "base/env.h"
 #include "base/error.h"
+#include "runtime/comm/communicator.h"
 #include "runtime/cpu_executable.h"
 #include "runtime/cuda/cuda_device.h"
 #include "runtime/cuda/cuda_executable.h"
@@ -127,6 +128,18 @@ HostTensor Executable::get(const std::string& name) const {
     session_.device().download(t.data(), address(id), t.bytes.size());
     session_.count(Transfer::Output, false, static_cast<int64_t>(t.bytes.size()));
     return t;
+}
+
+comm::Communicator* Executable::collective_communicator() const {
+    comm::Communicator* c = session_.communicator();
+    return c && c->size() > 1 && collectives() > 0 ? c : nullptr;
+}
+
+void Executable::issue_collective(comm::Communicator& c, size_t index) const {
+    const PlanStep& st = plan_.steps[index];
+    std::vector<comm::CommBuffer> bucket;
+    for (NodeId id : st.buffers) bucket.push_back({address(id), 0, numel(plan_.graph[id].shape), plan_.graph[id].dtype});
+    c.all_reduce(bucket, comm::ReduceOp::Avg);
 }
 
 std::string selected_backend() {

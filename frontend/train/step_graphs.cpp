@@ -87,7 +87,7 @@ std::string grad_acc_name(const std::string& param) { return param + ".grad_acc"
 
 namespace {
 
-ModelGraph build_micro_step(const Hyperparams& h, int64_t rows, int64_t micro_steps) {
+ModelGraph build_micro_step(const Hyperparams& h, int64_t rows, int64_t micro_steps, bool sync) {
     ModelGraph m = new_model_graph();
     std::vector<Tensor> grads = loss_and_gradients(m, h, rows);
     std::vector<ParamSpec> model_params = m.params->specs();
@@ -95,7 +95,7 @@ ModelGraph build_micro_step(const Hyperparams& h, int64_t rows, int64_t micro_st
         const ParamSpec& p = model_params[i];
         Tensor acc = m.params->add(grad_acc_name(p.name), p.shape, Init::zeros(), "gradacc");
         Tensor next = acc + grads[i].cast(DType::f32) * (1.0 / static_cast<double>(micro_steps));
-        m.graph->add_update(acc.id(), next.id());
+        m.graph->add_update(acc.id(), next.id(), sync ? UpdateCollective::AllReduceAvg : UpdateCollective::None);
     }
     return m;
 }
@@ -129,7 +129,8 @@ TrainingGraphs build_training_graphs(const Hyperparams& h) {
              "split evenly; use a multiple of {} tokens",
              h.train_batch_tokens, h.rows_per_step(), h.train_seq_len, t.micro_steps,
              h.train_seq_len * t.micro_steps * h.world_size);
-    t.micro = build_micro_step(h, t.micro_rows, t.micro_steps);
+    t.micro = build_micro_step(h, t.micro_rows, t.micro_steps, false);
+    if (h.world_size > 1) t.micro_sync = build_micro_step(h, t.micro_rows, t.micro_steps, true);
     t.optimizer = build_optimizer_step(h);
     for (const ParamSpec& p : t.optimizer.params->specs()) {
         if (p.group == "gradacc") continue;

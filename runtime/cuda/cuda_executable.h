@@ -3,6 +3,12 @@
 // and device copies over the session's buffers; run() replays them: the first run captures them
 // as a CUDA graph, every run launches that graph (PG_CUDA_GRAPH=0 launches the steps one by one).
 //
+// Collective steps (the gradient all-reduce) go to the session's communicator (NCCL): each bucket is
+// enqueued on the communication stream right after the kernel that finishes its last gradient
+// (the stream waits for it by event), so it overlaps the backward kernels that follow on the
+// compute stream, which waits for the communication stream before the update copies. Captured
+// into the CUDA graph with the kernels (NCCL supports stream capture).
+//
 // run() is asynchronous; set(), get() and synchronize() order themselves after it.
 #pragma once
 #include <array>
@@ -49,12 +55,15 @@ private:
     struct Step;
 
     void build_steps(const CudaProgram& program);
+    void add_replay_steps(const PlanStep& ps, const CudaProgram& program, size_t& source_index);
     void enqueue();
+    void issue_collectives(comm::Communicator* c, size_t before_step);
 
     CudaDevice& device_;
     bool use_graph_ = true;
     std::vector<std::unique_ptr<CudaModule>> modules_;
     std::vector<Step> steps_;
+    std::vector<std::vector<size_t>> issue_before_;  // [i]: plan collective steps issued before step i
     std::unique_ptr<CudaGraph> cuda_graph_;
     CudaPlanStats stats_;
 };
