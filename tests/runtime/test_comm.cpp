@@ -17,6 +17,8 @@
 #include "runtime/comm/mpi_communicator.h"
 #include "runtime/comm/tcp_rendezvous.h"
 #include "runtime/comm/world.h"
+#include "runtime/cuda/cuda_libs.h"
+#include "runtime/cuda/nccl_communicator.h"
 #include "tests/support/mpi_launch.h"
 #include "tests/support/skip.h"
 #include "tests/support/test_files.h"
@@ -134,6 +136,16 @@ TEST_CASE("comm: the TCP rendezvous hands rank 0's payload to every rank, and a 
     comm::LaunchEnv no_master = env_of(1, 2);
     no_master.master_addr = "";
     CHECK_THROWS_WITH_AS(comm::rendezvous_broadcast(no_master, {}), doctest::Contains("MASTER_ADDR"), Error);
+}
+
+TEST_CASE("comm: NCCL without a usable GPU is a clear error, not a crash") {
+    if (cuda_unavailable_reason().empty()) PG_SKIP("a GPU is present: NCCL's one-rank path runs in the GPU suite");
+    comm::LaunchEnv e;
+    e.world_size = 2;
+    e.master_addr = "127.0.0.1";
+    e.master_port = 29400;
+    e.launcher = "torchrun";
+    CHECK_THROWS_AS(make_nccl_communicator(e), Error);
 }
 
 // Run by the next case under mpirun (skipped in a plain run): every collective of the MPI engine

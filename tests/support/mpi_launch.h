@@ -20,7 +20,7 @@ inline std::string mpi_unavailable_reason() {
 
 // `mpirun -np N` with the settings that let it run as root on a small machine; the command follows.
 inline std::string mpirun_prefix(int np) {
-    std::string s = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none "
+    std::string s = "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none "
                     "mpirun -np " + std::to_string(np) + " --oversubscribe --bind-to none";
     if (::geteuid() == 0) s += " --allow-run-as-root";
     return s + " ";
