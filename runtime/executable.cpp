@@ -132,7 +132,7 @@ HostTensor Executable::get(const std::string& name) const {
 
 comm::Communicator* Executable::collective_communicator() const {
     comm::Communicator* c = session_.communicator();
-    return c && c->size() > 1 && collectives() > 0 ? c : nullptr;
+    return c && collectives() > 0 ? c : nullptr;
 }
 
 void Executable::issue_collective(comm::Communicator& c, size_t index) const {

@@ -55,8 +55,8 @@ protected:
     // Binds the plan's params to the session and allocates the private leaves and the arena.
     Executable(ExecPlan plan, Session& session);
     uint64_t address(NodeId id) const;
-    // The communicator that runs the plan's collective steps: the session's when it has several
-    // ranks, else null (the steps are then skipped: the mean over one rank is the value itself).
+    // The communicator that runs the plan's collective steps: the session's, else null (the steps
+    // are then skipped: the mean over one rank is the value itself).
     comm::Communicator* collective_communicator() const;
     // Issues the Collective step `index` of the plan on `c` (its buffers averaged in place).
     void issue_collective(comm::Communicator& c, size_t index) const;

@@ -70,7 +70,7 @@ public:
     std::vector<std::string> names() const;
     int64_t bytes() const;  // all tensors
 
-    // The ranks' communicator (not owned), or null: a world of one.
+    // The ranks' communicator (not owned), or null: a world of one without a collective engine.
     void set_communicator(comm::Communicator* c) { comm_ = c; }
     comm::Communicator* communicator() const { return comm_; }
 

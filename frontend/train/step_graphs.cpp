@@ -130,7 +130,9 @@ TrainingGraphs build_training_graphs(const Hyperparams& h) {
              h.train_batch_tokens, h.rows_per_step(), h.train_seq_len, t.micro_steps,
              h.train_seq_len * t.micro_steps * h.world_size);
     t.micro = build_micro_step(h, t.micro_rows, t.micro_steps, false);
-    if (h.world_size > 1) t.micro_sync = build_micro_step(h, t.micro_rows, t.micro_steps, true);
+    // PG_COMM=nccl|mpi runs a real engine even for one rank (runtime/comm/world.h): it syncs too.
+    if (h.world_size > 1 || env::get("PG_COMM") != "auto")
+        t.micro_sync = build_micro_step(h, t.micro_rows, t.micro_steps, true);
     t.optimizer = build_optimizer_step(h);
     for (const ParamSpec& p : t.optimizer.params->specs()) {
         if (p.group == "gradacc") continue;

@@ -35,7 +35,7 @@ struct ModelGraph {
 struct TrainingGraphs {
     int64_t micro_steps = 1, micro_rows = 1;
     ModelGraph micro, optimizer;
-    ModelGraph micro_sync;  // null graph when WORLD_SIZE == 1
+    ModelGraph micro_sync;  // null graph when WORLD_SIZE == 1 (and PG_COMM=auto)
     std::vector<ParamSpec> model_specs;  // the weights
     std::vector<ParamSpec> state_specs;  // weights and optimizer state: what a checkpoint holds
 };

@@ -19,7 +19,7 @@ StepRunner::StepRunner(const Hyperparams& h, Session& session)
     optimizer_exe_ = compile_executable(session_, *graphs_.optimizer.graph);
     ids_ = HostTensor(DType::i32, {graphs_.micro_rows, h_.train_seq_len});
     targets_ = HostTensor(DType::i32, {graphs_.micro_rows, h_.train_seq_len});
-    if (comm::world().size() > 1) {
+    if (comm::world().engine() != "local") {
         comm_ = &comm::world();
         session_.set_communicator(comm_);
     }
@@ -81,7 +81,8 @@ void StepRunner::run(data::DistributedTokenLoader& loader) {
 std::string StepRunner::backend() const { return micro_exe_->backend(); }
 
 std::string StepRunner::summary() const {
-    std::string sync = sync_exe_ ? fmt::format("; the last all-reduces {} buckets", sync_exe_->collectives()) : "";
+    std::string sync =
+        sync_exe_ ? fmt::format("; the last all-reduces its gradients in {} bucket(s)", sync_exe_->collectives()) : "";
     return fmt::format("{} micro-steps of {} rows: micro {}{}; optimizer {}", graphs_.micro_steps, graphs_.micro_rows,
                        micro_exe_->summary(), sync, optimizer_exe_->summary());
 }

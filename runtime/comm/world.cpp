@@ -6,12 +6,19 @@
 #include <cstdio>
 #include <memory>
 
+#include "base/env.h"
 #include "base/error.h"
 #include "runtime/comm/mpi_communicator.h"
 #include "runtime/cuda/nccl_communicator.h"
 #include "runtime/executable.h"
 
 namespace pg::comm {
+
+PG_KNOB({.name = "PG_COMM", .kind = env::KnobKind::String, .default_value = "auto",
+         .doc = "collective engine: auto (a world of one, else NCCL on GPUs and MPI on CPUs), or nccl / mpi to use "
+                "that engine even for one rank (to test it on one GPU)",
+         .choices = {"auto", "nccl", "mpi"}});
+
 namespace {
 
 std::unique_ptr<Communicator>& slot() {
@@ -20,6 +27,9 @@ std::unique_ptr<Communicator>& slot() {
 }
 
 std::unique_ptr<Communicator> make_world(const LaunchEnv& env) {
+    const std::string engine = env::get("PG_COMM");
+    if (engine == "nccl") return make_nccl_communicator(env);
+    if (engine == "mpi") return make_mpi_communicator();
     if (!env.distributed()) return std::make_unique<LocalCommunicator>();
     if (selected_backend() == "cuda") return make_nccl_communicator(env);
     PG_CHECK(env.by_mpi(),

@@ -1,5 +1,6 @@
 // The world of this process: one communicator per process, made on first use from the launch
 // environment (launch_env.h) and the backend open_session() picks:
+//   PG_COMM=nccl or mpi              -> that engine, even for one rank
 //   not distributed                  -> LocalCommunicator (a world of one)
 //   GPU (CUDA backend)               -> NCCL, each rank on the GPU of its local rank
 //   CPU, under mpirun / srun / Hydra -> MPI

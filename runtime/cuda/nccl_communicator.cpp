@@ -38,6 +38,7 @@ CUstream as_stream(void* s) { return static_cast<CUstream>(s); }
 ncclUniqueId shared_unique_id(const comm::LaunchEnv& env) {
     ncclUniqueId id{};
     if (env.rank == 0) PG_NCCL(ncclGetUniqueId, &id);
+    if (env.world_size == 1) return id;  // nobody to tell
     if (env.master_addr.empty() && env.by_mpi() && comm::mpi_available()) {
         comm::make_mpi_communicator()->broadcast_host(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&id), sizeof(id)), 0);
         return id;  // MPI stays initialised until the run ends (comm::finish_world)
