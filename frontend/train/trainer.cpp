@@ -88,7 +88,7 @@ TrainResult train(const Hyperparams& h) {
     comm::LocalCommunicator alone;              // for what rank 0 does by itself (the artifact)
     RunLog log(h.run_dir + "/train.log", world.is_main());
     MetricsLog metrics(h.run_dir, world.is_main());
-    ProgressLine progress;
+    ProgressLine progress(stderr, world.is_main());
     log.attach(&progress);
     log.line(fmt::format("run_id:{} run_dir:{}", h.run_id, h.run_dir));
     log.line(describe(h));
