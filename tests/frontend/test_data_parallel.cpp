@@ -3,7 +3,7 @@
 // run as `mpirun -np 2 pgolf train` (2 ranks x 4 micro-batches, gradients averaged by the MPI
 // engine) and as `pgolf launch --nproc 2 -- train`, and the sliding-window evaluation of its
 // checkpoint on 1 and on 2 ranks. Also the errors that replace hangs: a world size that does not
-// divide 8, a rank whose settings differ.
+// divide 8, a rank whose settings differ, torchrun's variables on the CPU backend, a bad launch.
 //
 // Tolerances. The ranks see exactly the sequences of the one-process run (the baseline's slicing
 // gives rank r the micro-batches r, r+2, ...), so the runs differ only in the order f32 gradients
@@ -135,6 +135,13 @@ TEST_CASE("frontend: a distributed run fails with a clear error instead of hangi
     INFO(differ.output);
     CHECK(differ.status != 0);
     CHECK(differ.output.find("settings of rank(s) 1 differ from rank 0's") != std::string::npos);
+    // torchrun's variables on the CPU backend: its engine is MPI, whose launcher is mpirun.
+    testing::CommandResult torchrun = testing::run_command(fmt::format(
+        "env RANK=0 WORLD_SIZE=2 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29999 timeout 60 {}", base));
+    CHECK(torchrun.status != 0);
+    CHECK(torchrun.output.find("whose collectives are MPI's") != std::string::npos);
+    CHECK(testing::run_command(pgolf + " launch --nproc 0 -- train").output.find("--nproc N with N >= 1") !=
+          std::string::npos);
 }
 
 }  // namespace pg
