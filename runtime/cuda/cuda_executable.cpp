@@ -137,8 +137,12 @@ void CudaExecutable::enqueue() {
 }
 
 void CudaExecutable::run() {
-    if (!use_graph_) {
+    // NCCL sets up its connections on a communicator's first collectives, which stream capture
+    // would refuse: a plan with collectives runs once eagerly before it is captured.
+    const bool warm_up = !eager_run_ && collective_communicator() != nullptr;
+    if (!use_graph_ || warm_up) {
         enqueue();
+        eager_run_ = true;
         return;
     }
     if (!cuda_graph_) cuda_graph_ = std::make_unique<CudaGraph>(device_, [&] { enqueue(); });

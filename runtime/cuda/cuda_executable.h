@@ -65,6 +65,7 @@ private:
     std::vector<Step> steps_;
     std::vector<std::vector<size_t>> issue_before_;  // [i]: plan collective steps issued before step i
     std::unique_ptr<CudaGraph> cuda_graph_;
+    bool eager_run_ = false;  // run() has enqueued the steps once without capture
     CudaPlanStats stats_;
 };
 
