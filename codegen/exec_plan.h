@@ -37,8 +37,9 @@ struct PlanStep {
     // Gemm: a matmul for the library (CPU: OpenBLAS) or the GEMM template (CUDA: rendered source).
     // Copy: a state update, value -> param, after every kernel. Zero: a state update to the
     // constant 0 (no kernel, no buffer: the backend clears the param's memory).
-    // Collective: one bucket of AllReduceAvg state updates (graph.h): their value buffers are
-    // averaged across the ranks in place. The backend issues it right after step `issue_after`
+    // Collective: one bucket of state updates with a collective (graph.h): their value buffers
+    // are averaged across the ranks (AllReduceAvg) or overwritten with rank `roots[i]`'s
+    // (Broadcast), in place. The backend issues it right after step `issue_after`
     // (-1: before the first step), when its last value is final and read by no later kernel, so
     // that it overlaps the kernels that follow, and completes it at its own position: after the
     // kernels, before the copies that store the values.
@@ -54,6 +55,8 @@ struct PlanStep {
     std::optional<CudaKernelSource> cuda;    // CUDA target: Kernel and Gemm steps
     int64_t copy_bytes = 0;                  // Copy and Zero; Collective: the bucket's bytes
     int issue_after = -1;                    // Collective
+    UpdateCollective collective = UpdateCollective::None;  // Collective
+    std::vector<int> roots;                  // Collective, Broadcast: per buffer
 };
 
 struct PlanTimings {

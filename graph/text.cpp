@@ -208,11 +208,17 @@ class GraphParser {
             NodeId state = lookup(p, p.ref());
             p.expect("<-");
             NodeId value = lookup(p, p.ref());
-            UpdateCollective collective =
-                p.accept("all_reduce_avg") ? UpdateCollective::AllReduceAvg : UpdateCollective::None;
+            UpdateCollective collective = UpdateCollective::None;
+            int root = 0;
+            if (p.accept("all_reduce_avg")) {
+                collective = UpdateCollective::AllReduceAvg;
+            } else if (p.accept("broadcast_from")) {
+                collective = UpdateCollective::Broadcast;
+                root = static_cast<int>(p.integer());
+            }
             p.expect_end();
             try {
-                g_.add_update(state, value, collective);
+                g_.add_update(state, value, collective, root);
             } catch (const Error& e) {
                 p.fail(e.what());
             }
@@ -304,7 +310,9 @@ std::string print(const Graph& g) {
     for (const Output& o : g.outputs()) s += fmt::format("output {} %{}\n", quote(o.name), o.id);
     for (const StateUpdate& u : g.updates())
         s += fmt::format("update %{} <- %{}{}\n", u.state, u.value,
-                         u.collective == UpdateCollective::AllReduceAvg ? " all_reduce_avg" : "");
+                         u.collective == UpdateCollective::AllReduceAvg ? " all_reduce_avg"
+                         : u.collective == UpdateCollective::Broadcast  ? fmt::format(" broadcast_from {}", u.root)
+                                                                        : "");
     return s;
 }
 

@@ -139,7 +139,11 @@ void Executable::issue_collective(comm::Communicator& c, size_t index) const {
     const PlanStep& st = plan_.steps[index];
     std::vector<comm::CommBuffer> bucket;
     for (NodeId id : st.buffers) bucket.push_back({address(id), 0, numel(plan_.graph[id].shape), plan_.graph[id].dtype});
-    c.all_reduce(bucket, comm::ReduceOp::Avg);
+    if (st.collective == UpdateCollective::AllReduceAvg) {
+        c.all_reduce(bucket, comm::ReduceOp::Avg);
+        return;
+    }
+    for (size_t i = 0; i < bucket.size(); ++i) c.broadcast(bucket[i].address, bucket[i].count, bucket[i].dtype, st.roots[i]);
 }
 
 std::string selected_backend() {

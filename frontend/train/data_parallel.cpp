@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/digest.h"
@@ -12,6 +13,14 @@
 #include "runtime/comm/world.h"
 
 namespace pg {
+
+PG_KNOB({.name = "PG_SHARDED_MUON", .kind = env::KnobKind::Bool, .default_value = "1",
+         .doc = "with several ranks, each runs Muon's Newton-Schulz on its share of the matrices and broadcasts "
+                "the result (0: every rank runs all of Muon)"});
+
+int launch_rank() { return comm::launch_env().distributed() ? comm::launch_env().rank : 0; }
+
+bool sharded_muon_enabled() { return comm::launch_env().distributed() && env::get_bool("PG_SHARDED_MUON"); }
 
 int launch_world_size() {
     const comm::LaunchEnv& e = comm::launch_env();
@@ -91,7 +100,9 @@ void agree_run_identity(comm::Communicator& c, Hyperparams& h) {
 }
 
 void broadcast_state(comm::Communicator& c, const Session& session, const std::vector<ParamSpec>& specs) {
-    for (const ParamSpec& p : specs) {
+    std::vector<ParamSpec> by_name = specs;  // every rank issues the broadcasts in one order
+    std::sort(by_name.begin(), by_name.end(), [](const ParamSpec& a, const ParamSpec& b) { return a.name < b.name; });
+    for (const ParamSpec& p : by_name) {
         const SessionTensor* t = session.find(p.name);
         PG_ASSERT(t != nullptr, "state tensor {} is not in the session", p.name);
         c.broadcast(t->address, numel(t->shape), t->dtype, 0);

@@ -20,6 +20,15 @@ namespace pg {
 // computes rank 0's share, as before).
 int launch_world_size();
 
+// This process's rank in a distributed launch, else 0.
+int launch_rank();
+
+// Whether the optimizer shards Muon across the ranks of a distributed launch (PG_SHARDED_MUON):
+// the matrices are dealt round-robin, each rank runs Nesterov momentum and Newton-Schulz on its
+// own and broadcasts the new weights and momentum (the baseline's distribution of Muon,
+// pgolf-spec §3.4), so the ranks do 1/W of the Newton-Schulz work each.
+bool sharded_muon_enabled();
+
 // A SHA-256 of every training setting (run_settings()) and the launch's world size.
 std::string settings_digest();
 

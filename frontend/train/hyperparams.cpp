@@ -122,6 +122,8 @@ Hyperparams read_hyperparams() {
     h.grad_clip_norm = env::get_float("GRAD_CLIP_NORM");
     h.seed = env::get_int("SEED");
     h.world_size = launch_world_size();  // the launcher's world when distributed
+    h.rank = launch_rank();
+    h.sharded_muon = sharded_muon_enabled();
 
     PG_CHECK(m.vocab_size > 0 && m.vocab_size <= 65536, "VOCAB_SIZE={} must be in [1, 65536] (uint16 shards)",
              m.vocab_size);

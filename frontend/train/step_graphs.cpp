@@ -34,6 +34,34 @@ std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& gra
 
 namespace {
 
+// Muon dealt across the ranks (data_parallel.h, sharded_muon_enabled): matrix i belongs to rank
+// i mod W, which alone computes its momentum and Newton-Schulz; its new weight and momentum are
+// broadcast from there into every other rank's copies, which store them as they arrive.
+void sharded_muon_update(ParamSet& ps, const Hyperparams& h, const std::vector<std::string>& names,
+                         const std::vector<Tensor>& grads, const MuonConfig& muon) {
+    std::vector<std::string> mine;
+    std::vector<Tensor> my_grads;
+    for (size_t i = 0; i < names.size(); ++i)
+        if (static_cast<int>(i % static_cast<size_t>(h.world_size)) == h.rank) {
+            mine.push_back(names[i]);
+            my_grads.push_back(grads[i]);
+        }
+    if (!mine.empty()) muon_update(ps, mine, my_grads, "lr.matrix", muon);
+    Graph& g = ps.graph();
+    for (size_t i = 0; i < names.size(); ++i) {
+        const int owner = static_cast<int>(i % static_cast<size_t>(h.world_size));
+        const std::string momentum = muon_momentum_name(names[i]);
+        if (owner != h.rank) {  // this rank's copies receive the owner's values in place
+            Tensor p = ps.get(names[i]);
+            Tensor buf = ps.add(momentum, p.shape(), Init::zeros(), "state");
+            g.add_update(p.id(), p.id());
+            g.add_update(buf.id(), buf.id());
+        }
+        g.set_update_collective(ps.get(names[i]).id(), UpdateCollective::Broadcast, owner);
+        g.set_update_collective(ps.get(momentum).id(), UpdateCollective::Broadcast, owner);
+    }
+}
+
 // The optimizer updates of every model param in `ps` given its gradient: Adam for the embedding and
 // scalar groups, Muon for block matrices, after optional global-norm clipping.
 void add_optimizer(ParamSet& ps, const Hyperparams& h, const std::vector<ParamSpec>& model_params,
@@ -57,7 +85,8 @@ void add_optimizer(ParamSet& ps, const Hyperparams& h, const std::vector<ParamSp
     std::vector<Tensor> gs;
     group("matrix", names, gs);
     MuonConfig muon{static_cast<int>(h.muon_backend_steps), parse_dtype(env::get("PG_MUON_NS_DTYPE"))};
-    if (!names.empty()) muon_update(ps, names, gs, "lr.matrix", muon);
+    if (h.sharded_muon && h.world_size > 1) sharded_muon_update(ps, h, names, gs, muon);
+    else if (!names.empty()) muon_update(ps, names, gs, "lr.matrix", muon);
 }
 
 // The model's mean loss over [rows, seq_len] int32 inputs, and its gradients.

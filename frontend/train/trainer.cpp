@@ -92,7 +92,9 @@ TrainResult train(const Hyperparams& h) {
     log.attach(&progress);
     log.line(fmt::format("run_id:{} run_dir:{}", h.run_id, h.run_dir));
     log.line(describe(h));
-    if (world.size() > 1) log.line(fmt::format("data parallel: {} ranks, {}", world.size(), world.engine()));
+    if (world.size() > 1)
+        log.line(fmt::format("data parallel: {} ranks, {}{}", world.size(), world.engine(),
+                             h.sharded_muon ? ", Newton-Schulz sharded across the ranks" : ""));
 
     // Data: train shards, validation tokens and the metric's byte tables.
     std::filesystem::path data_dir = data::data_path();

@@ -4,6 +4,7 @@
 // backward pass ends (the overlap); every all-reduced value is in exactly one bucket; the text
 // form keeps the flag; in a world of one the collectives are the identity.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <set>
@@ -71,6 +72,52 @@ TEST_CASE("collectives: the gradient all-reduce is bucketed and each bucket issu
     CHECK(first->issue_after < last_kernel - 10);
 }
 
+namespace {
+
+// The collective steps of a plan as "op root param, ..." per bucket, in issue order: what every
+// rank must issue identically.
+std::vector<std::string> collective_sequence(const ExecPlan& p) {
+    std::vector<std::string> out;
+    for (const PlanStep& st : p.steps) {
+        if (st.kind != PlanStep::Kind::Collective) continue;
+        std::string line;
+        for (size_t i = 0; i < st.buffers.size(); ++i)
+            for (const StateUpdate& u : p.graph.updates())
+                if (u.value == st.buffers[i])
+                    line += fmt::format("{}:{} ", p.graph[u.state].name, st.roots.empty() ? -1 : st.roots[i]);
+        out.push_back(line);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("collectives: sharded Muon computes each matrix on one rank and every rank issues the same broadcasts") {
+    Hyperparams h = testing::tiny_training();
+    h.world_size = 2;
+    h.sharded_muon = true;
+    std::vector<std::vector<std::string>> sequences;
+    std::vector<int> newton_schulz_gemms;
+    for (int rank : {0, 1}) {
+        h.rank = rank;
+        TrainingGraphs t = build_training_graphs(h);
+        ExecPlan p = compile_plan(*t.optimizer.graph, cpu_target());
+        sequences.push_back(collective_sequence(p));
+        newton_schulz_gemms.push_back(p.count(KernelKind::Gemm));
+        int matrices = 0;
+        for (const ParamSpec& s : t.model_specs) matrices += s.group == "matrix";
+        int broadcast = 0;
+        for (const StateUpdate& u : p.graph.updates()) broadcast += u.collective == UpdateCollective::Broadcast;
+        CHECK(broadcast == 2 * matrices);  // weight and momentum of every matrix, owned or not
+    }
+    REQUIRE(!sequences[0].empty());
+    CHECK(sequences[0] == sequences[1]);
+    h.sharded_muon = false;
+    const int all = compile_plan(*build_training_graphs(h).optimizer.graph, cpu_target()).count(KernelKind::Gemm);
+    // Each rank runs about half of Newton-Schulz's GEMMs (the tiny model has an even number of matrices).
+    CHECK(newton_schulz_gemms[0] + newton_schulz_gemms[1] == all);
+}
+
 TEST_CASE("collectives: the text form keeps an all-reduced update; a world of one stores the value itself") {
     Graph g;
     NodeId w = build::param(g, "w", {4});
@@ -81,6 +128,12 @@ TEST_CASE("collectives: the text form keeps an all-reduced update; a world of on
     REQUIRE(back.updates().size() == 1);
     CHECK(back.updates()[0].collective == UpdateCollective::AllReduceAvg);
     CHECK(print(back) == text);
+    Graph b;
+    NodeId v = build::param(b, "v", {2});
+    b.add_update(v, v, UpdateCollective::Broadcast, 3);
+    Graph b_back = parse(print(b));
+    CHECK(b_back.updates()[0].collective == UpdateCollective::Broadcast);
+    CHECK(b_back.updates()[0].root == 3);
 
     std::unique_ptr<Session> s = open_session("cpu");
     std::unique_ptr<Executable> e = compile_executable(*s, g);

@@ -1,7 +1,7 @@
 // Data-parallel training end to end on the tiny setup (tests/support/tiny_run.h), as separate
 // processes of the real binary: one process with the global batch of 8 micro-batches, the same
 // run as `mpirun -np 2 pgolf train` (2 ranks x 4 micro-batches, gradients averaged by the MPI
-// engine) and as `pgolf launch --nproc 2 -- train`, and the sliding-window evaluation of its
+// engine, Muon's matrices dealt between the ranks and their new values broadcast) and as `pgolf launch --nproc 2 -- train`, and the sliding-window evaluation of its
 // checkpoint on 1 and on 2 ranks. Also the errors that replace hangs: a world size that does not
 // divide 8, a rank whose settings differ, torchrun's variables on the CPU backend, a bad launch.
 //
@@ -88,7 +88,7 @@ TEST_CASE("frontend: mpirun -np 2 and pgolf launch --nproc 2 train as one proces
     };
     train(pgolf, "one");
     std::string two = train(testing::mpirun_prefix(2) + pgolf, "two");
-    CHECK(two.find("data parallel: 2 ranks, mpi") != std::string::npos);
+    CHECK(two.find("data parallel: 2 ranks, mpi, Newton-Schulz sharded across the ranks") != std::string::npos);
     CHECK(two.find("weights identical on all 2 ranks") != std::string::npos);
     std::string launched = train(pgolf + " launch --nproc 2 --", "launch");
     CHECK(launched.find("weights identical on all 2 ranks") != std::string::npos);
