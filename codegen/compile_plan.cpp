@@ -11,6 +11,7 @@
 #include "base/dump.h"
 #include "base/env.h"
 #include "base/error.h"
+#include "codegen/collective_plan.h"
 #include "codegen/cuda/cuda_renderer.h"
 #include "codegen/lower.h"
 #include "codegen/memory_plan.h"
@@ -119,6 +120,7 @@ PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const
 
 void add_update_copies(ExecPlan& p) {
     for (const StateUpdate& u : p.graph.updates()) {
+        if (u.value == u.state) continue;  // stores itself (a broadcast into the param, or nothing)
         PlanStep st;
         bool zero = is_zero_fill(p.graph, u.value);
         st.kind = zero ? PlanStep::Kind::Zero : PlanStep::Kind::Copy;
@@ -138,7 +140,8 @@ void plan_arena(ExecPlan& p) {
     std::vector<int> first(static_cast<size_t>(g.size()), -1), last(static_cast<size_t>(g.size()), -1);
     for (size_t pos = 0; pos < p.steps.size(); ++pos) {
         const PlanStep& st = p.steps[pos];
-        if (st.kind == PlanStep::Kind::Copy || st.kind == PlanStep::Kind::Zero) continue;
+        if (st.kind == PlanStep::Kind::Copy || st.kind == PlanStep::Kind::Zero || st.kind == PlanStep::Kind::Collective)
+            continue;  // their buffers are update values, live to the end
         first[p.schedule.kernels[pos].root] = static_cast<int>(pos);  // kernel steps precede the copies
         for (NodeId id : st.buffers)
             if (!is_leaf[id]) last[id] = std::max(last[id], static_cast<int>(pos));
@@ -184,6 +187,13 @@ int ExecPlan::count(KernelKind kind) const {
     }));
 }
 
+std::vector<size_t> ExecPlan::collectives_after(int index) const {
+    std::vector<size_t> out;
+    for (size_t i = 0; i < steps.size(); ++i)
+        if (steps[i].kind == PlanStep::Kind::Collective && steps[i].issue_after == index) out.push_back(i);
+    return out;
+}
+
 const PlanLeaf* ExecPlan::find_leaf(const std::string& name) const {
     for (const PlanLeaf& l : leaves)
         if (l.name == name) return &l;
@@ -204,9 +214,9 @@ NodeId ExecPlan::output_node(const std::string& name) const {
 }
 
 std::string ExecPlan::summary(bool with_timings) const {
-    std::string s = fmt::format("{}: {}, {} copies, {} fills; arena {:.2f} MiB (unshared {:.2f} MiB)", target.to_string(),
-                                describe(graph, schedule, false), count(PlanStep::Kind::Copy),
-                                count(PlanStep::Kind::Zero), arena_bytes / 1048576.0, naive_bytes / 1048576.0);
+    std::string s = fmt::format("{}: {}, {} copies, {} fills, {} collectives; arena {:.2f} MiB (unshared {:.2f} MiB)",
+                                target.to_string(), describe(graph, schedule, false), count(PlanStep::Kind::Copy),
+                                count(PlanStep::Kind::Zero), count(PlanStep::Kind::Collective), arena_bytes / 1048576.0, naive_bytes / 1048576.0);
     if (with_timings)
         s += fmt::format("; passes {:.3f}s schedule {:.3f}s lower {:.3f}s memory {:.3f}s", timings.passes,
                          timings.schedule, timings.lower, timings.memory);
@@ -225,6 +235,7 @@ ExecPlan compile_plan(const Graph& g, const Target& target) {
     t = Clock::now();
     p.leaves = plan_leaves(p.graph);
     for (size_t k = 0; k < p.schedule.kernels.size(); ++k) p.steps.push_back(plan_kernel_step(p.graph, p.schedule, k, target));
+    add_collective_steps(p);
     add_update_copies(p);
     p.timings.lower = seconds_since(t);
     t = Clock::now();

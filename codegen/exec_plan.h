@@ -38,7 +38,13 @@ struct PlanStep {
     // Gemm: a matmul for the library (CPU: OpenBLAS) or the GEMM template (CUDA: rendered source).
     // Copy: a state update, value -> param, after every kernel. Zero: a state update to the
     // constant 0 (no kernel, no buffer: the backend clears the param's memory).
-    enum class Kind : uint8_t { Kernel, Gemm, Copy, Zero };
+    // Collective: one bucket of state updates with a collective (graph.h): their value buffers
+    // are averaged across the ranks (AllReduceAvg) or overwritten with rank `roots[i]`'s
+    // (Broadcast), in place. The backend issues it right after step `issue_after`
+    // (-1: before the first step), when its last value is final and read by no later kernel, so
+    // that it overlaps the kernels that follow, and completes it at its own position: after the
+    // kernels, before the copies that store the values.
+    enum class Kind : uint8_t { Kernel, Gemm, Copy, Zero, Collective };
     Kind kind = Kind::Kernel;
     KernelKind kernel_kind = KernelKind::Loop;  // of the scheduled kernel (Kernel and Gemm)
     std::string name;                           // "k012_mul": dumps, profiles, reports
@@ -48,7 +54,10 @@ struct PlanStep {
     std::optional<kir::Kernel> kir;          // Kernel
     std::optional<gemm::GemmProblem> gemm;   // Gemm: shapes, transposes, strided batch views
     std::optional<CudaKernelSource> cuda;    // CUDA target: Kernel and Gemm steps
-    int64_t copy_bytes = 0;                  // Copy and Zero
+    int64_t copy_bytes = 0;                  // Copy and Zero; Collective: the bucket's bytes
+    int issue_after = -1;                    // Collective
+    UpdateCollective collective = UpdateCollective::None;  // Collective
+    std::vector<int> roots;                  // Collective, Broadcast: per buffer
     // Kernel and Gemm: the workload key (codegen/workload.h), the configuration it runs with
     // (codegen/kernel_config.h) and whether that came from the tuning database.
     std::string workload;
@@ -73,6 +82,8 @@ struct ExecPlan {
     PlanTimings timings;
 
     int count(PlanStep::Kind kind) const;
+    // Collective steps issued after step `index` (-1: before the first), in plan order.
+    std::vector<size_t> collectives_after(int index) const;
     int count(KernelKind kind) const;   // Kernel and Gemm steps of that scheduled kind
     const PlanLeaf* find_leaf(const std::string& name) const;
     // The rendered sources of the Kernel and Gemm steps, in step order (CUDA target).

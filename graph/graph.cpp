@@ -39,7 +39,7 @@ void Graph::set_output(const std::string& name, NodeId id) {
     outputs_.push_back({name, id});
 }
 
-void Graph::add_update(NodeId state, NodeId value) {
+void Graph::add_update(NodeId state, NodeId value, UpdateCollective collective, int root) {
     const Node& s = node(state);
     const Node& v = node(value);
     PG_CHECK(s.op == Op::Param, "state update target must be a param, got {}", op_name(s.op));
@@ -48,7 +48,17 @@ void Graph::add_update(NodeId state, NodeId value) {
              shape_str(s.shape), dtype_name(v.dtype), shape_str(v.shape));
     for (const StateUpdate& u : updates_)
         PG_CHECK(u.state != state, "param '{}' is updated twice in one step", s.name);
-    updates_.push_back({state, value});
+    updates_.push_back({state, value, collective, root});
+}
+
+void Graph::set_update_collective(NodeId state, UpdateCollective collective, int root) {
+    for (StateUpdate& u : updates_)
+        if (u.state == state) {
+            u.collective = collective;
+            u.root = root;
+            return;
+        }
+    throw Error(fmt::format("param '{}' has no update to give a collective", node(state).name));
 }
 
 NodeId Graph::output(const std::string& name) const {
@@ -99,7 +109,7 @@ Graph rebuild(const Graph& src,
     for (NodeId i = 0; i < src.size(); ++i)
         if (live[i]) map[i] = rewrite(dst, src[i], map);
     for (const Output& o : src.outputs()) dst.set_output(o.name, map[o.id]);
-    for (const StateUpdate& u : src.updates()) dst.add_update(map[u.state], map[u.value]);
+    for (const StateUpdate& u : src.updates()) dst.add_update(map[u.state], map[u.value], u.collective, u.root);
     return dst;
 }
 

@@ -17,10 +17,19 @@ struct Output {
     NodeId id;
 };
 
+// A collective over the ranks of a data-parallel run that a state update's value goes through
+// before it is stored. AllReduceAvg: every rank stores the mean of all ranks' values (the
+// gradient all-reduce). Broadcast: every rank stores rank `root`'s value (an optimizer update
+// computed by one rank only: sharded Muon). In a world of one, and for the reference
+// interpreter, both are the identity.
+enum class UpdateCollective : uint8_t { None, AllReduceAvg, Broadcast };
+
 // After a step, the value of `value` becomes the new content of the leaf `state` (a Param).
 struct StateUpdate {
     NodeId state;
     NodeId value;
+    UpdateCollective collective = UpdateCollective::None;
+    int root = 0;  // Broadcast
 };
 
 class Graph {
@@ -34,7 +43,9 @@ public:
     int32_t size() const { return static_cast<int32_t>(nodes_.size()); }
 
     void set_output(const std::string& name, NodeId id);
-    void add_update(NodeId state, NodeId value);
+    void add_update(NodeId state, NodeId value, UpdateCollective collective = UpdateCollective::None, int root = 0);
+    // Sets the collective of the update of `state` (added before).
+    void set_update_collective(NodeId state, UpdateCollective collective, int root = 0);
     const std::vector<Output>& outputs() const { return outputs_; }
     const std::vector<StateUpdate>& updates() const { return updates_; }
     NodeId output(const std::string& name) const;  // throws pg::Error if absent

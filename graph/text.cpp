@@ -208,9 +208,17 @@ class GraphParser {
             NodeId state = lookup(p, p.ref());
             p.expect("<-");
             NodeId value = lookup(p, p.ref());
+            UpdateCollective collective = UpdateCollective::None;
+            int root = 0;
+            if (p.accept("all_reduce_avg")) {
+                collective = UpdateCollective::AllReduceAvg;
+            } else if (p.accept("broadcast_from")) {
+                collective = UpdateCollective::Broadcast;
+                root = static_cast<int>(p.integer());
+            }
             p.expect_end();
             try {
-                g_.add_update(state, value);
+                g_.add_update(state, value, collective, root);
             } catch (const Error& e) {
                 p.fail(e.what());
             }
@@ -301,7 +309,10 @@ std::string print(const Graph& g) {
     for (NodeId i = 0; i < g.size(); ++i) s += node_line(g[i], i) + "\n";
     for (const Output& o : g.outputs()) s += fmt::format("output {} %{}\n", quote(o.name), o.id);
     for (const StateUpdate& u : g.updates())
-        s += fmt::format("update %{} <- %{}\n", u.state, u.value);
+        s += fmt::format("update %{} <- %{}{}\n", u.state, u.value,
+                         u.collective == UpdateCollective::AllReduceAvg ? " all_reduce_avg"
+                         : u.collective == UpdateCollective::Broadcast  ? fmt::format(" broadcast_from {}", u.root)
+                                                                        : "");
     return s;
 }
 

@@ -3,7 +3,8 @@
 //   %2 = param f32[8,8] name="w"
 //   %5 = sum f32[4,1] (%4) ints=[1]
 //   %9 = const f32[4,8] scalar=0.5
-// followed by `output "loss" %12` and `update %2 <- %20` lines.
+// followed by `output "loss" %12` and `update %2 <- %20` lines (`update %2 <- %20 all_reduce_avg` when the
+// value is averaged across data-parallel ranks first, `broadcast_from 1` when rank 1's is stored).
 #pragma once
 #include <string>
 

@@ -14,6 +14,7 @@
 #include "base/thread_pool.h"
 #include "codegen/compile_plan.h"
 #include "runtime/blas.h"
+#include "runtime/comm/communicator.h"
 #include "runtime/cpu_jit.h"
 
 namespace pg {
@@ -22,7 +23,7 @@ PG_KNOB({.name = "PG_PROFILE", .kind = env::KnobKind::Bool, .default_value = "0"
          .doc = "1 times every kernel launch of the CPU plan (adds a clock read per launch)"});
 
 struct CpuExecutable::Step {
-    enum Kind { Launch, Blas, Copy, Zero } kind = Launch;
+    enum Kind { Launch, Blas, Copy, Zero, Complete } kind = Launch;  // Complete: the collectives
     CpuKernelFn fn = nullptr;
     std::vector<void*> buffers;
     int64_t extent = 1;
@@ -77,12 +78,18 @@ void CpuExecutable::build_steps() {
             st.extent = ps.kir->parallel_extent();
             st.threads = std::get<CpuLoopConfig>(ps.config).threads;
             (ps.kernel_kind == KernelKind::Loop ? stats_.loop_kernels : stats_.scatter_kernels)++;
+        } else if (ps.kind == PlanStep::Kind::Collective) {
+            st.kind = Step::Complete;
         } else {
             st.kind = ps.kind == PlanStep::Kind::Zero ? Step::Zero : Step::Copy;
             st.bytes = static_cast<size_t>(ps.copy_bytes);
         }
         steps_.push_back(std::move(st));
     }
+    issue_before_.assign(steps_.size() + 1, {});
+    for (size_t i = 0; i < plan_.steps.size(); ++i)
+        if (plan_.steps[i].kind == PlanStep::Kind::Collective)
+            issue_before_[static_cast<size_t>(plan_.steps[i].issue_after + 1)].push_back(i);
     profile_ = env::get_bool("PG_PROFILE");
     step_seconds_.assign(steps_.size(), 0.0);
     if (env::get_bool("PG_DEBUG"))
@@ -106,13 +113,29 @@ void CpuExecutable::run_one(const Step& st) const {
         case Step::Blas: run_blas(*st.blas); break;
         case Step::Copy: std::memcpy(st.buffers[0], st.buffers[1], st.bytes); break;
         case Step::Zero: std::memset(st.buffers[0], 0, st.bytes); break;
+        case Step::Complete: break;  // run() completes the collectives: it holds the communicator
     }
 }
 
+void CpuExecutable::issue_collectives(comm::Communicator* c, size_t before_step) const {
+    if (!c) return;
+    for (size_t index : issue_before_[before_step]) issue_collective(*c, index);
+    c->progress();  // MPI moves the requests in flight only inside its calls
+}
+
 void CpuExecutable::run() {
+    comm::Communicator* comm = collective_communicator();
+    bool completed = false;
+    issue_collectives(comm, 0);
     for (size_t i = 0; i < steps_.size(); ++i) {
         auto t0 = profile_ ? Clock::now() : Clock::time_point{};
-        run_one(steps_[i]);
+        if (steps_[i].kind == Step::Complete) {
+            if (comm && !completed) comm->wait();
+            completed = true;
+        } else {
+            run_one(steps_[i]);
+        }
+        issue_collectives(comm, i + 1);
         if (profile_) step_seconds_[i] += std::chrono::duration<double>(Clock::now() - t0).count();
     }
     profiled_runs_ += profile_;
@@ -158,7 +181,8 @@ namespace {
 // "k012 loop exp [4, 32]": the profile's name of a step.
 std::string profile_name(const ExecPlan& p, size_t i) {
     const PlanStep& st = p.steps[i];
-    if (st.kind == PlanStep::Kind::Copy || st.kind == PlanStep::Kind::Zero) return st.name;
+    if (st.kind == PlanStep::Kind::Copy || st.kind == PlanStep::Kind::Zero || st.kind == PlanStep::Kind::Collective)
+        return st.name;
     NodeId root = p.schedule.kernels[i].root;
     return fmt::format("k{:03} {} {} {}", i, st.kind == PlanStep::Kind::Gemm ? "blas" : "loop",
                        op_name(p.graph[root].op), shape_str(p.graph[root].shape));
@@ -169,6 +193,7 @@ std::string profile_kind(const ExecPlan& p, size_t i) {
     const PlanStep& st = p.steps[i];
     if (st.kind == PlanStep::Kind::Copy) return "copy updates";
     if (st.kind == PlanStep::Kind::Zero) return "zero updates";
+    if (st.kind == PlanStep::Kind::Collective) return "all-reduce wait";
     return fmt::format("{} {}", st.kind == PlanStep::Kind::Gemm ? "blas" : "loop", op_name(p.graph[p.schedule.kernels[i].root].op));
 }
 

@@ -1,7 +1,10 @@
 // CpuExecutable: an ExecPlan on the CPU. Construction compiles the plan's kir kernels with the
 // LLVM ORC JIT (through the kernel cache) and turns its Gemm steps into OpenBLAS calls over the
 // operands' strided views; run() replays the steps (kernels split across cores by the thread
-// pool), state-update copies last.
+// pool), state-update copies last. Collective steps (the gradient all-reduce) go to the session's
+// communicator (MPI): each bucket is issued as a non-blocking request right after the kernel that
+// finishes its last gradient, progressed between the kernels that follow, and completed before the
+// copies.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -55,9 +58,11 @@ private:
 
     void build_steps();
     void run_one(const Step& st) const;
+    void issue_collectives(comm::Communicator* c, size_t before_step) const;
 
     std::unique_ptr<CpuProgram> program_;
     std::vector<Step> steps_;
+    std::vector<std::vector<size_t>> issue_before_;  // [i]: collective steps issued before step i
     CpuPlanStats stats_;
     bool profile_ = false;
     std::vector<double> step_seconds_;

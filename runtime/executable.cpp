@@ -5,6 +5,7 @@
 
 #include "base/env.h"
 #include "base/error.h"
+#include "runtime/comm/communicator.h"
 #include "runtime/cpu_executable.h"
 #include "runtime/cuda/cuda_device.h"
 #include "runtime/cuda/cuda_executable.h"
@@ -130,6 +131,22 @@ HostTensor Executable::get(const std::string& name) const {
     session_.device().download(t.data(), address(id), t.bytes.size());
     session_.count(Transfer::Output, false, static_cast<int64_t>(t.bytes.size()));
     return t;
+}
+
+comm::Communicator* Executable::collective_communicator() const {
+    comm::Communicator* c = session_.communicator();
+    return c && collectives() > 0 ? c : nullptr;
+}
+
+void Executable::issue_collective(comm::Communicator& c, size_t index) const {
+    const PlanStep& st = plan_.steps[index];
+    std::vector<comm::CommBuffer> bucket;
+    for (NodeId id : st.buffers) bucket.push_back({address(id), 0, numel(plan_.graph[id].shape), plan_.graph[id].dtype});
+    if (st.collective == UpdateCollective::AllReduceAvg) {
+        c.all_reduce(bucket, comm::ReduceOp::Avg);
+        return;
+    }
+    for (size_t i = 0; i < bucket.size(); ++i) c.broadcast(bucket[i].address, bucket[i].count, bucket[i].dtype, st.roots[i]);
 }
 
 std::string selected_backend() {

@@ -56,11 +56,18 @@ public:
     const ExecPlan& plan() const { return plan_; }
     Session& session() const { return session_; }
     int64_t private_bytes() const { return private_bytes_; }  // inputs, scalars and arena
+    // Collective steps per run (the gradient all-reduce's buckets).
+    int collectives() const { return plan_.count(PlanStep::Kind::Collective); }
 
 protected:
     // Binds the plan's params to the session and allocates the private leaves and the arena.
     Executable(ExecPlan plan, Session& session);
     uint64_t address(NodeId id) const;
+    // The communicator that runs the plan's collective steps: the session's, else null (the steps
+    // are then skipped: the mean over one rank is the value itself).
+    comm::Communicator* collective_communicator() const;
+    // Issues the Collective step `index` of the plan on `c` (its buffers averaged in place).
+    void issue_collective(comm::Communicator& c, size_t index) const;
 
     ExecPlan plan_;
     Session& session_;

@@ -4,6 +4,10 @@
 // micro-step, optimizer, evaluation and test-time-training graphs all read and write the same
 // buffers: nothing crosses to the host but batches, scalars and metrics.
 //
+// A data-parallel run gives the session its communicator (runtime/comm): the executables compiled
+// in it run their plans' collective steps (the gradient all-reduce) over it. Without one, or in a
+// world of one, those steps are the identity and are skipped.
+//
 // The session also counts every byte that crosses between host and device, by what it was
 // (state, input batch, scalar, output), so that a trainer can show that a step moves nothing
 // else (PG_DEBUG=1).
@@ -19,6 +23,10 @@
 #include "runtime/device.h"
 
 namespace pg {
+
+namespace comm {
+class Communicator;
+}
 
 struct SessionTensor {
     std::string name;
@@ -62,6 +70,10 @@ public:
     std::vector<std::string> names() const;
     int64_t bytes() const;  // all tensors
 
+    // The ranks' communicator (not owned), or null: a world of one without a collective engine.
+    void set_communicator(comm::Communicator* c) { comm_ = c; }
+    comm::Communicator* communicator() const { return comm_; }
+
     void count(Transfer what, bool to_device, int64_t bytes) const;
     const TransferStats& transfers() const { return transfers_; }
 
@@ -71,6 +83,7 @@ private:
     std::unique_ptr<Device> device_;
     std::map<std::string, SessionTensor> tensors_;
     mutable TransferStats transfers_;
+    comm::Communicator* comm_ = nullptr;
 };
 
 }  // namespace pg

@@ -56,6 +56,10 @@ std::vector<std::string> apply_knob_flags(const std::vector<std::string>& args) 
     std::vector<std::string> rest;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
+        if (a == "--") {  // the end of the options: the rest belongs to another program (pgolf launch)
+            rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+            break;
+        }
         if (a.rfind("--", 0) != 0 || a.size() <= 2) {
             rest.push_back(a);
             continue;

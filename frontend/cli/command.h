@@ -21,7 +21,8 @@ const std::vector<Command>& commands();
 int main(int argc, char** argv);
 
 // Applies every "--NAME=value" / "--NAME value" flag whose NAME (upper-cased, '-' -> '_') is a
-// registered knob as an env override; returns the arguments that were not such flags.
+// registered knob as an env override; returns the arguments that were not such flags. A "--"
+// ends the flags: it and everything after it are returned untouched.
 std::vector<std::string> apply_knob_flags(const std::vector<std::string>& args);
 
 }  // namespace pg::cli

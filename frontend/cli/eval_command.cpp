@@ -13,13 +13,15 @@
 #include "frontend/eval/eval_settings.h"
 #include "frontend/export/checkpoint.h"
 #include "frontend/export/model_file.h"
+#include "frontend/train/data_parallel.h"
 #include "frontend/train/evaluator.h"
 #include "frontend/train/progress.h"
+#include "runtime/comm/world.h"
 
 namespace pg::cli {
 namespace {
 
-int run_eval(std::vector<std::string> args) {
+int eval_model(const std::vector<std::string>& args) {
     auto opts = parse_options(args, {"model"}, "eval");
     PG_CHECK(opts.count("model"), "pgolf eval needs --model FILE (a .ckpt, .safetensors or artifact)");
     const std::string path = opts["model"];
@@ -28,14 +30,19 @@ int run_eval(std::vector<std::string> args) {
     io::TensorMap weights = io::load_model_weights(path);
     const int64_t seq_len = eval::eval_seq_len(h.train_seq_len);
     const int64_t stride = eval::eval_stride();
-    fmt::print("model: {} ({}{})\n", path, io::model_file_kind_name(io::detect_model_file(path)),
-               applied ? fmt::format(", {} model settings from the checkpoint", applied) : "");
+    comm::Communicator& world = comm::world();
+    check_same_settings(world);
+    auto print = [&](const std::string& text) {  // rank 0 speaks for the world
+        if (world.is_main()) fmt::print("{}", text);
+    };
+    print(fmt::format("model: {} ({}{})\n", path, io::model_file_kind_name(io::detect_model_file(path)),
+                      applied ? fmt::format(", {} model settings from the checkpoint", applied) : ""));
 
     data::ValidationTokens val = data::load_validation_tokens(data::data_path(), seq_len, h.model.vocab_size);
     data::Tokenizer tokenizer = data::Tokenizer::load(data::tokenizer_path());
     eval::ByteLuts luts = eval::build_byte_luts(tokenizer, h.model.vocab_size);
-    fmt::print("val_tokens:{} val_bytes:{} seq_len:{}\n", val.usable,
-               eval::sum_target_bytes(val.tokens, luts, 1, val.usable + 1), seq_len);
+    print(fmt::format("val_tokens:{} val_bytes:{} seq_len:{}\n", val.usable,
+                      eval::sum_target_bytes(val.tokens, luts, 1, val.usable + 1), seq_len));
 
     std::unique_ptr<Session> session = open_session();
     auto run = [&](const eval::WindowPlan& plan, const char* label) {
@@ -48,18 +55,24 @@ int run_eval(std::vector<std::string> args) {
             return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         };
         ProgressLine progress;
-        eval::BpbAccumulator acc = ev.evaluate(plan, val.tokens, luts, 0, 1, [&](int64_t done, int64_t total) {
-            progress.show(format_eval_progress(label, done, total, elapsed_ms()));
-        });
+        eval::BpbAccumulator acc = ev.evaluate(plan, val.tokens, luts, world.rank(), world.size(),
+                                               [&](int64_t done, int64_t total) {
+                                                   progress.show(format_eval_progress(label, done, total, elapsed_ms()));
+                                               });
         progress.clear();
+        acc = all_reduce_sums(world, acc);  // each rank scored its share of the windows
         double ms = elapsed_ms();
-        fmt::print("{} val_loss:{:.8f} val_bpb:{:.8f} windows:{} scored:{} eval_time:{:.0f}ms\n", label, acc.val_loss(),
-                   acc.val_bpb(), plan.windows.size(), static_cast<int64_t>(acc.tokens()), ms);
+        print(fmt::format("{} val_loss:{:.8f} val_bpb:{:.8f} windows:{} scored:{} eval_time:{:.0f}ms\n", label,
+                          acc.val_loss(), acc.val_bpb(), plan.windows.size(), static_cast<int64_t>(acc.tokens()), ms));
     };
     const int64_t n = static_cast<int64_t>(val.tokens.size());
     run(eval::plan_baseline_windows(n, seq_len), "baseline");
     if (stride < seq_len) run(eval::plan_sliding_windows(n, seq_len, stride), fmt::format("sliding_window_stride{}", stride).c_str());
     return 0;
+}
+
+int run_eval(std::vector<std::string> args) {
+    return comm::run_as_rank([&] { return eval_model(args); });
 }
 
 PG_COMMAND({.name = "eval",
@@ -69,7 +82,8 @@ PG_COMMAND({.name = "eval",
                      "the baseline's state_dict names, or an artifact of `pgolf export` (give the model settings, e.g.\n"
                      "--num-layers=9, as for training). Evaluates the validation split of DATA_PATH with the\n"
                      "baseline's non-overlapping sequences and, when EVAL_STRIDE < the window (EVAL_SEQ_LEN, or\n"
-                     "TRAIN_SEQ_LEN), with the sliding window.",
+                     "TRAIN_SEQ_LEN), with the sliding window. Under mpirun, torchrun or `pgolf launch` the windows\n"
+                     "are split across the ranks and their fp64 sums all-reduced.",
             .run = run_eval});
 
 }  // namespace

@@ -9,7 +9,9 @@
 #include "base/env.h"
 #include "base/error.h"
 #include "frontend/cli/command.h"
+#include "frontend/train/data_parallel.h"
 #include "frontend/train/trainer.h"
+#include "runtime/comm/world.h"
 
 namespace pg::cli {
 namespace {
@@ -33,7 +35,15 @@ std::vector<int64_t> parse_seeds(const std::string& text) {
     return seeds;
 }
 
+// One run: every rank of a distributed launch checks its settings against rank 0's first.
+TrainResult train_once() {
+    Hyperparams h = read_hyperparams();
+    join_world(h);
+    return train(h);
+}
+
 void print_done(const TrainResult& r) {
+    if (!comm::world().is_main()) return;
     fmt::print("done: {} steps; val_bpb {:.4f} before export, {:.4f} after the artifact round trip ({} bytes); "
                "run directory {}\n",
                r.steps, r.val_bpb, r.roundtrip_val_bpb, r.artifact_bytes, r.run_dir);
@@ -48,7 +58,7 @@ void train_seeds(const std::vector<int64_t>& seeds) {
         env::ScopedOverride id("RUN_ID", fmt::format("{}_seed{}", base.run_id, seed));
         env::ScopedOverride dir("RUN_DIR", fmt::format("{}/seed{}", base.run_dir, seed));
         fmt::print("=== seed {} ({} of {}) into {}/seed{}\n", seed, results.size() + 1, seeds.size(), base.run_dir, seed);
-        results.push_back(train(read_hyperparams()));
+        results.push_back(train_once());
         print_done(results.back());
     }
     fmt::print("seeds of {}:\n", base.run_dir);
@@ -61,12 +71,14 @@ void train_seeds(const std::vector<int64_t>& seeds) {
 int run_train(std::vector<std::string> args) {
     PG_CHECK(args.empty(), "unexpected argument '{}': settings are --NAME=value flags or environment variables "
              "(`pgolf env` lists them)", args.front());
-    if (std::string seeds = env::get("SEEDS"); !seeds.empty()) {
-        train_seeds(parse_seeds(seeds));
+    return comm::run_as_rank([] {
+        if (std::string seeds = env::get("SEEDS"); !seeds.empty()) {
+            train_seeds(parse_seeds(seeds));
+            return 0;
+        }
+        print_done(train_once());
         return 0;
-    }
-    print_done(train(read_hyperparams()));
-    return 0;
+    });
 }
 
 PG_COMMAND({.name = "train",
@@ -77,7 +89,9 @@ PG_COMMAND({.name = "train",
                      "WARMUP_STEPS, WARMDOWN_ITERS, MAX_WALLCLOCK_SECONDS, VAL_LOSS_EVERY, learning rates, SEED,\n"
                      "...) on the shards in DATA_PATH with the tokenizer TOKENIZER_PATH. Logs go to the terminal\n"
                      "and to RUN_DIR/train.log, metrics to RUN_DIR/metrics.jsonl. SEEDS=1337,42,2025 (or\n"
-                     "--seeds=...) runs once per seed into RUN_DIR/seed<N>. `pgolf env` lists every setting.",
+                     "--seeds=...) runs once per seed into RUN_DIR/seed<N>. `pgolf env` lists every setting.\n\n"
+                     "Data parallel: start one process per GPU with torchrun, mpirun, srun or\n"
+                     "`pgolf launch --nproc N -- train ...` (docs/distributed.md); on the CPU, with mpirun.",
             .run = run_train});
 
 }  // namespace

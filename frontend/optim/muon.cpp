@@ -26,6 +26,8 @@ Tensor newton_schulz(const Tensor& g, int steps, DType dtype) {
     return x.cast(DType::f32);
 }
 
+std::string muon_momentum_name(const std::string& param) { return param + ".momentum_buffer"; }
+
 void muon_update(ParamSet& ps, const std::vector<std::string>& names, const std::vector<Tensor>& grads,
                  const std::string& lr_scalar, const MuonConfig& cfg) {
     PG_ASSERT(names.size() == grads.size());
@@ -36,7 +38,7 @@ void muon_update(ParamSet& ps, const std::vector<std::string>& names, const std:
         Tensor p = ps.get(names[i]);
         PG_CHECK(p.shape().size() == 2, "Muon param '{}' must be a matrix, got {}", names[i], shape_str(p.shape()));
         Tensor gr = grads[i].cast(DType::f32);
-        Tensor buf = ps.add(names[i] + ".momentum_buffer", p.shape(), Init::zeros(), "state");
+        Tensor buf = ps.add(muon_momentum_name(names[i]), p.shape(), Init::zeros(), "state");
         Tensor buf_new = mu * buf + gr;
         Tensor u = gr + mu * buf_new;  // Nesterov
         Tensor o = newton_schulz(u, cfg.backend_steps, cfg.ns_dtype);

@@ -20,6 +20,9 @@ struct MuonConfig {
 // −4.7750, 2.0315); transposed back. Computed in `dtype`, returned in f32.
 Tensor newton_schulz(const Tensor& g, int steps, DType dtype);
 
+// The name of a param's momentum buffer (optimizer state).
+std::string muon_momentum_name(const std::string& param);
+
 // Adds Muon updates for the 2-D params `names` with gradients `grads`.
 void muon_update(ParamSet& ps, const std::vector<std::string>& names, const std::vector<Tensor>& grads,
                  const std::string& lr_scalar, const MuonConfig& cfg);

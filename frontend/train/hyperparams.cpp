@@ -8,6 +8,7 @@
 
 #include "base/env.h"
 #include "base/error.h"
+#include "frontend/train/data_parallel.h"
 
 namespace pg {
 
@@ -120,7 +121,9 @@ Hyperparams read_hyperparams() {
     h.adam_eps = env::get_float("ADAM_EPS");
     h.grad_clip_norm = env::get_float("GRAD_CLIP_NORM");
     h.seed = env::get_int("SEED");
-    h.world_size = static_cast<int>(env::get_int("WORLD_SIZE"));
+    h.world_size = launch_world_size();  // the launcher's world when distributed
+    h.rank = launch_rank();
+    h.sharded_muon = sharded_muon_enabled();
 
     PG_CHECK(m.vocab_size > 0 && m.vocab_size <= 65536, "VOCAB_SIZE={} must be in [1, 65536] (uint16 shards)",
              m.vocab_size);

@@ -22,6 +22,8 @@ struct Hyperparams {
     double beta1 = 0.9, beta2 = 0.95, adam_eps = 1e-8, grad_clip_norm = 0;
     int64_t seed = 1337;
     int world_size = 1;  // grad_accum_steps = 8 / world_size, as the baseline
+    int rank = 0;        // this process's rank in a distributed launch
+    bool sharded_muon = false;  // each rank runs Newton-Schulz on its share of the matrices (PG_SHARDED_MUON)
     std::string run_id, run_dir;
     std::string resume_from;       // checkpoint to continue from ("" = fresh start)
     int64_t checkpoint_every = 0;  // also write <run_dir>/checkpoint_step<N>.ckpt every N steps

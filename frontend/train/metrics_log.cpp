@@ -11,7 +11,8 @@
 
 namespace pg {
 
-MetricsLog::MetricsLog(const std::string& run_dir) : opened_(std::chrono::steady_clock::now()) {
+MetricsLog::MetricsLog(const std::string& run_dir, bool enabled) : opened_(std::chrono::steady_clock::now()) {
+    if (!enabled) return;
     std::string path = (std::filesystem::path(run_dir) / kMetricsFileName).string();
     file_ = std::fopen(path.c_str(), "a");
     PG_CHECK(file_ != nullptr, "cannot open the metrics file {}: {} (set RUN_DIR to a writable place)", path,
@@ -23,6 +24,7 @@ MetricsLog::~MetricsLog() {
 }
 
 void MetricsLog::write(const std::string& kind, nlohmann::json record) {
+    if (!file_) return;
     record["kind"] = kind;
     record["wall_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - opened_).count();
     // Non-finite numbers (a diverged loss) become null: JSON has no NaN, and readers treat null as a gap.

@@ -20,7 +20,8 @@ inline constexpr const char* kMetricsFileName = "metrics.jsonl";
 class MetricsLog {
 public:
     // Opens <run_dir>/metrics.jsonl for appending (the run directory exists: RunLog made it).
-    explicit MetricsLog(const std::string& run_dir);
+    // Disabled (ranks other than 0 of a distributed run): writes nothing.
+    explicit MetricsLog(const std::string& run_dir, bool enabled = true);
     ~MetricsLog();
     MetricsLog(const MetricsLog&) = delete;
     MetricsLog& operator=(const MetricsLog&) = delete;

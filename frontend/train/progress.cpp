@@ -58,9 +58,9 @@ std::string format_eval_progress(const std::string& what, int64_t done, int64_t 
     return line + fmt::format(", eta {}", format_duration(elapsed_ms / 1000 * (1 - frac) / frac));
 }
 
-ProgressLine::ProgressLine(std::FILE* out) : out_(out) {
+ProgressLine::ProgressLine(std::FILE* out, bool allowed) : out_(out) {
     std::string mode = env::get("PG_PROGRESS");
-    enabled_ = mode == "on" || (mode == "auto" && ::isatty(::fileno(out)) == 1);
+    enabled_ = allowed && (mode == "on" || (mode == "auto" && ::isatty(::fileno(out)) == 1));
 }
 
 void ProgressLine::show(const std::string& text) {

@@ -28,8 +28,9 @@ std::string format_duration(double seconds);
 
 class ProgressLine {
 public:
-    // Enabled when PG_PROGRESS is on, or auto and `out` is a terminal.
-    explicit ProgressLine(std::FILE* out = stderr);
+    // Enabled when PG_PROGRESS is on, or auto and `out` is a terminal; never when not `allowed`
+    // (ranks other than 0 of a distributed run, which share rank 0's terminal).
+    explicit ProgressLine(std::FILE* out = stderr, bool allowed = true);
     bool enabled() const { return enabled_; }
 
     // Redraws with `text` at most every 200 ms (a 40 ms step would otherwise flood a slow terminal).

@@ -12,7 +12,8 @@
 
 namespace pg {
 
-RunLog::RunLog(const std::string& path) : path_(path) {
+RunLog::RunLog(const std::string& path, bool enabled) : path_(path) {
+    if (!enabled) return;
     std::error_code ec;
     std::filesystem::path parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
@@ -28,6 +29,7 @@ RunLog::~RunLog() {
 }
 
 void RunLog::line(const std::string& text) {
+    if (!file_) return;
     if (progress_) progress_->clear();
     fmt::print("{}\n", text);
     std::fflush(stdout);

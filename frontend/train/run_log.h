@@ -11,7 +11,9 @@ class ProgressLine;
 
 class RunLog {
 public:
-    explicit RunLog(const std::string& path);  // creates parent directories; pg::Error if it cannot
+    // Creates parent directories; pg::Error if it cannot. Disabled (ranks other than 0 of a
+    // distributed run): prints and writes nothing.
+    explicit RunLog(const std::string& path, bool enabled = true);
     ~RunLog();
     RunLog(const RunLog&) = delete;
     RunLog& operator=(const RunLog&) = delete;

@@ -34,6 +34,34 @@ std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& gra
 
 namespace {
 
+// Muon dealt across the ranks (data_parallel.h, sharded_muon_enabled): matrix i belongs to rank
+// i mod W, which alone computes its momentum and Newton-Schulz; its new weight and momentum are
+// broadcast from there into every other rank's copies, which store them as they arrive.
+void sharded_muon_update(ParamSet& ps, const Hyperparams& h, const std::vector<std::string>& names,
+                         const std::vector<Tensor>& grads, const MuonConfig& muon) {
+    std::vector<std::string> mine;
+    std::vector<Tensor> my_grads;
+    for (size_t i = 0; i < names.size(); ++i)
+        if (static_cast<int>(i % static_cast<size_t>(h.world_size)) == h.rank) {
+            mine.push_back(names[i]);
+            my_grads.push_back(grads[i]);
+        }
+    if (!mine.empty()) muon_update(ps, mine, my_grads, "lr.matrix", muon);
+    Graph& g = ps.graph();
+    for (size_t i = 0; i < names.size(); ++i) {
+        const int owner = static_cast<int>(i % static_cast<size_t>(h.world_size));
+        const std::string momentum = muon_momentum_name(names[i]);
+        if (owner != h.rank) {  // this rank's copies receive the owner's values in place
+            Tensor p = ps.get(names[i]);
+            Tensor buf = ps.add(momentum, p.shape(), Init::zeros(), "state");
+            g.add_update(p.id(), p.id());
+            g.add_update(buf.id(), buf.id());
+        }
+        g.set_update_collective(ps.get(names[i]).id(), UpdateCollective::Broadcast, owner);
+        g.set_update_collective(ps.get(momentum).id(), UpdateCollective::Broadcast, owner);
+    }
+}
+
 // The optimizer updates of every model param in `ps` given its gradient: Adam for the embedding and
 // scalar groups, Muon for block matrices, after optional global-norm clipping.
 void add_optimizer(ParamSet& ps, const Hyperparams& h, const std::vector<ParamSpec>& model_params,
@@ -57,7 +85,8 @@ void add_optimizer(ParamSet& ps, const Hyperparams& h, const std::vector<ParamSp
     std::vector<Tensor> gs;
     group("matrix", names, gs);
     MuonConfig muon{static_cast<int>(h.muon_backend_steps), parse_dtype(env::get("PG_MUON_NS_DTYPE"))};
-    if (!names.empty()) muon_update(ps, names, gs, "lr.matrix", muon);
+    if (h.sharded_muon && h.world_size > 1) sharded_muon_update(ps, h, names, gs, muon);
+    else if (!names.empty()) muon_update(ps, names, gs, "lr.matrix", muon);
 }
 
 // The model's mean loss over [rows, seq_len] int32 inputs, and its gradients.
@@ -87,7 +116,7 @@ std::string grad_acc_name(const std::string& param) { return param + ".grad_acc"
 
 namespace {
 
-ModelGraph build_micro_step(const Hyperparams& h, int64_t rows, int64_t micro_steps) {
+ModelGraph build_micro_step(const Hyperparams& h, int64_t rows, int64_t micro_steps, bool sync) {
     ModelGraph m = new_model_graph();
     std::vector<Tensor> grads = loss_and_gradients(m, h, rows);
     std::vector<ParamSpec> model_params = m.params->specs();
@@ -95,7 +124,7 @@ ModelGraph build_micro_step(const Hyperparams& h, int64_t rows, int64_t micro_st
         const ParamSpec& p = model_params[i];
         Tensor acc = m.params->add(grad_acc_name(p.name), p.shape, Init::zeros(), "gradacc");
         Tensor next = acc + grads[i].cast(DType::f32) * (1.0 / static_cast<double>(micro_steps));
-        m.graph->add_update(acc.id(), next.id());
+        m.graph->add_update(acc.id(), next.id(), sync ? UpdateCollective::AllReduceAvg : UpdateCollective::None);
     }
     return m;
 }
@@ -129,7 +158,10 @@ TrainingGraphs build_training_graphs(const Hyperparams& h) {
              "split evenly; use a multiple of {} tokens",
              h.train_batch_tokens, h.rows_per_step(), h.train_seq_len, t.micro_steps,
              h.train_seq_len * t.micro_steps * h.world_size);
-    t.micro = build_micro_step(h, t.micro_rows, t.micro_steps);
+    t.micro = build_micro_step(h, t.micro_rows, t.micro_steps, false);
+    // PG_COMM=nccl|mpi runs a real engine even for one rank (runtime/comm/world.h): it syncs too.
+    if (h.world_size > 1 || env::get("PG_COMM") != "auto")
+        t.micro_sync = build_micro_step(h, t.micro_rows, t.micro_steps, true);
     t.optimizer = build_optimizer_step(h);
     for (const ParamSpec& p : t.optimizer.params->specs()) {
         if (p.group == "gradacc") continue;

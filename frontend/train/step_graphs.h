@@ -26,9 +26,16 @@ struct ModelGraph {
 // and Adam to the rest, and zeroes the accumulators. Both graphs run in one session, over the same
 // parameter, state and accumulator buffers. Equal-sized micro-batches make the mean of their mean
 // losses the mean over all of the step's sequences, as the baseline's loop over micro-steps.
+//
+// With WORLD_SIZE > 1, `micro_sync` is the last micro-step of a data-parallel step: the same
+// graph whose accumulator updates are AllReduceAvg updates (graph.h), so each rank stores the mean
+// over all ranks of its accumulated gradients: DDP's gradient sync, only on the last micro-step.
+// The compile driver buckets these all-reduces and issues each as soon as backward has finished
+// its gradients (codegen/collective_plan.h).
 struct TrainingGraphs {
     int64_t micro_steps = 1, micro_rows = 1;
     ModelGraph micro, optimizer;
+    ModelGraph micro_sync;  // null graph when WORLD_SIZE == 1 (and PG_COMM=auto)
     std::vector<ParamSpec> model_specs;  // the weights
     std::vector<ParamSpec> state_specs;  // weights and optimizer state: what a checkpoint holds
 };

@@ -8,15 +8,21 @@
 #include "base/env.h"
 #include "base/error.h"
 #include "frontend/train/trainer.h"
+#include "runtime/comm/world.h"
 
 namespace pg {
 
 StepRunner::StepRunner(const Hyperparams& h, Session& session)
     : h_(h), session_(session), graphs_(build_training_graphs(h)) {
     micro_exe_ = compile_executable(session_, *graphs_.micro.graph);
+    if (graphs_.micro_sync.graph) sync_exe_ = compile_executable(session_, *graphs_.micro_sync.graph);
     optimizer_exe_ = compile_executable(session_, *graphs_.optimizer.graph);
     ids_ = HostTensor(DType::i32, {graphs_.micro_rows, h_.train_seq_len});
     targets_ = HostTensor(DType::i32, {graphs_.micro_rows, h_.train_seq_len});
+    if (comm::world().engine() != "local") {
+        comm_ = &comm::world();
+        session_.set_communicator(comm_);
+    }
 }
 
 std::map<std::string, HostTensor> StepRunner::initial_state(uint64_t seed) const {
@@ -47,12 +53,14 @@ void StepRunner::run(const BatchSource& next_batch) {
     double loss_sum = 0;
     for (int64_t micro = 0; micro < graphs_.micro_steps; ++micro) {
         next_batch(micro, ids_, targets_);
-        micro_exe_->set("ids", ids_);
-        micro_exe_->set("targets", targets_);
-        micro_exe_->run();
-        loss_sum += micro_exe_->get("loss").get(0);
+        Executable& exe = sync_exe_ && micro + 1 == graphs_.micro_steps ? *sync_exe_ : *micro_exe_;
+        exe.set("ids", ids_);
+        exe.set("targets", targets_);
+        exe.run();
+        loss_sum += exe.get("loss").get(0);
     }
     loss_ = loss_sum / static_cast<double>(graphs_.micro_steps);
+    if (comm_) loss_ = comm_->all_reduce_host(loss_, comm::ReduceOp::Avg);
     optimizer_exe_->run();
     ++steps_run_;
     last_transfers_ = session_.transfers() - before;
@@ -73,8 +81,10 @@ void StepRunner::run(data::DistributedTokenLoader& loader) {
 std::string StepRunner::backend() const { return micro_exe_->backend(); }
 
 std::string StepRunner::summary() const {
-    return fmt::format("{} micro-steps of {} rows: micro {}; optimizer {}", graphs_.micro_steps, graphs_.micro_rows,
-                       micro_exe_->summary(), optimizer_exe_->summary());
+    std::string sync =
+        sync_exe_ ? fmt::format("; the last all-reduces its gradients in {} bucket(s)", sync_exe_->collectives()) : "";
+    return fmt::format("{} micro-steps of {} rows: micro {}{}; optimizer {}", graphs_.micro_steps, graphs_.micro_rows,
+                       micro_exe_->summary(), sync, optimizer_exe_->summary());
 }
 
 std::string StepRunner::profile_report(int top) const {

@@ -2,7 +2,10 @@
 // that accumulate gradients, then the optimizer graph, all over the session's parameter, state
 // and accumulator buffers. Per step nothing crosses between host and device but the token
 // batches, the runtime scalars (learning rates, momentum, step) and the micro-steps' losses;
-// with PG_DEBUG=1 each step prints those byte counts.
+// with PG_DEBUG=1 each step prints those byte counts. With several ranks (comm::world(), given to
+// the session) the last micro-step runs the graph whose gradient accumulators are all-reduced
+// (TrainingGraphs::micro_sync, bucketed and overlapped with backward), and loss() is the mean
+// over all ranks.
 #pragma once
 #include <functional>
 #include <map>
@@ -53,10 +56,12 @@ private:
     Session& session_;
     TrainingGraphs graphs_;
     std::unique_ptr<Executable> micro_exe_, optimizer_exe_;
+    std::unique_ptr<Executable> sync_exe_;  // the last micro-step of a data-parallel step
     HostTensor ids_, targets_;
     double loss_ = 0;
     int64_t steps_run_ = 0;
     TransferStats step_start_, last_transfers_;
+    comm::Communicator* comm_ = nullptr;  // set when the world has several ranks
     bool scalars_set_ = false;
 };
 

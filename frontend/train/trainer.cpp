@@ -15,6 +15,7 @@
 #include "frontend/data/token_stream.h"
 #include "frontend/data/tokenizer.h"
 #include "frontend/export/checkpoint.h"
+#include "frontend/train/data_parallel.h"
 #include "frontend/train/evaluator.h"
 #include "frontend/train/calibration.h"
 #include "frontend/train/finish_run.h"
@@ -23,6 +24,7 @@
 #include "frontend/train/run_log.h"
 #include "frontend/train/step_graphs.h"
 #include "frontend/train/step_runner.h"
+#include "runtime/comm/world.h"
 #include "runtime/executable.h"
 
 namespace pg {
@@ -53,16 +55,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-// Validation with a progress line (the full split takes minutes at the challenge's size).
+// Validation with a progress line (the full split takes minutes at the challenge's size), split
+// across the ranks of `world` (each its share of the windows, the fp64 sums all-reduced).
 eval::BpbAccumulator evaluate_with_progress(Evaluator& evaluator, const eval::WindowPlan& plan,
                                             std::span<const uint16_t> tokens, const eval::ByteLuts& luts,
-                                            ProgressLine& progress) {
+                                            ProgressLine& progress, comm::Communicator& world) {
     auto t0 = Clock::now();
-    eval::BpbAccumulator acc = evaluator.evaluate(plan, tokens, luts, 0, 1, [&](int64_t done, int64_t total) {
-        progress.show(format_eval_progress("validation", done, total, ms_since(t0)));
-    });
+    eval::BpbAccumulator acc =
+        evaluator.evaluate(plan, tokens, luts, world.rank(), world.size(), [&](int64_t done, int64_t total) {
+            progress.show(format_eval_progress("validation", done, total, ms_since(t0)));
+        });
     progress.clear();
-    return acc;
+    return all_reduce_sums(world, acc);
 }
 
 std::string utc_timestamp() {
@@ -81,12 +85,17 @@ void check_vocab(const std::vector<std::filesystem::path>& files, int64_t vocab)
 
 TrainResult train(const Hyperparams& h) {
     auto t_start = Clock::now();
-    RunLog log(h.run_dir + "/train.log");
-    MetricsLog metrics(h.run_dir);
-    ProgressLine progress;
+    comm::Communicator& world = comm::world();  // one rank of a data-parallel run, or a world of one
+    comm::LocalCommunicator alone;              // for what rank 0 does by itself (the artifact)
+    RunLog log(h.run_dir + "/train.log", world.is_main());
+    MetricsLog metrics(h.run_dir, world.is_main());
+    ProgressLine progress(stderr, world.is_main());
     log.attach(&progress);
     log.line(fmt::format("run_id:{} run_dir:{}", h.run_id, h.run_dir));
     log.line(describe(h));
+    if (world.size() > 1)
+        log.line(fmt::format("data parallel: {} ranks, {}{}", world.size(), world.engine(),
+                             h.sharded_muon ? ", Newton-Schulz sharded across the ranks" : ""));
 
     // Data: train shards, validation tokens and the metric's byte tables.
     std::filesystem::path data_dir = data::data_path();
@@ -123,7 +132,7 @@ TrainResult train(const Hyperparams& h) {
     // Warm-up steps run the real step and are then undone: weights, optimizer state and the
     // loader restart from their initial state, as the baseline does after its compile warm-up.
     if (h.warmup_steps > 0 && h.resume_from.empty()) {
-        data::DistributedTokenLoader warm_loader(train_files, 0, h.world_size);
+        data::DistributedTokenLoader warm_loader(train_files, world.rank(), h.world_size);
         for (int64_t s = 0; s < h.warmup_steps; ++s) {
             runner.set_scalars(s, 1.0);
             runner.run(warm_loader);
@@ -132,7 +141,7 @@ TrainResult train(const Hyperparams& h) {
         }
         for (const auto& [name, value] : init) runner.set_state(name, value);
     }
-    data::DistributedTokenLoader loader(train_files, 0, h.world_size);
+    data::DistributedTokenLoader loader(train_files, world.rank(), h.world_size);
 
     TrainResult result;
     result.run_dir = h.run_dir;
@@ -147,13 +156,16 @@ TrainResult train(const Hyperparams& h) {
         loader.skip_tokens(ck.get_int(std::string(io::kLoaderPrefix) + "tokens_consumed"));
         log.line(fmt::format("resumed from {} at step {} (train_time {:.0f}ms)", h.resume_from, first_step, training_ms));
     }
+    if (world.size() > 1) broadcast_state(world, *session, runner.state_specs());
+    // Elapsed training time as the slowest rank sees it: every rank takes the same lr and cap decision.
+    auto elapsed_ms = [&](double local) { return world.size() > 1 ? world.all_reduce_host(local, comm::ReduceOp::Max) : local; };
     int64_t stop_after = -1;
     auto t0 = Clock::now();
     for (int64_t step = first_step;;) {
         bool last = step == h.iterations || (stop_after >= 0 && step >= stop_after);
         if (last || (h.val_loss_every > 0 && step % h.val_loss_every == 0)) {
             training_ms += ms_since(t0);
-            eval::BpbAccumulator acc = evaluate_with_progress(evaluator, val_plan, val.tokens, luts, progress);
+            eval::BpbAccumulator acc = evaluate_with_progress(evaluator, val_plan, val.tokens, luts, progress, world);
             result.val_loss = acc.val_loss();
             result.val_bpb = acc.val_bpb();
             log.line(fmt::format("step:{}/{} val_loss:{:.4f} val_bpb:{:.4f} train_time:{:.0f}ms step_avg:{:.2f}ms", step,
@@ -170,11 +182,11 @@ TrainResult train(const Hyperparams& h) {
             result.steps = step;
             break;
         }
-        const double lr_scale = lr_multiplier(h, step, training_ms + ms_since(t0));
+        const double lr_scale = lr_multiplier(h, step, elapsed_ms(training_ms + ms_since(t0)));
         runner.set_scalars(step, lr_scale);
         runner.run(loader);
         ++step;
-        double approx_ms = training_ms + ms_since(t0);
+        double approx_ms = elapsed_ms(training_ms + ms_since(t0));
         progress.show(format_training_progress({step, h.iterations, approx_ms, 1000.0 * h.max_wallclock_seconds,
                                                 h.train_batch_tokens, lr_scale, runner.loss()}));
         if (h.train_log_every > 0 && (step <= 10 || step % h.train_log_every == 0 || stop_after >= 0)) {
@@ -187,7 +199,7 @@ TrainResult train(const Hyperparams& h) {
         }
         if (stop_after < 0 && h.max_wallclock_seconds > 0 && approx_ms >= 1000.0 * h.max_wallclock_seconds)
             stop_after = step;
-        if (h.checkpoint_every > 0 && step % h.checkpoint_every == 0 && step < h.iterations) {
+        if (h.checkpoint_every > 0 && step % h.checkpoint_every == 0 && step < h.iterations && world.is_main()) {
             training_ms += ms_since(t0);
             std::string path = fmt::format("{}/checkpoint_step{}.ckpt", h.run_dir, step);
             io::save_checkpoint(path, make_checkpoint(snapshot(), step, training_ms, loader.tokens_consumed()));
@@ -202,11 +214,16 @@ TrainResult train(const Hyperparams& h) {
                          static_cast<double>(state_elems) * 4 / 1048576.0, ms_since(t_start) / 1000));
     if (std::string p = runner.profile_report(25); !p.empty()) log.line(p);
     result.state = snapshot();
+    if (world.size() > 1) {
+        log.line(fmt::format("weights identical on all {} ranks: sha256 {}", world.size(),
+                             check_same_weights(world, result.state).substr(0, 16)));
+        if (!world.is_main()) return result;  // rank 0 alone writes and scores the artifact
+    }
     RoundTrip rt = finish_run(h, make_checkpoint(result.state, result.steps, training_ms, loader.tokens_consumed()), log,
                               [&](const io::TensorMap& weights) {
                                   evaluator.set_weights(weights);
                                   eval::BpbAccumulator acc =
-                                      evaluate_with_progress(evaluator, val_plan, val.tokens, luts, progress);
+                                      evaluate_with_progress(evaluator, val_plan, val.tokens, luts, progress, alone);
                                   return std::pair{acc.val_loss(), acc.val_bpb()};
                               },
                               [&](int64_t batches) {  // GPTQ: the next training batches, on the backend

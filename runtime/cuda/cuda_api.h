@@ -42,7 +42,8 @@ namespace pg::cuda {
 
 #define PG_NCCL_FUNCTIONS(X)                                                                          \
     X(ncclGetVersion) X(ncclGetErrorString) X(ncclGetUniqueId) X(ncclCommInitRank) X(ncclCommDestroy) \
-    X(ncclCommAbort) X(ncclCommGetAsyncError) X(ncclAllReduce) X(ncclGroupStart) X(ncclGroupEnd)
+    X(ncclCommAbort) X(ncclCommGetAsyncError) X(ncclAllReduce) X(ncclGroupStart) X(ncclGroupEnd)     \
+    X(ncclReduceScatter) X(ncclAllGather) X(ncclBroadcast)
 
 #define PG_API_MEMBER(name) decltype(&::name) name = nullptr;
 

@@ -8,13 +8,15 @@
 
 #include "base/env.h"
 #include "base/error.h"
+#include "runtime/comm/launch_env.h"
 #include "runtime/cuda/cuda_api.h"
 #include "runtime/cuda/cuda_libs.h"
 
 namespace pg {
 
 PG_KNOB({.name = "PG_CUDA_DEVICE", .kind = env::KnobKind::Int, .default_value = "-1",
-         .doc = "CUDA device ordinal (-1 = $LOCAL_RANK, else 0)"});
+         .doc = "CUDA device ordinal (-1 = the launcher's local rank: LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK, "
+                "SLURM_LOCALID; else 0)"});
 
 namespace {
 
@@ -24,8 +26,7 @@ CUstream stream_of(void* s) { return static_cast<CUstream>(s); }
 int chosen_ordinal() {
     int64_t v = env::get_int("PG_CUDA_DEVICE");
     if (v >= 0) return static_cast<int>(v);
-    if (const char* lr = std::getenv("LOCAL_RANK"); lr && *lr) return std::atoi(lr);
-    return 0;
+    return comm::launch_env().local_rank;
 }
 
 }  // namespace

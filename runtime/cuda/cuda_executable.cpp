@@ -7,6 +7,7 @@
 #include "base/env.h"
 #include "base/error.h"
 #include "codegen/compile_plan.h"
+#include "runtime/comm/communicator.h"
 #include "runtime/cuda/checked_launches.h"
 #include "runtime/cuda/cuda_graph.h"
 
@@ -19,7 +20,7 @@ PG_KNOB({.name = "PG_CUDA_SYNC", .kind = env::KnobKind::Bool, .default_value = "
                 "that faulted (slow: for bring-up and debugging; the first step always runs so)"});
 
 struct CudaExecutable::Step {
-    enum Kind { Launch, Copy, Zero } kind = Launch;
+    enum Kind { Launch, Copy, Zero, Complete } kind = Launch;  // Complete: the collectives
     void* function = nullptr;
     std::array<int64_t, 3> grid = {1, 1, 1};
     int block = 1;
@@ -56,6 +57,37 @@ CudaExecutable::~CudaExecutable() {
     modules_.clear();
 }
 
+void CudaExecutable::add_replay_steps(const PlanStep& ps, const CudaProgram& program, size_t& source_index) {
+    std::vector<DevicePtr> args;
+    for (NodeId id : ps.buffers) args.push_back(address(id));
+    if (ps.kind != PlanStep::Kind::Kernel && ps.kind != PlanStep::Kind::Gemm) {
+        Step st;
+        st.kind = ps.kind == PlanStep::Kind::Copy ? Step::Copy : ps.kind == PlanStep::Kind::Zero ? Step::Zero : Step::Complete;
+        st.args = args;
+        st.bytes = static_cast<size_t>(ps.copy_bytes);
+        st.label = fmt::format("{} ({} of {} bytes)", ps.name,
+                               st.kind == Step::Copy ? "copy" : st.kind == Step::Zero ? "zero fill" : "collectives", st.bytes);
+        steps_.push_back(std::move(st));
+        return;
+    }
+    CudaModule& module = *modules_[program.module_of(source_index++)];
+    for (const CudaLaunch& l : ps.cuda->launches) {
+        Step st;
+        st.function = module.function(l.entry);
+        st.grid = l.grid;
+        st.block = l.block;
+        st.label = fmt::format("{} (entry {}, grid {}x{}x{}, block {})", ps.name, l.entry, l.grid[0], l.grid[1], l.grid[2],
+                               l.block);
+        st.args = args;
+        for (DevicePtr& a : st.args) st.arg_ptrs.push_back(&a);
+        steps_.push_back(std::move(st));
+        ++stats_.launches;
+    }
+    (ps.kernel_kind == KernelKind::Gemm ? stats_.gemm_kernels
+     : ps.kernel_kind == KernelKind::ScatterAdd ? stats_.scatter_kernels
+                                                : stats_.loop_kernels)++;
+}
+
 void CudaExecutable::build_steps(const CudaProgram& program) {
     stats_.compile = program.stats();
     stats_.arena_bytes = plan_.arena_bytes;
@@ -63,35 +95,18 @@ void CudaExecutable::build_steps(const CudaProgram& program) {
     for (size_t m = 0; m < program.num_modules(); ++m)
         modules_.push_back(std::make_unique<CudaModule>(device_, program.module(m)));
     size_t source_index = 0;
+    std::vector<size_t> end_of;  // per plan step: the number of replay steps once it is enqueued
     for (const PlanStep& ps : plan_.steps) {
-        std::vector<DevicePtr> args;
-        for (NodeId id : ps.buffers) args.push_back(address(id));
-        if (ps.kind == PlanStep::Kind::Copy || ps.kind == PlanStep::Kind::Zero) {
-            Step st;
-            st.kind = ps.kind == PlanStep::Kind::Copy ? Step::Copy : Step::Zero;
-            st.args = args;
-            st.bytes = static_cast<size_t>(ps.copy_bytes);
-            st.label = fmt::format("{} ({} of {} bytes)", ps.name, st.kind == Step::Copy ? "copy" : "zero fill", st.bytes);
-            steps_.push_back(std::move(st));
-            continue;
-        }
-        CudaModule& module = *modules_[program.module_of(source_index++)];
-        for (const CudaLaunch& l : ps.cuda->launches) {
-            Step st;
-            st.function = module.function(l.entry);
-            st.grid = l.grid;
-            st.block = l.block;
-            st.label = fmt::format("{} (entry {}, grid {}x{}x{}, block {})", ps.name, l.entry, l.grid[0], l.grid[1],
-                                   l.grid[2], l.block);
-            st.args = args;
-            for (DevicePtr& a : st.args) st.arg_ptrs.push_back(&a);
-            steps_.push_back(std::move(st));
-            ++stats_.launches;
-        }
-        (ps.kernel_kind == KernelKind::Gemm ? stats_.gemm_kernels
-         : ps.kernel_kind == KernelKind::ScatterAdd ? stats_.scatter_kernels
-                                                    : stats_.loop_kernels)++;
+        add_replay_steps(ps, program, source_index);
+        end_of.push_back(steps_.size());
     }
+    // A bucket is issued after the last launch of the kernel that finishes its last value.
+    issue_before_.assign(steps_.size() + 1, {});
+    for (size_t i = 0; i < plan_.steps.size(); ++i)
+        if (plan_.steps[i].kind == PlanStep::Kind::Collective) {
+            const int after = plan_.steps[i].issue_after;
+            issue_before_[after < 0 ? 0 : end_of[static_cast<size_t>(after)]].push_back(i);
+        }
     device_.synchronize();
     if (env::get_bool("PG_DEBUG"))
         fmt::print(stderr, "[pg] cuda executable on {} ({}): {} launches; private memory {:.2f} MiB; plan {:.2f}s; {}\n",
@@ -106,21 +121,40 @@ std::string CudaExecutable::summary() const {
                        s.plan_seconds, use_graph_ ? 1 : 0);
 }
 
-void CudaExecutable::enqueue_step(Step& st) {
-    if (st.kind == Step::Launch)
+void CudaExecutable::issue_collectives(comm::Communicator* c, size_t before_step) {
+    if (!c) return;
+    for (size_t index : issue_before_[before_step]) issue_collective(*c, index);
+}
+
+void CudaExecutable::enqueue_step(size_t i, comm::Communicator* comm) {
+    Step& st = steps_[i];
+    if (st.kind == Step::Complete) {
+        if (comm && !collectives_waited_) comm->wait();  // the compute stream waits for the communication stream
+        collectives_waited_ = true;
+    } else if (st.kind == Step::Launch) {
         device_.launch(st.function, st.grid, st.block, st.arg_ptrs.data());
-    else if (st.kind == Step::Copy)
+    } else if (st.kind == Step::Copy) {
         device_.copy(st.args[0], st.args[1], st.bytes);
-    else
+    } else {
         device_.fill_zero(st.args[0], st.bytes);
+    }
+    issue_collectives(comm, i + 1);
 }
 
 void CudaExecutable::enqueue() {
-    for (Step& st : steps_) enqueue_step(st);
+    comm::Communicator* comm = collective_communicator();
+    collectives_waited_ = false;
+    issue_collectives(comm, 0);
+    for (size_t i = 0; i < steps_.size(); ++i) enqueue_step(i, comm);
 }
 
+// NCCL sets up its connections on a communicator's first collectives, which stream capture would
+// refuse: this first, uncaptured step makes them too.
 void CudaExecutable::run_checked_step() {
-    run_checked(steps_.size(), {.enqueue = [&](size_t i) { enqueue_step(steps_[i]); },
+    comm::Communicator* comm = collective_communicator();
+    collectives_waited_ = false;
+    issue_collectives(comm, 0);
+    run_checked(steps_.size(), {.enqueue = [&](size_t i) { enqueue_step(i, comm); },
                                 .wait = [&] { device_.synchronize(); },
                                 .describe = [&](size_t i) { return steps_[i].label; }});
 }

@@ -5,6 +5,12 @@
 // CUDA graph, and every later run launches that graph (PG_CUDA_GRAPH=0 launches the steps one by
 // one; PG_CUDA_SYNC=1 runs every step checked, launch by launch).
 //
+// Collective steps (the gradient all-reduce) go to the session's communicator (NCCL): each bucket is
+// enqueued on the communication stream right after the kernel that finishes its last gradient
+// (the stream waits for it by event), so it overlaps the backward kernels that follow on the
+// compute stream, which waits for the communication stream before the update copies. Captured
+// into the CUDA graph with the kernels (NCCL supports stream capture).
+//
 // run() is asynchronous; set(), get() and synchronize() order themselves after it.
 #pragma once
 #include <array>
@@ -51,9 +57,13 @@ private:
     struct Step;
 
     void build_steps(const CudaProgram& program);
+    void add_replay_steps(const PlanStep& ps, const CudaProgram& program, size_t& source_index);
     void enqueue();
-    void enqueue_step(Step& st);
+    // Enqueues replay step i (a Complete step makes the compute stream wait for the collectives)
+    // and issues the buckets that become ready after it.
+    void enqueue_step(size_t i, comm::Communicator* comm);
     void run_checked_step();
+    void issue_collectives(comm::Communicator* c, size_t before_step);
 
     CudaDevice& device_;
     bool use_graph_ = true;
@@ -61,7 +71,9 @@ private:
     bool checked_once_ = false;  // the first step ran checked
     std::vector<std::unique_ptr<CudaModule>> modules_;
     std::vector<Step> steps_;
+    std::vector<std::vector<size_t>> issue_before_;  // [i]: plan collective steps issued before step i
     std::unique_ptr<CudaGraph> cuda_graph_;
+    bool collectives_waited_ = false;  // this step's Complete already waited for every bucket
     CudaPlanStats stats_;
 };
 
