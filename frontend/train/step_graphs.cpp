@@ -139,14 +139,20 @@ TrainingGraphs build_training_graphs(const Hyperparams& h) {
     return t;
 }
 
-ModelGraph build_eval_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len) {
+ModelGraph build_eval_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len, bool with_log_probs) {
     ModelGraph m;
     m.graph = std::make_unique<Graph>();
     m.params = std::make_unique<ParamSet>(*m.graph);
     Graph& g = *m.graph;
     Tensor ids = input(g, "ids", {rows, seq_len}, DType::i32);
     Tensor targets = input(g, "targets", {rows, seq_len}, DType::i32);
-    g.set_output("losses", gpt_token_losses(*m.params, cfg, ids, targets).id());
+    if (!with_log_probs) {
+        g.set_output("losses", gpt_token_losses(*m.params, cfg, ids, targets).id());
+        return m;
+    }
+    Tensor logits = gpt_logits(*m.params, cfg, ids);
+    g.set_output("losses", cross_entropy(logits, targets.reshape({rows * seq_len}), cfg.logit_softcap).id());
+    g.set_output("log_probs", gpt_log_probs(cfg, logits).id());
     return m;
 }
 

@@ -16,7 +16,10 @@
 #include "frontend/data/tokenizer.h"
 #include "frontend/export/checkpoint.h"
 #include "frontend/train/evaluator.h"
+#include "frontend/eval/eval_method.h"
+#include "frontend/eval/eval_settings.h"
 #include "frontend/train/finish_run.h"
+#include "frontend/train/method_eval.h"
 #include "frontend/train/metrics_log.h"
 #include "frontend/train/progress.h"
 #include "frontend/train/run_log.h"
@@ -100,6 +103,16 @@ TrainResult train(const Hyperparams& h) {
     log.line(fmt::format("train_shards:{} val_tokens:{} val_bytes:{} tokenizer:{}", train_files.size(), val.usable,
                          val_bytes, data::tokenizer_path().string()));
     eval::WindowPlan val_plan = eval::plan_baseline_windows(static_cast<int64_t>(val.tokens.size()), h.train_seq_len);
+    // The final score's method (EVAL_METHOD over EVAL_SEQ_LEN windows), its settings checked now
+    // rather than after training.
+    const eval::EvalMethod& final_method = eval::configured_eval_method();
+    const MethodEvalSetup final_setup{h.model, eval::eval_seq_len(h.train_seq_len), eval::eval_stride(), h.val_rows()};
+    data::ValidationTokens final_val = final_setup.seq_len == h.train_seq_len
+                                           ? val
+                                           : data::load_validation_tokens(data_dir, final_setup.seq_len, h.model.vocab_size);
+    eval::check_eval_method_allowed(final_method);
+    eval::plan_eval_windows(final_method, static_cast<int64_t>(final_val.tokens.size()), final_setup.seq_len,
+                            final_setup.stride);
 
     // Graphs, compiled once.
     auto t_build = Clock::now();
@@ -203,10 +216,11 @@ TrainResult train(const Hyperparams& h) {
     result.state = snapshot();
     RoundTrip rt = finish_run(h, make_checkpoint(result.state, result.steps, training_ms, loader.tokens_consumed()), log,
                               [&](const io::TensorMap& weights) {
-                                  evaluator.set_weights(weights);
-                                  eval::BpbAccumulator acc =
-                                      evaluate_with_progress(evaluator, val_plan, val.tokens, luts, progress);
-                                  return std::pair{acc.val_loss(), acc.val_bpb()};
+                                  MethodResult r = evaluate_method(final_method, final_setup, weights, *session,
+                                                                   final_val.tokens, luts, progress,
+                                                                   [&](const std::string& l) { log.line(l); });
+                                  log.line(format_method_result(final_method, r));
+                                  return std::pair{r.acc.val_loss(), r.acc.val_bpb()};
                               });
     result.roundtrip_val_loss = rt.val_loss;
     result.roundtrip_val_bpb = rt.val_bpb;
