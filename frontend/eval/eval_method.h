@@ -5,6 +5,8 @@
 //   sliding        the sliding window of EVAL_STRIDE (spec 2.4; EVAL_STRIDE=0: stride = window)
 //   ngram_tilt     sliding + the causal normalised n-gram token tilt (ngram_tilt.h, spec 4.7)
 //   ngram_mix      sliding + the normalised n-gram mixture (ngram_mix.h)
+//   ttt_sgd        sliding + score-first chunked full-model SGD test-time training (spec 2.5
+//                  method 2; frontend/train/ttt_sgd.h)
 //   backoff_cache  sliding + PR #376's unnormalised backoff cache (backoff_cache.h): NOT LEGAL
 // An illegal method runs only with NON_RECORD=1, prints a warning naming the rule it breaks, and
 // its result is marked non-record (in the log and in submission.json).
@@ -19,14 +21,16 @@
 
 namespace pg::eval {
 
-enum class MethodKind { Baseline, Sliding, NgramTilt, NgramMix, BackoffCache };
+enum class MethodKind { Baseline, Sliding, NgramTilt, NgramMix, TttSgd, BackoffCache };
 
 struct EvalMethod {
     MethodKind kind;
     std::string_view name;
     std::string_view rule_broken;  // empty for a legal method
     bool legal() const { return rule_broken.empty(); }
-    bool uses_scorer() const { return kind != MethodKind::Baseline && kind != MethodKind::Sliding; }
+    bool uses_scorer() const {
+        return kind == MethodKind::NgramTilt || kind == MethodKind::NgramMix || kind == MethodKind::BackoffCache;
+    }
 };
 
 const std::vector<EvalMethod>& eval_methods();
@@ -51,7 +55,7 @@ std::string check_eval_method_allowed(const EvalMethod& m);
 // stride is larger than the window.
 WindowPlan plan_eval_windows(const EvalMethod& m, int64_t num_tokens, int64_t seq_len, int64_t stride);
 
-// A fresh scorer (tables empty) configured from the settings; null for baseline / sliding.
+// A fresh scorer (tables empty) configured from the settings; null for the methods without one.
 std::unique_ptr<TargetScorer> make_target_scorer(const EvalMethod& m);
 
 }  // namespace pg::eval

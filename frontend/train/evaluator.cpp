@@ -56,7 +56,8 @@ eval::BpbAccumulator Evaluator::evaluate(const eval::WindowPlan& plan, std::span
     auto* ids = reinterpret_cast<int32_t*>(ids_.data());
     auto* targets = reinterpret_cast<int32_t*>(targets_.data());
     const size_t cells = static_cast<size_t>(rows_ * seq_len_);
-    if (target_losses_) target_losses_->assign(stream.size(), std::numeric_limits<float>::quiet_NaN());
+    if (target_losses_ && target_losses_->size() != stream.size())
+        target_losses_->assign(stream.size(), std::numeric_limits<float>::quiet_NaN());
     const auto batches = static_cast<int64_t>((mine.size() + static_cast<size_t>(rows_) - 1) / static_cast<size_t>(rows_));
     for (size_t first = 0; first < mine.size(); first += static_cast<size_t>(rows_)) {
         size_t count = std::min<size_t>(static_cast<size_t>(rows_), mine.size() - first);

@@ -40,8 +40,9 @@ public:
     // must be built with_log_probs); null (the default) scores the model's own losses.
     void set_scorer(eval::TargetScorer* scorer);
 
-    // When set, evaluate() also writes the loss of every scored target t into (*out)[t] (resized to
-    // the stream's length; unscored entries are NaN).
+    // When set, evaluate() also writes the loss of every scored target t into (*out)[t] (first
+    // resized to the stream's length with NaN entries; a later evaluate() of the same stream
+    // overwrites only the targets it scores, so chunk-by-chunk evaluation fills one vector).
     void record_target_losses(std::vector<float>* out) { target_losses_ = out; }
 
     int64_t rows() const { return rows_; }

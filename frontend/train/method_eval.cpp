@@ -8,7 +8,9 @@
 #include <memory>
 
 #include "frontend/export/checkpoint.h"
+#include "frontend/eval/ttt_chunks.h"
 #include "frontend/train/evaluator.h"
+#include "frontend/train/ttt_sgd.h"
 
 namespace pg {
 
@@ -22,6 +24,11 @@ MethodResult evaluate_method(const eval::EvalMethod& method, const MethodEvalSet
         eval::plan_eval_windows(method, static_cast<int64_t>(stream.size()), setup.seq_len, setup.stride);
     r.windows = static_cast<int64_t>(plan.windows.size());
     std::unique_ptr<eval::TargetScorer> scorer = eval::make_target_scorer(method);
+    TttSgdConfig ttt;
+    if (method.kind == eval::MethodKind::TttSgd) {  // its settings checked before compiling anything
+        ttt = ttt_sgd_config_from_settings();
+        eval::plan_ttt_chunks(plan, ttt.chunk_tokens);
+    }
     Evaluator ev(setup.model, std::min(setup.max_rows, r.windows), setup.seq_len, session, scorer != nullptr);
     io::check_tensors_match(io::model_params(weights), ev.params().specs(), "the evaluated weights", false);
     ev.set_weights(weights);
@@ -33,9 +40,13 @@ MethodResult evaluate_method(const eval::EvalMethod& method, const MethodEvalSet
         return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     };
     const std::string label(method.name);
-    r.acc = ev.evaluate(plan, stream, luts, 0, 1, [&](int64_t done, int64_t total) {
+    auto show = [&](int64_t done, int64_t total) {
         progress.show(format_eval_progress(label, done, total, elapsed_ms()));
-    });
+    };
+    if (method.kind == eval::MethodKind::TttSgd)
+        r.acc = evaluate_ttt_sgd(ev, session, setup.model, plan, stream, luts, ttt, show);
+    else
+        r.acc = ev.evaluate(plan, stream, luts, 0, 1, show);
     progress.clear();
     r.eval_ms = elapsed_ms();
     return r;

@@ -13,9 +13,6 @@ PG_KNOB({.name = "PG_MUON_NS_DTYPE", .kind = env::KnobKind::String, .default_val
          .doc = "dtype of Muon's Newton-Schulz iterations (the baseline's bf16, or f32)", .affects_codegen = true,
          .choices = {"bf16", "f32"}});
 
-namespace {
-
-// torch.nn.utils.clip_grad_norm_: g *= min(1, max_norm / (‖g‖ + 1e-6)) over all grads at once.
 std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& grads, double max_norm) {
     Tensor total;
     for (const Tensor& gr : grads) {
@@ -29,8 +26,6 @@ std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& gra
     for (const Tensor& gr : grads) out.push_back(gr * scale.cast(gr.dtype()));
     return out;
 }
-
-}  // namespace
 
 namespace {
 

@@ -34,6 +34,9 @@ struct TrainingGraphs {
 };
 
 TrainingGraphs build_training_graphs(const Hyperparams& h);
+
+// torch.nn.utils.clip_grad_norm_: g *= min(1, max_norm / (‖g‖ + 1e-6)) over all grads at once.
+std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& grads, double max_norm);
 std::string grad_acc_name(const std::string& param);
 
 // Output "losses": [rows * seq_len] f32 per-token cross-entropy (nats); with_log_probs adds
