@@ -13,21 +13,35 @@
 #include "frontend/train/ttt_sgd.h"
 
 namespace pg {
+namespace {
+
+bool is_ttt(const eval::EvalMethod& m) {
+    return m.kind == eval::MethodKind::TttSgd || m.kind == eval::MethodKind::TttPreEval;
+}
+
+}  // namespace
+
+void check_method_settings(const eval::EvalMethod& method, const MethodEvalSetup& setup, int64_t num_tokens) {
+    eval::check_eval_method_allowed(method);
+    const eval::WindowPlan plan = eval::plan_eval_windows(method, num_tokens, setup.seq_len, setup.stride);
+    if (is_ttt(method)) eval::plan_ttt_chunks(plan, ttt_sgd_config_from_settings().chunk_tokens);
+}
 
 MethodResult evaluate_method(const eval::EvalMethod& method, const MethodEvalSetup& setup, const io::TensorMap& weights,
                              Session& session, std::span<const uint16_t> stream, const eval::ByteLuts& luts,
                              ProgressLine& progress, const std::function<void(const std::string&)>& log) {
     MethodResult r;
-    if (std::string warning = eval::check_eval_method_allowed(method); !warning.empty()) log(warning);
+    check_method_settings(method, setup, static_cast<int64_t>(stream.size()));
+    if (!method.legal()) log(eval::check_eval_method_allowed(method));
     r.non_record = !method.legal();
     const eval::WindowPlan plan =
         eval::plan_eval_windows(method, static_cast<int64_t>(stream.size()), setup.seq_len, setup.stride);
     r.windows = static_cast<int64_t>(plan.windows.size());
     std::unique_ptr<eval::TargetScorer> scorer = eval::make_target_scorer(method);
     TttSgdConfig ttt;
-    if (method.kind == eval::MethodKind::TttSgd) {  // its settings checked before compiling anything
+    if (is_ttt(method)) {
         ttt = ttt_sgd_config_from_settings();
-        eval::plan_ttt_chunks(plan, ttt.chunk_tokens);
+        ttt.train_first = method.kind == eval::MethodKind::TttPreEval;
     }
     Evaluator ev(setup.model, std::min(setup.max_rows, r.windows), setup.seq_len, session, scorer != nullptr);
     io::check_tensors_match(io::model_params(weights), ev.params().specs(), "the evaluated weights", false);
@@ -43,7 +57,7 @@ MethodResult evaluate_method(const eval::EvalMethod& method, const MethodEvalSet
     auto show = [&](int64_t done, int64_t total) {
         progress.show(format_eval_progress(label, done, total, elapsed_ms()));
     };
-    if (method.kind == eval::MethodKind::TttSgd)
+    if (is_ttt(method))
         r.acc = evaluate_ttt_sgd(ev, session, setup.model, plan, stream, luts, ttt, show);
     else
         r.acc = ev.evaluate(plan, stream, luts, 0, 1, show);

@@ -35,6 +35,11 @@ struct MethodResult {
     std::vector<float> target_losses;  // [stream length], NaN where unscored; when record_losses
 };
 
+// Checks the method's settings for a stream of num_tokens tokens without compiling anything:
+// pg::Error for an illegal method without NON_RECORD=1, a stride larger than the window, a TTT
+// chunk smaller than a window, ... (the trainer calls it before training).
+void check_method_settings(const eval::EvalMethod& method, const MethodEvalSetup& setup, int64_t num_tokens);
+
 // Throws pg::Error for an illegal method without NON_RECORD=1 (before compiling anything);
 // otherwise logs its warning through `log` first.
 MethodResult evaluate_method(const eval::EvalMethod& method, const MethodEvalSetup& setup, const io::TensorMap& weights,

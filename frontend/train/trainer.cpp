@@ -110,9 +110,7 @@ TrainResult train(const Hyperparams& h) {
     data::ValidationTokens final_val = final_setup.seq_len == h.train_seq_len
                                            ? val
                                            : data::load_validation_tokens(data_dir, final_setup.seq_len, h.model.vocab_size);
-    eval::check_eval_method_allowed(final_method);
-    eval::plan_eval_windows(final_method, static_cast<int64_t>(final_val.tokens.size()), final_setup.seq_len,
-                            final_setup.stride);
+    check_method_settings(final_method, final_setup, static_cast<int64_t>(final_val.tokens.size()));
 
     // Graphs, compiled once.
     auto t_build = Clock::now();

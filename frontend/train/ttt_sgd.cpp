@@ -97,6 +97,16 @@ eval::BpbAccumulator evaluate_ttt_sgd(Evaluator& ev, Session& session, const Gpt
     for (const ParamSpec& p : step.params->specs())
         if (p.group == "state") exe->set(p.name, HostTensor(DType::f32, p.shape));  // momentum from zero
     HostTensor ids(DType::i32, {rows, plan.seq_len}), targets(DType::i32, {rows, plan.seq_len});
+    auto train = [&](int64_t c, const eval::TttChunk& chunk) {
+        if (chunk.train_sequences == 0) return;
+        fill_chunk(chunk, stream, plan.seq_len, ids, targets);
+        exe->set("ids", ids);
+        exe->set("targets", targets);
+        exe->set_scalar("ttt_lr", eval::ttt_chunk_lr(cfg.lr, c, static_cast<int64_t>(chunks.size())));
+        for (int64_t e = 0; e < cfg.epochs; ++e) exe->run();
+    };
+    if (cfg.train_first)
+        for (size_t c = 0; c < chunks.size(); ++c) train(static_cast<int64_t>(c), chunks[c]);
     eval::BpbAccumulator acc;
     const auto n = static_cast<int64_t>(chunks.size());
     for (int64_t c = 0; c < n; ++c) {
@@ -105,13 +115,7 @@ eval::BpbAccumulator evaluate_ttt_sgd(Evaluator& ev, Session& session, const Gpt
         part.windows.assign(plan.windows.begin() + static_cast<std::ptrdiff_t>(chunk.first_window),
                             plan.windows.begin() + static_cast<std::ptrdiff_t>(chunk.end_window));
         acc.merge(ev.evaluate(part, stream, luts));
-        if (chunk.train_sequences > 0) {
-            fill_chunk(chunk, stream, plan.seq_len, ids, targets);
-            exe->set("ids", ids);
-            exe->set("targets", targets);
-            exe->set_scalar("ttt_lr", eval::ttt_chunk_lr(cfg.lr, c, n));
-            for (int64_t e = 0; e < cfg.epochs; ++e) exe->run();
-        }
+        if (!cfg.train_first) train(c, chunk);
         if (on_chunk) on_chunk(c + 1, n);
     }
     return acc;

@@ -25,6 +25,8 @@ struct TttSgdConfig {
     double lr = 0.002, momentum = 0.9;
     int64_t freeze_blocks = 0;
     double grad_clip = 1.0;  // 0: none
+    // The illegal pre-eval form (method ttt_pre_eval): train on every chunk first, then score.
+    bool train_first = false;
 };
 
 // From TTT_CHUNK_TOKENS, TTT_EPOCHS, TTT_LR, TTT_MOMENTUM, TTT_FREEZE_BLOCKS, TTT_GRAD_CLIP.

@@ -1,12 +1,14 @@
 // Evaluation methods end to end on a small model (TinyRun's data and 2-layer d32 settings, weights
 // drawn with a larger embedding scale so that every token moves the losses):
 // - legality: for each legal method, changing validation token p leaves the loss of every target
-//   before p unchanged (bit for bit), while the losses from p on do change;
+//   before p unchanged (bit for bit), while the losses from p on do change; the illegal pre-eval
+//   TTT fails the same test;
 // - the n-gram methods equal the brute-force references of tests/support/ngram_reference.h fed the
 //   model's distribution at each target, and the model's log-probability output agrees with its
 //   cross-entropy output;
 // - `pgolf eval --methods ... --token-losses FILE` writes a TSV that sums back to the method's
-//   val_bpb; bad settings and illegal methods are refused naming the setting.
+//   val_bpb; bad settings and illegal methods are refused naming the setting; a non-record score
+//   is marked in submission.json.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -23,9 +25,11 @@
 #include "frontend/data/validation.h"
 #include "frontend/eval/token_losses.h"
 #include "frontend/export/safetensors.h"
+#include "frontend/export/submission_json.h"
 #include "frontend/train/evaluator.h"
 #include "frontend/train/method_eval.h"
 #include "tests/support/ngram_reference.h"
+#include "tests/support/test_files.h"
 #include "tests/support/tiny_run.h"
 
 namespace pg {
@@ -108,6 +112,14 @@ TEST_CASE("eval: every legal method is causal on a small model (perturbation tes
         CHECK(before == p - 1);     // every target before p scored and unchanged
         CHECK(after_changed > 10);  // the perturbation is visible where it may be
     }
+    // The test catches an illegal method: pre-eval TTT lets token p change earlier scores.
+    env::ScopedOverride allow("NON_RECORD", "1");
+    const eval::EvalMethod& pre = eval::find_eval_method("ttt_pre_eval");
+    MethodResult a = f.evaluate(pre, stream), b = f.evaluate(pre, changed);
+    CHECK(a.non_record);
+    size_t leaked = 0;
+    for (size_t t = 1; t < p; ++t) leaked += a.target_losses[t] != b.target_losses[t];
+    CHECK(leaked > 100);
 }
 
 TEST_CASE("eval: n-gram methods on a small model equal the references fed the model's distribution") {
@@ -179,6 +191,18 @@ TEST_CASE("eval: pgolf eval --token-losses writes a TSV that sums to the method'
     }
 }
 
+TEST_CASE("eval: a non-record score is marked in submission.json") {
+    testing::TempDir dir;
+    io::SubmissionInfo info = io::submission_from_settings();
+    info.eval_method = "backoff_cache";
+    info.non_record = true;
+    io::write_submission_json(dir / "submission.json", info);
+    const io::SubmissionInfo back = io::read_submission_json(dir / "submission.json");
+    CHECK(back.non_record);
+    CHECK(back.eval_method == "backoff_cache");
+    CHECK(io::submission_json_text(info).find("\"non_record\": true") != std::string::npos);
+}
+
 TEST_CASE("eval: bad evaluation settings and illegal methods are refused naming the setting") {
     auto message = [](auto&& fn) {
         try {
@@ -196,7 +220,7 @@ TEST_CASE("eval: bad evaluation settings and illegal methods are refused naming 
     CHECK(eval::parse_eval_methods("all").size() == 5);  // the illegal one is left out
     env::ScopedOverride allow("NON_RECORD", "1");
     CHECK(eval::check_eval_method_allowed(cache).find("condition 2") != std::string::npos);
-    CHECK(eval::parse_eval_methods("all").size() == 6);
+    CHECK(eval::parse_eval_methods("all").size() == 7);
     CHECK(eval::check_eval_method_allowed(sliding).empty());
 }
 
