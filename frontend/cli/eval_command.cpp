@@ -1,4 +1,4 @@
-// `pgolf eval --model FILE`: evaluates a checkpoint, a safetensors file or an int8 artifact on the
+// `pgolf eval --model FILE`: evaluates a checkpoint, a safetensors file or an artifact on the
 // validation split of DATA_PATH with every evaluation method (frontend/eval/eval_method.h) or those
 // named by --methods, each with its evaluation time; --token-losses writes every scored target's
 // loss per method.
@@ -34,7 +34,7 @@ std::filesystem::path loss_file(const std::string& file, std::string_view method
 
 int run_eval(std::vector<std::string> args) {
     auto opts = parse_options(args, {"model", "methods", "token-losses"}, "eval");
-    PG_CHECK(opts.count("model"), "pgolf eval needs --model FILE (a .ckpt, .safetensors or int8 artifact)");
+    PG_CHECK(opts.count("model"), "pgolf eval needs --model FILE (a .ckpt, .safetensors or artifact)");
     const std::string path = opts["model"];
     const std::vector<eval::EvalMethod> methods =
         eval::parse_eval_methods(opts.count("methods") ? opts["methods"] : std::string("all"));
@@ -70,10 +70,10 @@ int run_eval(std::vector<std::string> args) {
 }
 
 PG_COMMAND({.name = "eval",
-            .summary = "evaluate a checkpoint, safetensors file or int8 artifact (val_loss, val_bpb)",
+            .summary = "evaluate a checkpoint, safetensors file or artifact with every evaluation method",
             .usage = "pgolf eval --model FILE [--methods LIST] [--token-losses FILE] [--SETTING=value ...]\n\n"
                      "FILE: a pgolf checkpoint (.ckpt; its model settings are used), a safetensors file with\n"
-                     "the baseline's state_dict names, or an int8+zstd artifact (give the model settings, e.g.\n"
+                     "the baseline's state_dict names, or an artifact of `pgolf export` (give the model settings, e.g.\n"
                      "--num-layers=9, as for training). Evaluates the validation split of DATA_PATH with each\n"
                      "evaluation method of LIST (comma-separated; default all): baseline, sliding, ngram_tilt,\n"
                      "ngram_mix, ttt_sgd and, with NON_RECORD=1 only, ttt_pre_eval and backoff_cache (they\n"

@@ -52,6 +52,7 @@ Tensor gpt_logits(ParamSet& ps, const GptConfig& cfg, const Tensor& ids) {
         x = block(ps, cfg, n_enc + i, x, x0);
     }
     Tensor h = rms_norm(x, nn::kRmsEps).reshape({B * T, d});
+    nn::observe_linear_input("tok_emb.weight", h);  // the tied head is a linear layer on h
     return matmul(h, emb.cast(h.dtype()).transpose(0, 1));
 }
 

@@ -18,6 +18,7 @@
 #include "frontend/eval/eval_settings.h"
 #include "frontend/export/checkpoint.h"
 #include "frontend/train/evaluator.h"
+#include "frontend/train/calibration.h"
 #include "frontend/train/finish_run.h"
 #include "frontend/train/method_eval.h"
 #include "frontend/train/metrics_log.h"
@@ -219,6 +220,9 @@ TrainResult train(const Hyperparams& h) {
                                                                    [&](const std::string& l) { log.line(l); });
                                   log.line(format_method_result(final_method, r));
                                   return std::pair{r.acc.val_loss(), r.acc.val_bpb()};
+                              },
+                              [&](int64_t batches) {  // GPTQ: the next training batches, on the backend
+                                  return collect_hessians(h, *session, io::model_params(result.state), loader, batches);
                               });
     result.roundtrip_val_loss = rt.val_loss;
     result.roundtrip_val_bpb = rt.val_bpb;
