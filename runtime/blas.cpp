@@ -45,14 +45,21 @@ BlasMatmul make_blas_matmul(const gemm::GemmProblem& p, void* c, void* a, void* 
     return mm;
 }
 
+namespace {
+
+// Row blocks of at least 16 rows keep each sgemm call large enough to reach full speed; with
+// fewer batches than threads, rows are split so that every core gets work.
+int64_t heuristic_row_blocks(int64_t batches, int64_t threads, int64_t m) {
+    return batches >= threads ? 1 : std::max<int64_t>(1, std::min<int64_t>((threads + batches - 1) / batches, m / 16));
+}
+
+}  // namespace
+
 void run_blas(const BlasMatmul& mm) {
     ThreadPool& pool = ThreadPool::global();
     const int64_t batches = static_cast<int64_t>(mm.c_offsets.size());
-    // Row blocks of at least 16 rows keep each sgemm call large enough to reach full speed; with
-    // fewer batches than threads, rows are split so that every core gets work.
-    const int64_t threads = pool.num_threads();
-    const int64_t blocks_per_batch =
-        batches >= threads ? 1 : std::max<int64_t>(1, std::min<int64_t>((threads + batches - 1) / batches, mm.m / 16));
+    const int64_t blocks_per_batch = mm.row_blocks > 0 ? std::min<int64_t>(mm.row_blocks, mm.m)
+                                                       : heuristic_row_blocks(batches, pool.num_threads(), mm.m);
     const int64_t rows_per_block = (mm.m + blocks_per_batch - 1) / blocks_per_batch;
     pool.parallel_for(0, batches * blocks_per_batch, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {

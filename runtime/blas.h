@@ -18,6 +18,7 @@ struct BlasMatmul {
     const float* a = nullptr;
     const float* b = nullptr;
     float* c = nullptr;
+    int row_blocks = 0;  // per batch; 0: the heuristic (CpuGemmConfig, codegen/kernel_config.h)
 };
 
 // The sgemm calls of an f32 GEMM step over buffers c (contiguous), a and b (the operands' bases).
