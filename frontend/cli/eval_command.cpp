@@ -1,73 +1,77 @@
 // `pgolf eval --model FILE`: evaluates a checkpoint, a safetensors file or an artifact on the
-// validation split of DATA_PATH: the baseline's non-overlapping sequences and, when EVAL_STRIDE is
-// below the window length, the sliding window of pgolf-spec §2.4.
+// validation split of DATA_PATH with every evaluation method (frontend/eval/eval_method.h) or those
+// named by --methods, each with its evaluation time; --token-losses writes every scored target's
+// loss per method.
 #include <fmt/format.h>
 
-#include <chrono>
+#include <cstdio>
+#include <filesystem>
 
 #include "base/error.h"
 #include "frontend/cli/command.h"
 #include "frontend/cli/model_args.h"
 #include "frontend/data/data_settings.h"
 #include "frontend/data/tokenizer.h"
+#include "frontend/data/validation.h"
+#include "frontend/eval/eval_method.h"
 #include "frontend/eval/eval_settings.h"
+#include "frontend/eval/token_losses.h"
 #include "frontend/export/checkpoint.h"
 #include "frontend/export/model_file.h"
 #include "frontend/train/data_parallel.h"
-#include "frontend/train/evaluator.h"
+#include "frontend/train/method_eval.h"
 #include "frontend/train/progress.h"
 #include "runtime/comm/world.h"
+#include "runtime/executable.h"
 
 namespace pg::cli {
 namespace {
 
+// FILE with the method's name before the extension when several methods write loss files.
+std::filesystem::path loss_file(const std::string& file, std::string_view method, bool several) {
+    std::filesystem::path p(file);
+    if (!several) return p;
+    return p.parent_path() / fmt::format("{}.{}{}", p.stem().string(), method, p.extension().string());
+}
+
 int eval_model(const std::vector<std::string>& args) {
-    auto opts = parse_options(args, {"model"}, "eval");
+    auto opts = parse_options(args, {"model", "methods", "token-losses"}, "eval");
     PG_CHECK(opts.count("model"), "pgolf eval needs --model FILE (a .ckpt, .safetensors or artifact)");
     const std::string path = opts["model"];
+    const std::vector<eval::EvalMethod> methods =
+        eval::parse_eval_methods(opts.count("methods") ? opts["methods"] : std::string("all"));
+    for (const eval::EvalMethod& m : methods) eval::check_eval_method_allowed(m);  // refuse before any work
     int applied = apply_checkpoint_model_settings(path);
     Hyperparams h = read_hyperparams();
     io::TensorMap weights = io::load_model_weights(path);
-    const int64_t seq_len = eval::eval_seq_len(h.train_seq_len);
-    const int64_t stride = eval::eval_stride();
     comm::Communicator& world = comm::world();
     check_same_settings(world);
-    auto print = [&](const std::string& text) {  // rank 0 speaks for the world
-        if (world.is_main()) fmt::print("{}", text);
+    auto print = [&](const std::string& line) {  // rank 0 speaks for the world
+        if (world.is_main()) fmt::print("{}\n", line);
     };
-    print(fmt::format("model: {} ({}{})\n", path, io::model_file_kind_name(io::detect_model_file(path)),
+    MethodEvalSetup setup{h.model, eval::eval_seq_len(h.train_seq_len), eval::eval_stride(), h.val_rows(),
+                          opts.count("token-losses") > 0, &world};
+    print(fmt::format("model: {} ({}{})", path, io::model_file_kind_name(io::detect_model_file(path)),
                       applied ? fmt::format(", {} model settings from the checkpoint", applied) : ""));
 
-    data::ValidationTokens val = data::load_validation_tokens(data::data_path(), seq_len, h.model.vocab_size);
+    data::ValidationTokens val = data::load_validation_tokens(data::data_path(), setup.seq_len, h.model.vocab_size);
     data::Tokenizer tokenizer = data::Tokenizer::load(data::tokenizer_path());
     eval::ByteLuts luts = eval::build_byte_luts(tokenizer, h.model.vocab_size);
-    print(fmt::format("val_tokens:{} val_bytes:{} seq_len:{}\n", val.usable,
-                      eval::sum_target_bytes(val.tokens, luts, 1, val.usable + 1), seq_len));
+    print(fmt::format("val_tokens:{} val_bytes:{} seq_len:{} stride:{}", val.usable,
+                      eval::sum_target_bytes(val.tokens, luts, 1, val.usable + 1), setup.seq_len, setup.stride));
 
     std::unique_ptr<Session> session = open_session();
-    auto run = [&](const eval::WindowPlan& plan, const char* label) {
-        Evaluator ev(h.model, std::min<int64_t>(h.val_rows(), static_cast<int64_t>(plan.windows.size())), seq_len,
-                     *session);
-        io::check_tensors_match(io::model_params(weights), ev.params().specs(), path, false);
-        ev.set_weights(weights);
-        auto t0 = std::chrono::steady_clock::now();
-        auto elapsed_ms = [&] {
-            return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        };
-        ProgressLine progress;
-        eval::BpbAccumulator acc = ev.evaluate(plan, val.tokens, luts, world.rank(), world.size(),
-                                               [&](int64_t done, int64_t total) {
-                                                   progress.show(format_eval_progress(label, done, total, elapsed_ms()));
-                                               });
-        progress.clear();
-        acc = all_reduce_sums(world, acc);  // each rank scored its share of the windows
-        double ms = elapsed_ms();
-        print(fmt::format("{} val_loss:{:.8f} val_bpb:{:.8f} windows:{} scored:{} eval_time:{:.0f}ms\n", label,
-                          acc.val_loss(), acc.val_bpb(), plan.windows.size(), static_cast<int64_t>(acc.tokens()), ms));
-    };
-    const int64_t n = static_cast<int64_t>(val.tokens.size());
-    run(eval::plan_baseline_windows(n, seq_len), "baseline");
-    if (stride < seq_len) run(eval::plan_sliding_windows(n, seq_len, stride), fmt::format("sliding_window_stride{}", stride).c_str());
+    ProgressLine progress;
+    for (const eval::EvalMethod& m : methods) {
+        MethodResult r = evaluate_method(m, setup, weights, *session, val.tokens, luts, progress, print);
+        print(format_method_result(m, r));
+        if (setup.record_losses && world.is_main()) {
+            auto file = loss_file(opts["token-losses"], m.name, methods.size() > 1);
+            eval::write_token_losses(file, r.target_losses, val.tokens, luts);
+            print(fmt::format("{} token losses: {}", m.name, file.string()));
+        }
+        std::fflush(stdout);
+    }
     return 0;
 }
 
@@ -76,14 +80,20 @@ int run_eval(std::vector<std::string> args) {
 }
 
 PG_COMMAND({.name = "eval",
-            .summary = "evaluate a checkpoint, safetensors file or artifact (val_loss, val_bpb)",
-            .usage = "pgolf eval --model FILE [--SETTING=value ...]\n\n"
+            .summary = "evaluate a checkpoint, safetensors file or artifact with every evaluation method",
+            .usage = "pgolf eval --model FILE [--methods LIST] [--token-losses FILE] [--SETTING=value ...]\n\n"
                      "FILE: a pgolf checkpoint (.ckpt; its model settings are used), a safetensors file with\n"
                      "the baseline's state_dict names, or an artifact of `pgolf export` (give the model settings, e.g.\n"
-                     "--num-layers=9, as for training). Evaluates the validation split of DATA_PATH with the\n"
-                     "baseline's non-overlapping sequences and, when EVAL_STRIDE < the window (EVAL_SEQ_LEN, or\n"
-                     "TRAIN_SEQ_LEN), with the sliding window. Under mpirun, torchrun or `pgolf launch` the windows\n"
-                     "are split across the ranks and their fp64 sums all-reduced.",
+                     "--num-layers=9, as for training). Evaluates the validation split of DATA_PATH with each\n"
+                     "evaluation method of LIST (comma-separated; default all): baseline, sliding, ngram_tilt,\n"
+                     "ngram_mix, ttt_sgd and, with NON_RECORD=1 only, ttt_pre_eval and backoff_cache (they\n"
+                     "break the rules; non-record).\n"
+                     "Windows are EVAL_SEQ_LEN (or TRAIN_SEQ_LEN) tokens, the sliding stride EVAL_STRIDE.\n"
+                     "Prints val_loss, val_bpb and the evaluation time of each method.\n"
+                     "--token-losses FILE: a TSV of every scored target (position, token, loss_nats, bytes) per\n"
+                     "method (FILE.<method>.tsv-style names when several methods run).\n"
+                     "Under mpirun, torchrun or `pgolf launch` the baseline and sliding windows are split across\n"
+                     "the ranks and their fp64 sums all-reduced; the other methods run whole on every rank.",
             .run = run_eval});
 
 }  // namespace

@@ -69,6 +69,8 @@ std::string submission_json_text(const SubmissionInfo& s) {
     j["blurb"] = s.blurb;
     j["quant_scheme"] = s.quant_scheme;
     j["compressor"] = s.compressor;
+    if (!s.eval_method.empty()) j["eval_method"] = s.eval_method;
+    if (s.non_record) j["non_record"] = true;
     return j.dump(2) + "\n";
 }
 
@@ -96,6 +98,8 @@ SubmissionInfo read_submission_json(const std::filesystem::path& path) {
     s.blurb = field<std::string>(j, "blurb", path);
     s.quant_scheme = field<std::string>(j, "quant_scheme", path);
     s.compressor = field<std::string>(j, "compressor", path);
+    if (j.contains("eval_method")) s.eval_method = field<std::string>(j, "eval_method", path);
+    if (j.contains("non_record")) s.non_record = field<bool>(j, "non_record", path);
     PG_CHECK(field<int64_t>(j, "bytes_total", path) == s.bytes_total(),
              "{}: bytes_total {} is not bytes_model + bytes_code = {}", path.string(),
              field<int64_t>(j, "bytes_total", path), s.bytes_total());

@@ -23,6 +23,8 @@ struct SubmissionInfo {
     int64_t bytes_code = 0;   // the counted code
     std::string quant_scheme; // QUANT in canonical form, e.g. "attn:int6,mlp:int5,emb:int8"
     std::string compressor;   // "zstd-22", "xz-9e", "brotli-11", ...
+    std::string eval_method;  // EVAL_METHOD of the score ("" when not recorded)
+    bool non_record = false;  // the score comes from a method that breaks the rules (NON_RECORD=1)
 
     int64_t bytes_total() const { return bytes_model + bytes_code; }
 };

@@ -27,8 +27,8 @@ Tensor block(ParamSet& ps, const GptConfig& cfg, int64_t i, const Tensor& x_in, 
 
 }  // namespace
 
-Tensor gpt_token_losses(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, const Tensor& targets) {
-    PG_CHECK(ids.shape().size() == 2 && ids.shape() == targets.shape(), "ids and targets must both be [B, T]");
+Tensor gpt_logits(ParamSet& ps, const GptConfig& cfg, const Tensor& ids) {
+    PG_CHECK(ids.shape().size() == 2, "ids must be [B, T]");
     const int64_t B = ids.dim(0), T = ids.dim(1), d = cfg.model_dim;
     // With bf16 compute the embedding is stored bf16 (the baseline keeps tok_emb bf16, Adam runs
     // on it), and every activation is bf16 while weights stay fp32 masters cast at use.
@@ -53,8 +53,20 @@ Tensor gpt_token_losses(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, c
     }
     Tensor h = rms_norm(x, nn::kRmsEps).reshape({B * T, d});
     nn::observe_linear_input("tok_emb.weight", h);  // the tied head is a linear layer on h
-    Tensor logits = matmul(h, emb.cast(h.dtype()).transpose(0, 1));
-    return cross_entropy(logits, targets.reshape({B * T}), cfg.logit_softcap);
+    return matmul(h, emb.cast(h.dtype()).transpose(0, 1));
+}
+
+Tensor gpt_token_losses(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, const Tensor& targets) {
+    PG_CHECK(ids.shape().size() == 2 && ids.shape() == targets.shape(), "ids and targets must both be [B, T]");
+    const int64_t n = ids.dim(0) * ids.dim(1);
+    return cross_entropy(gpt_logits(ps, cfg, ids), targets.reshape({n}), cfg.logit_softcap);
+}
+
+Tensor gpt_log_probs(const GptConfig& cfg, const Tensor& head_logits) {
+    Tensor logits = head_logits.cast(DType::f32);
+    const double cap = cfg.logit_softcap;
+    if (cap > 0) logits = (logits / cap).tanh() * cap;
+    return log_softmax(logits);
 }
 
 Tensor gpt_loss(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, const Tensor& targets) {

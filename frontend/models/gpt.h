@@ -23,6 +23,14 @@ struct GptConfig {
     DType compute_dtype = DType::f32;
 };
 
+// Declares every parameter in `ps` and returns the head's logits [B*T, V] (before the softcap).
+Tensor gpt_logits(ParamSet& ps, const GptConfig& cfg, const Tensor& ids);
+
+// The model's distribution from gpt_logits' output: log-softmax of the softcapped logits, f32
+// [B*T, V] (what the cross-entropy of gpt_token_losses scores; for the evaluation methods that
+// reweight it).
+Tensor gpt_log_probs(const GptConfig& cfg, const Tensor& head_logits);
+
 // Declares every parameter in `ps` and returns the per-token losses [B*T] for ids/targets [B, T].
 Tensor gpt_token_losses(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, const Tensor& targets);
 

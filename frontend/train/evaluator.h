@@ -12,6 +12,7 @@
 #include "frontend/data/validation.h"
 #include "frontend/eval/bpb.h"
 #include "frontend/eval/byte_luts.h"
+#include "frontend/eval/target_scorer.h"
 #include "frontend/eval/window_plan.h"
 #include "frontend/train/step_graphs.h"
 #include "runtime/executable.h"
@@ -20,7 +21,8 @@ namespace pg {
 
 class Evaluator {
 public:
-    Evaluator(const GptConfig& cfg, int64_t rows, int64_t seq_len, Session& session);
+    // with_log_probs: the graph also outputs the model's distribution, for a TargetScorer.
+    Evaluator(const GptConfig& cfg, int64_t rows, int64_t seq_len, Session& session, bool with_log_probs = false);
 
     // Copies model weights into the session (names as in the ParamSet; extra entries such as
     // optimizer state are ignored; a missing weight is a pg::Error).
@@ -34,15 +36,30 @@ public:
                                   const eval::ByteLuts& luts, int rank = 0, int world_size = 1,
                                   const OnBatch& on_batch = {});
 
+    // The evaluation method that scores each target from the model's distribution (the evaluator
+    // must be built with_log_probs); null (the default) scores the model's own losses.
+    void set_scorer(eval::TargetScorer* scorer);
+
+    // When set, evaluate() also writes the loss of every scored target t into (*out)[t] (first
+    // resized to the stream's length with NaN entries; a later evaluate() of the same stream
+    // overwrites only the targets it scores, so chunk-by-chunk evaluation fills one vector).
+    void record_target_losses(std::vector<float>* out) { target_losses_ = out; }
+
     int64_t rows() const { return rows_; }
     int64_t seq_len() const { return seq_len_; }
     const ParamSet& params() const { return *model_.params; }
 
 private:
+    void score(eval::BpbAccumulator& acc, const eval::EvalWindow& w, std::span<const float> losses,
+               std::span<const float> log_probs, std::span<const uint16_t> stream, const eval::ByteLuts& luts);
+
     ModelGraph model_;
     std::unique_ptr<Executable> exe_;
     HostTensor ids_, targets_;
     int64_t rows_, seq_len_;
+    bool with_log_probs_;
+    eval::TargetScorer* scorer_ = nullptr;
+    std::vector<float>* target_losses_ = nullptr;
 };
 
 }  // namespace pg

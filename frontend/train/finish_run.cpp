@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "base/error.h"
+#include "frontend/eval/eval_method.h"
 #include "frontend/export/submission_json.h"
 #include "frontend/train/run_log.h"
 
@@ -63,8 +64,11 @@ RoundTrip finish_run(const Hyperparams& h, const io::Checkpoint& checkpoint, Run
     auto [loss, bpb] = evaluate(io::load_artifact_weights(artifact));
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const std::string tag = fmt::format("final_{}_{}_roundtrip", cfg.label(), r.info.compressor.family());
-    log.line(fmt::format("{} val_loss:{:.4f} val_bpb:{:.4f} eval_time:{:.0f}ms", tag, loss, bpb, ms));
-    log.line(fmt::format("{}_exact val_loss:{:.8f} val_bpb:{:.8f}", tag, loss, bpb));
+    const eval::EvalMethod& method = eval::configured_eval_method();
+    const std::string mark = method.legal() ? "" : " NON-RECORD";
+    log.line(fmt::format("{} val_loss:{:.4f} val_bpb:{:.4f} eval_method:{} eval_time:{:.0f}ms{}", tag, loss, bpb,
+                         method.name, ms, mark));
+    log.line(fmt::format("{}_exact val_loss:{:.8f} val_bpb:{:.8f}{}", tag, loss, bpb, mark));
 
     io::SubmissionInfo sub = io::submission_from_settings();
     sub.val_loss = loss;
@@ -73,6 +77,8 @@ RoundTrip finish_run(const Hyperparams& h, const io::Checkpoint& checkpoint, Run
     sub.bytes_code = code;
     sub.quant_scheme = r.info.scheme;
     sub.compressor = r.info.compressor.name();
+    sub.eval_method = method.name;
+    sub.non_record = !method.legal();
     io::write_submission_json(dir / io::kSubmissionFileName, sub);
     return {loss, bpb, static_cast<int64_t>(r.info.compressed_bytes), artifact.filename().string()};
 }

@@ -13,9 +13,6 @@ PG_KNOB({.name = "PG_MUON_NS_DTYPE", .kind = env::KnobKind::String, .default_val
          .doc = "dtype of Muon's Newton-Schulz iterations (the baseline's bf16, or f32)", .affects_codegen = true,
          .choices = {"bf16", "f32"}});
 
-namespace {
-
-// torch.nn.utils.clip_grad_norm_: g *= min(1, max_norm / (‖g‖ + 1e-6)) over all grads at once.
 std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& grads, double max_norm) {
     Tensor total;
     for (const Tensor& gr : grads) {
@@ -29,8 +26,6 @@ std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& gra
     for (const Tensor& gr : grads) out.push_back(gr * scale.cast(gr.dtype()));
     return out;
 }
-
-}  // namespace
 
 namespace {
 
@@ -171,14 +166,20 @@ TrainingGraphs build_training_graphs(const Hyperparams& h) {
     return t;
 }
 
-ModelGraph build_eval_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len) {
+ModelGraph build_eval_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len, bool with_log_probs) {
     ModelGraph m;
     m.graph = std::make_unique<Graph>();
     m.params = std::make_unique<ParamSet>(*m.graph);
     Graph& g = *m.graph;
     Tensor ids = input(g, "ids", {rows, seq_len}, DType::i32);
     Tensor targets = input(g, "targets", {rows, seq_len}, DType::i32);
-    g.set_output("losses", gpt_token_losses(*m.params, cfg, ids, targets).id());
+    if (!with_log_probs) {
+        g.set_output("losses", gpt_token_losses(*m.params, cfg, ids, targets).id());
+        return m;
+    }
+    Tensor logits = gpt_logits(*m.params, cfg, ids);
+    g.set_output("losses", cross_entropy(logits, targets.reshape({rows * seq_len}), cfg.logit_softcap).id());
+    g.set_output("log_probs", gpt_log_probs(cfg, logits).id());
     return m;
 }
 

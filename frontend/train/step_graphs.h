@@ -41,9 +41,14 @@ struct TrainingGraphs {
 };
 
 TrainingGraphs build_training_graphs(const Hyperparams& h);
+
+// torch.nn.utils.clip_grad_norm_: g *= min(1, max_norm / (‖g‖ + 1e-6)) over all grads at once.
+std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& grads, double max_norm);
 std::string grad_acc_name(const std::string& param);
 
-// Output "losses": [rows * seq_len] f32 per-token cross-entropy (nats).
-ModelGraph build_eval_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len);
+// Output "losses": [rows * seq_len] f32 per-token cross-entropy (nats); with_log_probs adds
+// "log_probs": [rows * seq_len, vocab] f32, the model's whole distribution at every position (for
+// the evaluation methods that reweight it, frontend/eval/target_scorer.h).
+ModelGraph build_eval_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len, bool with_log_probs = false);
 
 }  // namespace pg

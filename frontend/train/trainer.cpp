@@ -14,11 +14,14 @@
 #include "frontend/data/shard.h"
 #include "frontend/data/token_stream.h"
 #include "frontend/data/tokenizer.h"
+#include "frontend/eval/eval_method.h"
+#include "frontend/eval/eval_settings.h"
 #include "frontend/export/checkpoint.h"
 #include "frontend/train/data_parallel.h"
 #include "frontend/train/evaluator.h"
 #include "frontend/train/calibration.h"
 #include "frontend/train/finish_run.h"
+#include "frontend/train/method_eval.h"
 #include "frontend/train/metrics_log.h"
 #include "frontend/train/progress.h"
 #include "frontend/train/run_log.h"
@@ -86,7 +89,6 @@ void check_vocab(const std::vector<std::filesystem::path>& files, int64_t vocab)
 TrainResult train(const Hyperparams& h) {
     auto t_start = Clock::now();
     comm::Communicator& world = comm::world();  // one rank of a data-parallel run, or a world of one
-    comm::LocalCommunicator alone;              // for what rank 0 does by itself (the artifact)
     RunLog log(h.run_dir + "/train.log", world.is_main());
     MetricsLog metrics(h.run_dir, world.is_main());
     ProgressLine progress(stderr, world.is_main());
@@ -110,6 +112,14 @@ TrainResult train(const Hyperparams& h) {
     log.line(fmt::format("train_shards:{} val_tokens:{} val_bytes:{} tokenizer:{}", train_files.size(), val.usable,
                          val_bytes, data::tokenizer_path().string()));
     eval::WindowPlan val_plan = eval::plan_baseline_windows(static_cast<int64_t>(val.tokens.size()), h.train_seq_len);
+    // The final score's method (EVAL_METHOD over EVAL_SEQ_LEN windows), its settings checked now
+    // rather than after training.
+    const eval::EvalMethod& final_method = eval::configured_eval_method();
+    const MethodEvalSetup final_setup{h.model, eval::eval_seq_len(h.train_seq_len), eval::eval_stride(), h.val_rows()};
+    data::ValidationTokens final_val = final_setup.seq_len == h.train_seq_len
+                                           ? val
+                                           : data::load_validation_tokens(data_dir, final_setup.seq_len, h.model.vocab_size);
+    check_method_settings(final_method, final_setup, static_cast<int64_t>(final_val.tokens.size()));
 
     // Graphs, compiled once.
     auto t_build = Clock::now();
@@ -221,10 +231,11 @@ TrainResult train(const Hyperparams& h) {
     }
     RoundTrip rt = finish_run(h, make_checkpoint(result.state, result.steps, training_ms, loader.tokens_consumed()), log,
                               [&](const io::TensorMap& weights) {
-                                  evaluator.set_weights(weights);
-                                  eval::BpbAccumulator acc =
-                                      evaluate_with_progress(evaluator, val_plan, val.tokens, luts, progress, alone);
-                                  return std::pair{acc.val_loss(), acc.val_bpb()};
+                                  MethodResult r = evaluate_method(final_method, final_setup, weights, *session,
+                                                                   final_val.tokens, luts, progress,
+                                                                   [&](const std::string& l) { log.line(l); });
+                                  log.line(format_method_result(final_method, r));
+                                  return std::pair{r.acc.val_loss(), r.acc.val_bpb()};
                               },
                               [&](int64_t batches) {  // GPTQ: the next training batches, on the backend
                                   return collect_hessians(h, *session, io::model_params(result.state), loader, batches);

@@ -53,7 +53,7 @@ TinyRun::TinyRun(const std::string& name) {
              {"ITERATIONS", "12"}, {"WARMDOWN_ITERS", "4"}, {"WARMUP_STEPS", "1"},
              {"MAX_WALLCLOCK_SECONDS", "0"}, {"VAL_LOSS_EVERY", "0"}, {"VAL_BATCH_SIZE", "8192"},
              {"TRAIN_LOG_EVERY", "0"}, {"TIED_EMBED_LR", "0.2"}, {"PG_MUON_NS_DTYPE", "f32"},
-             {"PG_BACKEND", "cpu"}})
+             {"EVAL_STRIDE", "0"}, {"PG_BACKEND", "cpu"}})
         settings.push_back(std::make_unique<env::ScopedOverride>(k, v));
 }
 

@@ -1,0 +1,124 @@
+// Score-first chunked SGD test-time training (see ttt_sgd.h).
+#include "frontend/train/ttt_sgd.h"
+
+#include <fmt/format.h>
+
+#include "base/env.h"
+#include "base/error.h"
+#include "frontend/eval/ttt_chunks.h"
+#include "frontend/optim/sgd.h"
+#include "frontend/train/evaluator.h"
+#include "graph/autodiff.h"
+
+namespace pg {
+
+using env::KnobKind;
+
+PG_KNOB({.name = "TTT_CHUNK_TOKENS", .kind = KnobKind::Int, .default_value = "32768",
+         .doc = "ttt_sgd: validation tokens per chunk (scored, then trained on)"});
+PG_KNOB({.name = "TTT_EPOCHS", .kind = KnobKind::Int, .default_value = "3", .doc = "ttt_sgd: SGD steps per chunk"});
+PG_KNOB({.name = "TTT_LR", .kind = KnobKind::Float, .default_value = "0.002",
+         .doc = "ttt_sgd: peak learning rate (cosine over chunks; the records: 0.002 sp1024, 0.005 sp8192)"});
+PG_KNOB({.name = "TTT_MOMENTUM", .kind = KnobKind::Float, .default_value = "0.9", .doc = "ttt_sgd: SGD momentum"});
+PG_KNOB({.name = "TTT_FREEZE_BLOCKS", .kind = KnobKind::Int, .default_value = "0",
+         .doc = "ttt_sgd: the first N blocks are not trained (PR #461 froze 2)"});
+PG_KNOB({.name = "TTT_GRAD_CLIP", .kind = KnobKind::Float, .default_value = "1.0",
+         .doc = "ttt_sgd: global gradient-norm clip (0: none)"});
+
+TttSgdConfig ttt_sgd_config_from_settings() {
+    TttSgdConfig c{env::get_int("TTT_CHUNK_TOKENS"), env::get_int("TTT_EPOCHS"),         env::get_float("TTT_LR"),
+                   env::get_float("TTT_MOMENTUM"),   env::get_int("TTT_FREEZE_BLOCKS"), env::get_float("TTT_GRAD_CLIP")};
+    PG_CHECK(c.epochs >= 1, "TTT_EPOCHS={} must be at least 1", c.epochs);
+    PG_CHECK(c.lr > 0, "TTT_LR={} must be positive", c.lr);
+    PG_CHECK(c.momentum >= 0 && c.momentum < 1, "TTT_MOMENTUM={} must be in [0, 1)", c.momentum);
+    PG_CHECK(c.freeze_blocks >= 0, "TTT_FREEZE_BLOCKS={} must be 0 or more", c.freeze_blocks);
+    PG_CHECK(c.grad_clip >= 0, "TTT_GRAD_CLIP={} must be 0 (off) or positive", c.grad_clip);
+    return c;
+}
+
+namespace {
+
+bool frozen(const std::string& name, int64_t freeze_blocks) {
+    for (int64_t i = 0; i < freeze_blocks; ++i)
+        if (name.starts_with(fmt::format("blocks.{}.", i))) return true;
+    return false;
+}
+
+}  // namespace
+
+ModelGraph build_ttt_sgd_step(const GptConfig& model, int64_t rows, int64_t seq_len, const TttSgdConfig& cfg) {
+    PG_CHECK(cfg.freeze_blocks <= model.num_layers, "TTT_FREEZE_BLOCKS={} is more than the model's {} blocks",
+             cfg.freeze_blocks, model.num_layers);
+    ModelGraph m;
+    m.graph = std::make_unique<Graph>();
+    m.params = std::make_unique<ParamSet>(*m.graph);
+    Graph& g = *m.graph;
+    Tensor ids = input(g, "ids", {rows, seq_len}, DType::i32);
+    Tensor targets = input(g, "targets", {rows, seq_len}, DType::i32);
+    Tensor loss = gpt_loss(*m.params, model, ids, targets);
+    g.set_output("loss", loss.id());
+    std::vector<std::string> names;
+    std::vector<NodeId> wrt;
+    for (const ParamSpec& p : m.params->specs())
+        if (!frozen(p.name, cfg.freeze_blocks)) {
+            names.push_back(p.name);
+            wrt.push_back(p.node);
+        }
+    std::vector<Tensor> grads;
+    for (NodeId id : gradients(g, loss.id(), wrt)) grads.emplace_back(&g, id);
+    if (cfg.grad_clip > 0) grads = clip_by_global_norm(g, grads, cfg.grad_clip);
+    sgd_momentum_update(*m.params, names, grads, "ttt_lr", cfg.momentum);
+    return m;
+}
+
+namespace {
+
+// The chunk's training sequences as [rows, seq_len] inputs and targets.
+void fill_chunk(const eval::TttChunk& chunk, std::span<const uint16_t> stream, int64_t seq_len, HostTensor& ids,
+                HostTensor& targets) {
+    auto* x = reinterpret_cast<int32_t*>(ids.data());
+    auto* y = reinterpret_cast<int32_t*>(targets.data());
+    for (int64_t i = 0; i < chunk.train_sequences * seq_len; ++i) {
+        x[i] = stream[static_cast<size_t>(chunk.first_token + i)];
+        y[i] = stream[static_cast<size_t>(chunk.first_token + i + 1)];
+    }
+}
+
+}  // namespace
+
+eval::BpbAccumulator evaluate_ttt_sgd(Evaluator& ev, Session& session, const GptConfig& model,
+                                      const eval::WindowPlan& plan, std::span<const uint16_t> stream,
+                                      const eval::ByteLuts& luts, const TttSgdConfig& cfg,
+                                      const std::function<void(int64_t, int64_t)>& on_chunk) {
+    const std::vector<eval::TttChunk> chunks = eval::plan_ttt_chunks(plan, cfg.chunk_tokens);
+    const int64_t rows = cfg.chunk_tokens / plan.seq_len;
+    ModelGraph step = build_ttt_sgd_step(model, rows, plan.seq_len, cfg);
+    std::unique_ptr<Executable> exe = compile_executable(session, *step.graph);
+    for (const ParamSpec& p : step.params->specs())
+        if (p.group == "state") exe->set(p.name, HostTensor(DType::f32, p.shape));  // momentum from zero
+    HostTensor ids(DType::i32, {rows, plan.seq_len}), targets(DType::i32, {rows, plan.seq_len});
+    auto train = [&](int64_t c, const eval::TttChunk& chunk) {
+        if (chunk.train_sequences == 0) return;
+        fill_chunk(chunk, stream, plan.seq_len, ids, targets);
+        exe->set("ids", ids);
+        exe->set("targets", targets);
+        exe->set_scalar("ttt_lr", eval::ttt_chunk_lr(cfg.lr, c, static_cast<int64_t>(chunks.size())));
+        for (int64_t e = 0; e < cfg.epochs; ++e) exe->run();
+    };
+    if (cfg.train_first)
+        for (size_t c = 0; c < chunks.size(); ++c) train(static_cast<int64_t>(c), chunks[c]);
+    eval::BpbAccumulator acc;
+    const auto n = static_cast<int64_t>(chunks.size());
+    for (int64_t c = 0; c < n; ++c) {
+        const eval::TttChunk& chunk = chunks[static_cast<size_t>(c)];
+        eval::WindowPlan part = plan;
+        part.windows.assign(plan.windows.begin() + static_cast<std::ptrdiff_t>(chunk.first_window),
+                            plan.windows.begin() + static_cast<std::ptrdiff_t>(chunk.end_window));
+        acc.merge(ev.evaluate(part, stream, luts));
+        if (!cfg.train_first) train(c, chunk);
+        if (on_chunk) on_chunk(c + 1, n);
+    }
+    return acc;
+}
+
+}  // namespace pg

@@ -1,0 +1,46 @@
+// Chunked full-model SGD test-time training (spec 2.5 method 2, PR #461 and the records after it),
+// score-first and on the backend: a training step compiled over the chunks' sequences in the same
+// session as the Evaluator, so that both read and write the same weight buffers (no weight leaves
+// the device). For each chunk of frontend/eval/ttt_chunks.h: score its windows with the current
+// weights, then (not after the last chunk) run TTT_EPOCHS SGD-with-momentum steps on its
+// sequences, every weight outside the first TTT_FREEZE_BLOCKS blocks trained, gradients clipped to
+// a global norm of TTT_GRAD_CLIP, lr cosine over chunks from TTT_LR. Adaptation persists across
+// chunks; momentum starts at zero.
+#pragma once
+#include <functional>
+#include <span>
+
+#include "frontend/eval/bpb.h"
+#include "frontend/eval/window_plan.h"
+#include "frontend/train/step_graphs.h"
+
+namespace pg {
+
+class Evaluator;
+class Session;
+
+struct TttSgdConfig {
+    int64_t chunk_tokens = 32768;
+    int64_t epochs = 3;
+    double lr = 0.002, momentum = 0.9;
+    int64_t freeze_blocks = 0;
+    double grad_clip = 1.0;  // 0: none
+    // The illegal pre-eval form (method ttt_pre_eval): train on every chunk first, then score.
+    bool train_first = false;
+};
+
+// From TTT_CHUNK_TOKENS, TTT_EPOCHS, TTT_LR, TTT_MOMENTUM, TTT_FREEZE_BLOCKS, TTT_GRAD_CLIP.
+TttSgdConfig ttt_sgd_config_from_settings();
+
+// Input "ids" / "targets" [rows, seq_len]; output "loss"; runtime scalar "ttt_lr".
+ModelGraph build_ttt_sgd_step(const GptConfig& model, int64_t rows, int64_t seq_len, const TttSgdConfig& cfg);
+
+// Scores every window of `plan` with score-first chunked TTT; `ev` holds the starting weights
+// (changed by the training: set them again before evaluating anything else with `ev`).
+// on_chunk(chunks done, chunks) after each chunk.
+eval::BpbAccumulator evaluate_ttt_sgd(Evaluator& ev, Session& session, const GptConfig& model,
+                                      const eval::WindowPlan& plan, std::span<const uint16_t> stream,
+                                      const eval::ByteLuts& luts, const TttSgdConfig& cfg,
+                                      const std::function<void(int64_t, int64_t)>& on_chunk);
+
+}  // namespace pg
