@@ -14,6 +14,16 @@ Tensor ParamSet::add(const std::string& name, const Shape& shape, Init init, con
     return {g_, id};
 }
 
+Tensor ParamSet::use(const std::string& name, const Shape& shape, Init init, const std::string& group, DType dtype) {
+    for (const ParamSpec& s : specs_)
+        if (s.name == name) {
+            PG_CHECK(s.shape == shape && s.dtype == dtype && s.group == group,
+                     "parameter '{}' is used with two different shapes, dtypes or groups", name);
+            return {g_, s.node};
+        }
+    return add(name, shape, std::move(init), group, dtype);
+}
+
 Tensor ParamSet::get(const std::string& name) const {
     for (const ParamSpec& s : specs_)
         if (s.name == name) return {g_, s.node};

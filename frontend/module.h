@@ -41,6 +41,10 @@ public:
     // Declares a parameter; declaring the same name twice is a pg::Error.
     Tensor add(const std::string& name, const Shape& shape, Init init, const std::string& group,
                DType dtype = DType::f32);
+    // Declares a parameter, or returns the one already declared under `name` (weights shared by
+    // looped layers); a different shape, dtype or group under the same name is a pg::Error.
+    Tensor use(const std::string& name, const Shape& shape, Init init, const std::string& group,
+               DType dtype = DType::f32);
     Tensor get(const std::string& name) const;
     const std::vector<ParamSpec>& specs() const { return specs_; }
     Graph& graph() const { return *g_; }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "frontend/data/token_stream.h"
+#include "frontend/train/schedule.h"
 #include "frontend/train/step_graphs.h"
 #include "runtime/executable.h"
 
@@ -27,6 +28,8 @@ public:
     HostTensor get_state(const std::string& name) const;
 
     void set_scalars(int64_t step, double lr_mul);
+    // The same with the recipe switches of the step (QAT in the forward pass, SWA snapshot).
+    void set_scalars(int64_t step, const StepSchedule& s);
     // Fills micro-batch `micro` (int32 [micro_rows, seq_len] ids and targets).
     using BatchSource = std::function<void(int64_t micro, HostTensor& ids, HostTensor& targets)>;
     // Runs one optimizer step over micro_steps() micro-batches.
@@ -49,6 +52,8 @@ public:
     int64_t param_count() const;
 
 private:
+    void set_recipe_switches(const StepSchedule& s);
+
     const Hyperparams& h_;
     Session& session_;
     TrainingGraphs graphs_;

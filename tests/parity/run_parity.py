@@ -3,7 +3,8 @@
 
   run_parity.py grads  CONFIG.json IN.safetensors OUT.safetensors
       IN holds the model weights and the batch ("batch.ids", "batch.targets"); OUT gets "loss" and
-      "grad.<name>" for every parameter. With "autocast": true in CONFIG the forward pass runs
+      "grad.<name>" for every parameter. With a "variant" object in CONFIG the model is
+      variant_gpt.VariantGPT with those record options. With "autocast": true in CONFIG the forward pass runs
       under torch.autocast("cpu", bfloat16), the baseline's mixed precision.
   run_parity.py train CONFIG.json IN.safetensors OUT.safetensors
       CONFIG's "steps" training steps as the trainer runs them, from the weights in IN: each step
@@ -23,6 +24,7 @@ import torch
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from baseline_gpt import GPT, muon_step, param_groups  # noqa: E402
+from variant_gpt import VariantGPT  # noqa: E402
 
 DTYPES = {"F32": torch.float32, "I64": torch.int64, "I32": torch.int32, "BF16": torch.bfloat16}
 
@@ -59,7 +61,10 @@ def main():
     mode, cfg_path, in_path, out_path = sys.argv[1:5]
     cfg = json.load(open(cfg_path))
     torch.manual_seed(0)
-    model = GPT(cfg["vocab"], cfg["layers"], cfg["dim"], cfg["heads"], cfg["kv_heads"], cfg["mlp_mult"])
+    if "variant" in cfg:
+        model = VariantGPT(cfg["vocab"], cfg["layers"], cfg["dim"], cfg["heads"], cfg["kv_heads"], cfg["variant"])
+    else:
+        model = GPT(cfg["vocab"], cfg["layers"], cfg["dim"], cfg["heads"], cfg["kv_heads"], cfg["mlp_mult"])
     tensors = load(in_path)
     missing = model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("batch.")}, strict=True)
     assert not missing.missing_keys and not missing.unexpected_keys, missing
