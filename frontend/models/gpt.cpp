@@ -150,6 +150,16 @@ Tensor add_skip(ParamSet& ps, const GptConfig& cfg, int64_t j, int64_t n_skip, c
     return g * x + (1.0 - g) * (w * skip);
 }
 
+// ORTHO_INIT / OVERTONE_INIT: the records' init schemes replace the default ones (pgolf-spec §4.2).
+void apply_init_variants(ParamSet& ps, const GptConfig& cfg) {
+    const VariantConfig& v = cfg.variant;
+    for (const ParamSpec& p : std::vector<ParamSpec>(ps.specs())) {
+        const bool linear = p.group == "matrix" && p.init.kind == Init::Kind::Uniform;
+        if (v.ortho_init && linear && p.shape[0] >= 64 && p.shape[1] >= 64) ps.set_init(p.name, Init::orthogonal(1.0));
+    }
+    if (v.overtone_init) ps.set_init("tok_emb.weight", Init::overtone(cfg.tied_embed_init_std));
+}
+
 }  // namespace
 
 Tensor gpt_token_losses(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, const Tensor& targets) {
@@ -179,6 +189,7 @@ Tensor gpt_token_losses(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, c
         }
         block(c, plan.order[static_cast<size_t>(plan.n_encoder() + j)], s);
     }
+    apply_init_variants(ps, cfg);
     Tensor x = s.lane1.defined() ? (s.lane0 + s.lane1) * 0.5 : s.lane0;
     Tensor h = rms_norm(x, nn::kRmsEps).reshape({B * T, d});
     Tensor logits = matmul(h, emb.cast(h.dtype()).transpose(0, 1));

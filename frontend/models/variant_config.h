@@ -32,6 +32,8 @@ struct VariantConfig {
     int64_t num_loops = 0;                            // NUM_LOOPS: extra passes over [LOOP_START, LOOP_END]
     int64_t parallel_start_layer = -1;                // PARALLEL_START_LAYER: two-lane residuals from here (-1 = off)
     bool attn_out_gate = false;                       // ATTN_OUT_GATE: per-head 2σ(W·x[0:12]) on the attention output
+    bool ortho_init = false;                          // ORTHO_INIT: orthogonal init of non-zero-init linears >= 64x64
+    bool overtone_init = false;                       // OVERTONE_INIT: Overtone spectral init of tok_emb
 };
 
 // The gate input width of SmearGate v2 and of the attention output gate (the records' 12).

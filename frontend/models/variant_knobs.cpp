@@ -48,6 +48,11 @@ PG_KNOB({.name = "PARALLEL_START_LAYER", .kind = KnobKind::Int, .default_value =
 PG_KNOB({.name = "ATTN_OUT_GATE", .kind = KnobKind::Bool, .default_value = "0",
          .doc = "per-head attention output gate 2*sigmoid(W x[0:12])"});
 
+PG_KNOB({.name = "ORTHO_INIT", .kind = KnobKind::Bool, .default_value = "0",
+         .doc = "orthogonal init (gain 1) of every non-zero-init linear with both dims >= 64"});
+PG_KNOB({.name = "OVERTONE_INIT", .kind = KnobKind::Bool, .default_value = "0",
+         .doc = "Overtone init of tok_emb: N(0, TIED_EMBED_INIT_STD) with singular values S_1 * k^-1/2"});
+
 namespace {
 
 std::vector<int64_t> parse_layers(const std::string& text) {
@@ -120,6 +125,8 @@ void read_variant_settings(GptConfig& cfg) {
     v.num_loops = env::get_int("NUM_LOOPS");
     v.parallel_start_layer = env::get_int("PARALLEL_START_LAYER");
     v.attn_out_gate = env::get_bool("ATTN_OUT_GATE");
+    v.ortho_init = env::get_bool("ORTHO_INIT");
+    v.overtone_init = env::get_bool("OVERTONE_INIT");
     validate(cfg);
 }
 
@@ -129,7 +136,7 @@ const std::vector<std::string>& variant_knob_names() {
         "BIGRAM_VOCAB_SIZE", "BIGRAM_DIM",  "VE_ENABLED",       "VE_DIM",              "VE_LAYERS",
         "VALUE_RESIDUAL", "XSA_LAST_N",     "ROPE_DIMS",        "ROPE_NTK_REF_LEN",    "LN_SCALE",
         "SKIP_GATES_ENABLED", "LOOP_START", "LOOP_END",         "NUM_LOOPS",           "PARALLEL_START_LAYER",
-        "ATTN_OUT_GATE"};
+        "ATTN_OUT_GATE", "ORTHO_INIT", "OVERTONE_INIT"};
     return names;
 }
 
