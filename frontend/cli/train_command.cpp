@@ -9,6 +9,7 @@
 #include "base/env.h"
 #include "base/error.h"
 #include "frontend/cli/command.h"
+#include "frontend/train/print_config.h"
 #include "frontend/train/trainer.h"
 
 namespace pg::cli {
@@ -59,6 +60,10 @@ void train_seeds(const std::vector<int64_t>& seeds) {
 }
 
 int run_train(std::vector<std::string> args) {
+    if (args.size() == 1 && args[0] == "--print-config") {
+        fmt::print("{}", resolved_config(read_hyperparams()));
+        return 0;
+    }
     PG_CHECK(args.empty(), "unexpected argument '{}': settings are --NAME=value flags or environment variables "
              "(`pgolf env` lists them)", args.front());
     if (std::string seeds = env::get("SEEDS"); !seeds.empty()) {
@@ -77,7 +82,9 @@ PG_COMMAND({.name = "train",
                      "WARMUP_STEPS, WARMDOWN_ITERS, MAX_WALLCLOCK_SECONDS, VAL_LOSS_EVERY, learning rates, SEED,\n"
                      "...) on the shards in DATA_PATH with the tokenizer TOKENIZER_PATH. Logs go to the terminal\n"
                      "and to RUN_DIR/train.log, metrics to RUN_DIR/metrics.jsonl. SEEDS=1337,42,2025 (or\n"
-                     "--seeds=...) runs once per seed into RUN_DIR/seed<N>. `pgolf env` lists every setting.",
+                     "--seeds=...) runs once per seed into RUN_DIR/seed<N>. `pgolf env` lists every setting.\n"
+                     "PRESET=<name> (--preset=<name>) starts from a record recipe (docs/presets.md);\n"
+                     "--print-config prints the resolved settings, where each came from, and the parameter count.",
             .run = run_train});
 
 }  // namespace

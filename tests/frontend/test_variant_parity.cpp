@@ -21,7 +21,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <random>
 
 #include "frontend/export/safetensors.h"
@@ -29,78 +28,21 @@
 #include "graph/autodiff.h"
 #include "runtime/cpu_executable.h"
 #include "tests/support/skip.h"
+#include "tests/support/variant_configs.h"
 
 namespace pg {
 namespace {
 
+using testing::eleven_layer_stack;
+using testing::kVocab;
+using testing::recurrent_stack;
+using testing::variant_json;
+
 const char* kPython = "/usr/bin/python3";
-constexpr int64_t kVocab = 96, kB = 2, kT = 16;
+constexpr int64_t kB = 2, kT = 16;
 
 bool torch_available() {
     return std::system(fmt::format("{} -c 'import torch' >/dev/null 2>&1", kPython).c_str()) == 0;
-}
-
-GptConfig small_config(int64_t layers) {
-    GptConfig c;
-    c.vocab_size = kVocab;
-    c.num_layers = layers;
-    c.model_dim = 64;
-    c.num_heads = 4;
-    c.num_kv_heads = 2;
-    return c;
-}
-
-GptConfig eleven_layer_stack() {
-    GptConfig c = small_config(4);
-    VariantConfig& v = c.variant;
-    c.mlp_mult = 3.0;
-    v.activation = MlpActivation::leaky_relu2;
-    v.smear_gate = 1;
-    v.bigram_vocab_size = 64;
-    v.bigram_dim = 16;
-    v.ve_enabled = true;
-    v.ve_dim = 16;
-    v.ve_layers = {2, 3};
-    v.value_residual = true;
-    v.xsa_last_n = 2;
-    v.rope_dims = 8;
-    v.rope_ntk_ref_len = 8;
-    v.ln_scale = true;
-    return c;
-}
-
-GptConfig recurrent_stack() {
-    GptConfig c = small_config(5);
-    VariantConfig& v = c.variant;
-    c.mlp_mult = 3.5;
-    v.loop_start = 1;
-    v.loop_end = 2;
-    v.num_loops = 1;
-    v.parallel_start_layer = 3;
-    v.xsa_last_n = 5;
-    v.skip_gates = true;
-    v.smear_gate = 2;
-    v.smear_bos_id = 1;
-    v.attn_out_gate = true;
-    v.ve_enabled = true;
-    v.ve_dim = 8;
-    v.ve_layers = {3, 4};
-    v.rope_dims = 8;
-    v.ln_scale = true;
-    return c;
-}
-
-nlohmann::json variant_json(const GptConfig& c) {
-    const VariantConfig& v = c.variant;
-    return {{"mlp_mult", c.mlp_mult},
-            {"mlp_activation", v.activation == MlpActivation::relu2 ? "relu2" : "leaky_relu2"},
-            {"leaky_relu_slope", v.leaky_slope}, {"smear_gate", v.smear_gate}, {"smear_bos_id", v.smear_bos_id},
-            {"bigram_vocab_size", v.bigram_vocab_size}, {"bigram_dim", v.bigram_dim}, {"ve_enabled", v.ve_enabled},
-            {"ve_dim", v.ve_dim}, {"ve_layers", v.ve_layers}, {"value_residual", v.value_residual},
-            {"xsa_last_n", v.xsa_last_n}, {"rope_dims", v.rope_dims}, {"rope_ntk_ref_len", v.rope_ntk_ref_len},
-            {"ln_scale", v.ln_scale}, {"skip_gates_enabled", v.skip_gates}, {"loop_start", v.loop_start},
-            {"loop_end", v.loop_end}, {"num_loops", v.num_loops}, {"parallel_start_layer", v.parallel_start_layer},
-            {"attn_out_gate", v.attn_out_gate}};
 }
 
 // Every parameter random: matrices N(0, 1/fan_in), vectors and scalars 1 + N(0, 0.2) for scales

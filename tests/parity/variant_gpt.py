@@ -16,6 +16,23 @@ import torch.nn.functional as F
 from baseline_gpt import rms_norm
 
 GATE_WINDOW = 12
+QAT_BITS = 0  # > 0: the block linears use per-row fake-quantised weights with a straight-through gradient
+
+
+def fake_quant(w, bits):
+    """Per-row symmetric int-N: scale = max(rowmax/R, 1/R), clamp(round(w/scale), -R-1, R) * scale."""
+    R = 2 ** (bits - 1) - 1
+    scale = (w.detach().abs().amax(dim=1, keepdim=True) / R).clamp_min(1.0 / R)
+    y = w.detach() / scale
+    q = torch.where(y < 0, -torch.floor(-y + 0.5), torch.floor(y + 0.5)).clamp(-R - 1, R)  # half away from 0
+    return q * scale
+
+
+def lin(m, x):
+    w = m.weight
+    if QAT_BITS > 0:
+        w = w + (fake_quant(w, QAT_BITS) - w).detach()
+    return F.linear(x, w)
 
 
 def rotary(x, base, rd):
@@ -55,10 +72,10 @@ class Attention(torch.nn.Module):
 
     def forward(self, x, base, rd, xsa, value_add):
         B, T, d = x.shape
-        v_proj = self.c_v(x)
+        v_proj = lin(self.c_v, x)
         v = (v_proj if value_add is None else v_proj + value_add).view(B, T, self.hkv, self.dh)
-        q = rotary(rms_norm(self.c_q(x).view(B, T, self.h, self.dh)), base, rd)
-        k = rotary(rms_norm(self.c_k(x).view(B, T, self.hkv, self.dh)), base, rd)
+        q = rotary(rms_norm(lin(self.c_q, x).view(B, T, self.h, self.dh)), base, rd)
+        k = rotary(rms_norm(lin(self.c_k, x).view(B, T, self.hkv, self.dh)), base, rd)
         q = q * self.q_gain[None, None, :, None]
         rep = self.h // self.hkv
         kk = k.transpose(1, 2).repeat_interleave(rep, dim=1)
@@ -71,7 +88,7 @@ class Attention(torch.nn.Module):
             y = y - (y * vn).sum(-1, keepdim=True) * vn
         if hasattr(self, "attn_gate_w"):
             y = y * (2 * torch.sigmoid(x[..., :GATE_WINDOW] @ self.attn_gate_w.t()))[..., None]
-        return self.proj(y.reshape(B, T, d)), v_proj
+        return lin(self.proj, y.reshape(B, T, d)), v_proj
 
 
 class MLP(torch.nn.Module):
@@ -84,9 +101,9 @@ class MLP(torch.nn.Module):
         self.slope = o.get("leaky_relu_slope", 0.5)
 
     def forward(self, x):
-        z = self.fc(x)
+        z = lin(self.fc, x)
         h = F.leaky_relu(z, self.slope) if self.leaky else torch.relu(z)
-        return self.proj(h.square())
+        return lin(self.proj, h.square())
 
 
 class Block(torch.nn.Module):
