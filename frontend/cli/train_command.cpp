@@ -60,8 +60,9 @@ void train_seeds(const std::vector<int64_t>& seeds) {
 }
 
 int run_train(std::vector<std::string> args) {
-    if (args.size() == 1 && args[0] == "--print-config") {
-        fmt::print("{}", resolved_config(read_hyperparams()));
+    if (args.size() == 1 && (args[0] == "--print-config" || args[0] == "--print-params")) {
+        Hyperparams h = read_hyperparams();
+        fmt::print("{}", args[0] == "--print-config" ? resolved_config(h) : parameter_table(h));
         return 0;
     }
     PG_CHECK(args.empty(), "unexpected argument '{}': settings are --NAME=value flags or environment variables "
@@ -84,7 +85,8 @@ PG_COMMAND({.name = "train",
                      "and to RUN_DIR/train.log, metrics to RUN_DIR/metrics.jsonl. SEEDS=1337,42,2025 (or\n"
                      "--seeds=...) runs once per seed into RUN_DIR/seed<N>. `pgolf env` lists every setting.\n"
                      "PRESET=<name> (--preset=<name>) starts from a record recipe (docs/presets.md);\n"
-                     "--print-config prints the resolved settings, where each came from, and the parameter count.",
+                     "--print-config prints the resolved settings, where each came from, and the parameter count;\n"
+                     "--print-params the model's parameter names (the records' state_dict names) and shapes.",
             .run = run_train});
 
 }  // namespace

@@ -28,4 +28,12 @@ std::string resolved_config(const Hyperparams& h) {
     return out;
 }
 
+std::string parameter_table(const Hyperparams& h) {
+    ModelGraph m = build_eval_graph(h.model, 1, h.train_seq_len);
+    std::string out;
+    for (const ParamSpec& p : m.params->specs())
+        out += fmt::format("{:<36} {:<14} {:<5} {}\n", p.name, shape_str(p.shape), dtype_name(p.dtype), p.group);
+    return out + fmt::format("total: {} parameters in {} tensors\n", m.params->count(), m.params->specs().size());
+}
+
 }  // namespace pg

@@ -13,4 +13,7 @@ int64_t model_param_count(const GptConfig& cfg, int64_t seq_len);
 // The text printed by --print-config.
 std::string resolved_config(const Hyperparams& h);
 
+// The text printed by --print-params: each weight's state_dict name, shape, dtype and optimizer group.
+std::string parameter_table(const Hyperparams& h);
+
 }  // namespace pg

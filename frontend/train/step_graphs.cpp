@@ -143,7 +143,9 @@ TrainingGraphs build_training_graphs(const Hyperparams& h) {
     return t;
 }
 
-ModelGraph build_eval_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len) {
+ModelGraph build_eval_graph(const GptConfig& train_cfg, int64_t rows, int64_t seq_len) {
+    GptConfig cfg = train_cfg;
+    cfg.qat_bits = 0;  // late QAT fake-quantises the training forward pass only, as the records
     ModelGraph m;
     m.graph = std::make_unique<Graph>();
     m.params = std::make_unique<ParamSet>(*m.graph);
