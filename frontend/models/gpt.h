@@ -27,7 +27,7 @@ struct GptConfig {
     DType compute_dtype = DType::f32;
     VariantConfig variant;
     int64_t qat_bits = 0;  // > 0: the block linears carry late STE QAT (runtime scalar "qat", nn::linear)
-    std::string model = "gpt";  // MODEL: the registry entry that builds it (frontend/models/registry.h)
+    std::string model = "gpt";  // MODEL_FAMILY: the registry entry that builds it (frontend/models/registry.h)
 };
 
 // Declares every parameter in `ps` and returns the per-token losses [B*T] for ids/targets [B, T].

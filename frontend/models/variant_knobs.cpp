@@ -12,7 +12,7 @@ namespace pg {
 
 using env::KnobKind;
 
-PG_KNOB({.name = "MODEL", .kind = KnobKind::String, .default_value = "gpt",
+PG_KNOB({.name = "MODEL_FAMILY", .kind = KnobKind::String, .default_value = "gpt",
          .doc = "model family from the registry (frontend/models/registry.h); `gpt` = the baseline plus the record pieces"});
 PG_KNOB({.name = "MLP_ACTIVATION", .kind = KnobKind::String, .default_value = "relu2",
          .doc = "MLP activation: relu2, or leaky_relu2 = leaky_relu(z, LEAKY_RELU_SLOPE)^2",
@@ -102,7 +102,7 @@ void validate(const GptConfig& cfg) {
 }  // namespace
 
 void read_variant_settings(GptConfig& cfg) {
-    cfg.model = env::get("MODEL");
+    cfg.model = env::get("MODEL_FAMILY");
     find_model(cfg.model);
     VariantConfig& v = cfg.variant;
     v.activation = env::get("MLP_ACTIVATION") == "leaky_relu2" ? MlpActivation::leaky_relu2 : MlpActivation::relu2;
@@ -132,7 +132,7 @@ void read_variant_settings(GptConfig& cfg) {
 
 const std::vector<std::string>& variant_knob_names() {
     static const std::vector<std::string> names = {
-        "MODEL",          "MLP_ACTIVATION", "LEAKY_RELU_SLOPE", "SMEAR_GATE",          "SMEAR_BOS_ID",
+        "MODEL_FAMILY",   "MLP_ACTIVATION", "LEAKY_RELU_SLOPE", "SMEAR_GATE",          "SMEAR_BOS_ID",
         "BIGRAM_VOCAB_SIZE", "BIGRAM_DIM",  "VE_ENABLED",       "VE_DIM",              "VE_LAYERS",
         "VALUE_RESIDUAL", "XSA_LAST_N",     "ROPE_DIMS",        "ROPE_NTK_REF_LEN",    "LN_SCALE",
         "SKIP_GATES_ENABLED", "LOOP_START", "LOOP_END",         "NUM_LOOPS",           "PARALLEL_START_LAYER",

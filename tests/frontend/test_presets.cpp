@@ -87,8 +87,8 @@ TEST_CASE("presets: bad settings get an error naming the setting") {
         CHECK(error_of([] { read_hyperparams(); }).find("VE_LAYERS") != std::string::npos);
     }
     {
-        env::ScopedOverride m("MODEL", "mamba");
-        CHECK(error_of([] { read_hyperparams(); }).find("MODEL=mamba") != std::string::npos);
+        env::ScopedOverride m("MODEL_FAMILY", "mamba");
+        CHECK(error_of([] { read_hyperparams(); }).find("MODEL_FAMILY=mamba") != std::string::npos);
     }
 }
 
