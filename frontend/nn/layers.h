@@ -4,6 +4,7 @@
 // projection), and the MLP with relu² or leaky_relu(α)². Parameter names are the records'
 // state_dict names.
 #pragma once
+#include <functional>
 #include <string>
 
 #include "frontend/module.h"
@@ -22,6 +23,19 @@ inline constexpr const char* kQatScalar = "qat";
 // the straight-through gradient (the identity) either way.
 Tensor linear(ParamSet& ps, const std::string& prefix, const Tensor& x, int64_t out, bool zero_init = false,
               int64_t qat_bits = 0);
+
+// Sees the input [tokens, in] of every linear layer (and of the tied output head) by weight name
+// while a graph is built: GPTQ's calibration graph outputs XᵀX of each (pgolf-spec §4.5).
+using LinearInputObserver = std::function<void(const std::string& weight, const Tensor& input)>;
+class ScopedLinearInputObserver {
+public:
+    explicit ScopedLinearInputObserver(LinearInputObserver observer);
+    ~ScopedLinearInputObserver();
+    ScopedLinearInputObserver(const ScopedLinearInputObserver&) = delete;
+    ScopedLinearInputObserver& operator=(const ScopedLinearInputObserver&) = delete;
+};
+// Reports `input` [tokens, in] as the input of `weight` to the observer, if one is installed.
+void observe_linear_input(const std::string& weight, const Tensor& input);
 
 struct AttentionConfig {
     int64_t num_heads = 8, num_kv_heads = 4;
