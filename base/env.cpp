@@ -16,6 +16,7 @@ struct Registry {
     std::mutex mu;
     std::map<std::string, Knob, std::less<>> knobs;
     std::map<std::string, std::string, std::less<>> overrides;
+    std::map<std::string, std::pair<std::string, std::string>, std::less<>> presets;  // value, layer
 };
 
 Registry& registry() {
@@ -127,7 +128,34 @@ std::string get(std::string_view name) {
         validate(k, value, "environment variable");
         return value;
     }
-    return k.default_value;
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    auto it = r.presets.find(name);
+    return it != r.presets.end() ? it->second.first : k.default_value;
+}
+
+void set_preset_value(std::string_view name, std::string value, std::string_view layer) {
+    const Knob& k = knob_or_throw(name);
+    validate(k, value, std::string(layer).c_str());
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    r.presets[std::string(name)] = {std::move(value), std::string(layer)};
+}
+
+void clear_preset_values() {
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    r.presets.clear();
+}
+
+std::string source(std::string_view name) {
+    const Knob& k = knob_or_throw(name);
+    Registry& r = registry();
+    std::lock_guard lock(r.mu);
+    if (r.overrides.count(name)) return "flag";
+    if (std::getenv(k.name.c_str())) return "environment";
+    auto it = r.presets.find(name);
+    return it != r.presets.end() ? it->second.second : "default";
 }
 
 int64_t get_int(std::string_view name) {

@@ -35,6 +35,13 @@ bool get_bool(std::string_view name);
 void set_override(std::string_view name, std::string value);
 void clear_override(std::string_view name);
 
+// Preset values: a layer between the environment and the defaults (a --flag or an environment
+// variable still wins), set by `PRESET=<name>` (frontend/models/presets.h). `layer` names it.
+void set_preset_value(std::string_view name, std::string value, std::string_view layer);
+void clear_preset_values();
+// Where the value of `name` comes from: "flag", "environment", "preset <name>" or "default".
+std::string source(std::string_view name);
+
 // Every registered knob, sorted by name.
 std::vector<const Knob*> all();
 const Knob* find(std::string_view name);

@@ -4,14 +4,53 @@
 #include <random>
 
 #include "base/error.h"
+#include "frontend/nn/spectral_init.h"
 
 namespace pg {
+namespace {
+
+// Orthogonal or Overtone values of the 2-D param s into t.
+void fill_spectral(const ParamSpec& s, HostTensor& t, std::mt19937_64& rng) {
+    PG_CHECK(s.shape.size() == 2, "orthogonal / Overtone init of '{}' needs a matrix", s.name);
+    const int64_t rows = s.shape[0], cols = s.shape[1];
+    std::vector<double> v;
+    if (s.init.kind == Init::Kind::Orthogonal) {
+        v = nn::orthogonal_matrix(rows, cols, s.init.a, rng);
+    } else {
+        std::normal_distribution<double> d(0.0, s.init.a);
+        v.resize(static_cast<size_t>(rows * cols));
+        for (double& x : v) x = d(rng);
+        nn::overtone_spectrum(v, rows, cols);
+    }
+    for (int64_t i = 0; i < rows * cols; ++i) t.set(i, v[static_cast<size_t>(i)]);
+}
+
+}  // namespace
 
 Tensor ParamSet::add(const std::string& name, const Shape& shape, Init init, const std::string& group, DType dtype) {
     for (const ParamSpec& s : specs_) PG_CHECK(s.name != name, "parameter '{}' is declared twice", name);
     NodeId id = build::param(*g_, name, shape, dtype);
     specs_.push_back({name, shape, dtype, std::move(init), group, id});
     return {g_, id};
+}
+
+Tensor ParamSet::use(const std::string& name, const Shape& shape, Init init, const std::string& group, DType dtype) {
+    for (const ParamSpec& s : specs_)
+        if (s.name == name) {
+            PG_CHECK(s.shape == shape && s.dtype == dtype && s.group == group,
+                     "parameter '{}' is used with two different shapes, dtypes or groups", name);
+            return {g_, s.node};
+        }
+    return add(name, shape, std::move(init), group, dtype);
+}
+
+void ParamSet::set_init(const std::string& name, Init init) {
+    for (ParamSpec& s : specs_)
+        if (s.name == name) {
+            s.init = std::move(init);
+            return;
+        }
+    throw Error(fmt::format("no parameter named '{}'", name));
 }
 
 Tensor ParamSet::get(const std::string& name) const {
@@ -42,6 +81,8 @@ std::map<std::string, HostTensor> ParamSet::initialize(uint64_t seed) const {
                 for (int64_t i = 0; i < n; ++i) t.set(i, d(rng));
                 break;
             }
+            case Init::Kind::Orthogonal:
+            case Init::Kind::Overtone: fill_spectral(s, t, rng); break;
             case Init::Kind::RowPattern: {
                 PG_ASSERT(!s.shape.empty() && static_cast<int64_t>(s.init.rows.size()) == s.shape[0]);
                 int64_t row = n / s.shape[0];

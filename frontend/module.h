@@ -13,8 +13,8 @@
 namespace pg {
 
 struct Init {
-    enum class Kind { Zeros, Constant, Normal, Uniform, RowPattern } kind = Kind::Zeros;
-    double a = 0;                   // constant value, normal std, or uniform bound
+    enum class Kind { Zeros, Constant, Normal, Uniform, RowPattern, Orthogonal, Overtone } kind = Kind::Zeros;
+    double a = 0;                   // constant value, normal std, uniform bound, orthogonal gain, Overtone std
     std::vector<double> rows;       // RowPattern: row r of a 2-D param is filled with rows[r]
 
     static Init zeros() { return {}; }
@@ -23,6 +23,9 @@ struct Init {
     static Init normal(double std) { return {Kind::Normal, std, {}}; }
     static Init uniform(double bound) { return {Kind::Uniform, bound, {}}; }  // U(-bound, bound)
     static Init row_pattern(std::vector<double> r) { return {Kind::RowPattern, 0, std::move(r)}; }
+    // 2-D only (frontend/nn/spectral_init.h): orthogonal × gain; N(0, std) with Overtone's spectrum.
+    static Init orthogonal(double gain) { return {Kind::Orthogonal, gain, {}}; }
+    static Init overtone(double std) { return {Kind::Overtone, std, {}}; }
 };
 
 struct ParamSpec {
@@ -41,7 +44,13 @@ public:
     // Declares a parameter; declaring the same name twice is a pg::Error.
     Tensor add(const std::string& name, const Shape& shape, Init init, const std::string& group,
                DType dtype = DType::f32);
+    // Declares a parameter, or returns the one already declared under `name` (weights shared by
+    // looped layers); a different shape, dtype or group under the same name is a pg::Error.
+    Tensor use(const std::string& name, const Shape& shape, Init init, const std::string& group,
+               DType dtype = DType::f32);
     Tensor get(const std::string& name) const;
+    // Replaces the init scheme of a declared parameter (init variants chosen after the model is built).
+    void set_init(const std::string& name, Init init);
     const std::vector<ParamSpec>& specs() const { return specs_; }
     Graph& graph() const { return *g_; }
 

@@ -199,6 +199,7 @@ NodeId rms_norm(Graph& g, NodeId x, double eps) { return make(g, Op::RmsNorm, {x
 NodeId rope(Graph& g, NodeId x, int64_t rotated_dims, double base) {
     return make(g, Op::Rope, {x}, DType::f32, {}, {rotated_dims}, base);
 }
+NodeId fake_quant(Graph& g, NodeId x, int64_t bits) { return make(g, Op::FakeQuant, {x}, DType::f32, {}, {bits}); }
 NodeId attention(Graph& g, NodeId q, NodeId k, NodeId v, double scale) {
     return make(g, Op::Attention, {q, k, v}, DType::f32, {}, {}, scale);
 }

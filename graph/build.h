@@ -50,6 +50,9 @@ NodeId log_softmax(Graph& g, NodeId x);
 NodeId cross_entropy(Graph& g, NodeId logits, NodeId targets, double softcap = 0);
 NodeId rms_norm(Graph& g, NodeId x, double eps);
 NodeId rope(Graph& g, NodeId x, int64_t rotated_dims, double base);
+// Per-row symmetric fake quantisation of x [rows, cols] to `bits` bits with a straight-through
+// gradient (ops/fake_quant).
+NodeId fake_quant(Graph& g, NodeId x, int64_t bits);
 NodeId attention(Graph& g, NodeId q, NodeId k, NodeId v, double scale);
 
 // Sums `a` over the axes that broadcasting to a.shape expanded from `target` (the adjoint of

@@ -231,6 +231,10 @@ void infer_composite(const Graph& g, Node& n) {
                         "rotated dims must be even, positive and <= D = {}", a.shape[3]);
             INFER_CHECK(n.scalar > 0, "rope base must be positive");
             return;
+        case Op::FakeQuant:
+            INFER_CHECK(a.shape.size() == 2 && is_float(a.dtype), "expects a float matrix [rows, cols]");
+            INFER_CHECK(n.ints.size() == 1 && n.ints[0] >= 2 && n.ints[0] <= 16, "bits must be in [2, 16]");
+            return;
         case Op::Attention: {
             const Node& k = g[n.inputs[1]];
             const Node& v = g[n.inputs[2]];

@@ -86,7 +86,8 @@ enum class OpKind : uint8_t { Leaf, Unary, Binary, Ternary, Reduce, Movement, In
     X(CrossEntropy, "cross_entropy", Composite, 2) \
     X(RmsNorm, "rms_norm", Composite, 1)       \
     X(Rope, "rope", Composite, 1)              \
-    X(Attention, "attention", Composite, 3)
+    X(Attention, "attention", Composite, 3)   \
+    X(FakeQuant, "fake_quant", Composite, 1)
 
 enum class Op : uint8_t {
 #define PG_OP_ENUM(name, text, kind, arity) name,

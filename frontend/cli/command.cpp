@@ -9,6 +9,7 @@
 
 #include "base/env.h"
 #include "base/error.h"
+#include "frontend/models/presets.h"
 
 namespace pg::cli {
 namespace {
@@ -109,7 +110,9 @@ int main(int argc, char** argv) {
         return 0;
     }
     try {
-        return it->run(apply_knob_flags(rest));
+        std::vector<std::string> command_args = apply_knob_flags(rest);
+        apply_preset_setting();
+        return it->run(command_args);
     } catch (const Error& e) {
         fmt::print(stderr, "pgolf {}: error: {}\n", it->name, e.what());
         return 1;

@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "frontend/cli/command.h"
 #include "frontend/train/data_parallel.h"
+#include "frontend/train/print_config.h"
 #include "frontend/train/trainer.h"
 #include "runtime/comm/world.h"
 
@@ -69,6 +70,11 @@ void train_seeds(const std::vector<int64_t>& seeds) {
 }
 
 int run_train(std::vector<std::string> args) {
+    if (args.size() == 1 && (args[0] == "--print-config" || args[0] == "--print-params")) {
+        Hyperparams h = read_hyperparams();
+        fmt::print("{}", args[0] == "--print-config" ? resolved_config(h) : parameter_table(h));
+        return 0;
+    }
     PG_CHECK(args.empty(), "unexpected argument '{}': settings are --NAME=value flags or environment variables "
              "(`pgolf env` lists them)", args.front());
     return comm::run_as_rank([] {
@@ -89,7 +95,10 @@ PG_COMMAND({.name = "train",
                      "WARMUP_STEPS, WARMDOWN_ITERS, MAX_WALLCLOCK_SECONDS, VAL_LOSS_EVERY, learning rates, SEED,\n"
                      "...) on the shards in DATA_PATH with the tokenizer TOKENIZER_PATH. Logs go to the terminal\n"
                      "and to RUN_DIR/train.log, metrics to RUN_DIR/metrics.jsonl. SEEDS=1337,42,2025 (or\n"
-                     "--seeds=...) runs once per seed into RUN_DIR/seed<N>. `pgolf env` lists every setting.\n\n"
+                     "--seeds=...) runs once per seed into RUN_DIR/seed<N>. `pgolf env` lists every setting.\n"
+                     "PRESET=<name> (--preset=<name>) starts from a record recipe (docs/presets.md);\n"
+                     "--print-config prints the resolved settings, where each came from, and the parameter count;\n"
+                     "--print-params the model's parameter names (the records' state_dict names) and shapes.\n\n"
                      "Data parallel: start one process per GPU with torchrun, mpirun, srun or\n"
                      "`pgolf launch --nproc N -- train ...` (docs/distributed.md); on the CPU, with mpirun.",
             .run = run_train});

@@ -114,9 +114,10 @@ Checkpoint load_checkpoint(const fs::path& path) {
 }
 
 bool is_optimizer_state(std::string_view name) {
-    for (std::string_view suffix : {".exp_avg", ".exp_avg_sq", ".momentum_buffer"})
+    // Adam / Muon state, and the weight averages of frontend/train/weight_averaging.h.
+    for (std::string_view suffix : {".exp_avg", ".exp_avg_sq", ".momentum_buffer", ".ema", ".swa_sum"})
         if (name.size() > suffix.size() && name.ends_with(suffix)) return true;
-    return false;
+    return name == "swa_count";
 }
 
 TensorMap model_params(const TensorMap& tensors) {

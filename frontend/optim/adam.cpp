@@ -24,7 +24,9 @@ void adam_update(ParamSet& ps, const std::vector<std::string>& names, const std:
         Tensor m_new = cfg.beta1 * m + (1.0 - cfg.beta1) * gr;
         Tensor v_new = cfg.beta2 * v + (1.0 - cfg.beta2) * gr.square();
         Tensor denom = v_new.sqrt() / bc2_sqrt + cfg.eps;
-        Tensor p_new = (p.cast(DType::f32) - step_size * m_new / denom).cast(p.dtype());
+        Tensor pf = p.cast(DType::f32);
+        if (cfg.weight_decay != 0) pf = pf * (1.0 - lr * cfg.weight_decay);
+        Tensor p_new = (pf - step_size * m_new / denom).cast(p.dtype());
         g.add_update(m.id(), m_new.id());
         g.add_update(v.id(), v_new.id());
         g.add_update(p.id(), p_new.id());

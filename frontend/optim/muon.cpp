@@ -8,9 +8,8 @@
 
 namespace pg {
 
-Tensor newton_schulz(const Tensor& g, int steps, DType dtype) {
+Tensor newton_schulz(const Tensor& g, int steps, DType dtype, const std::vector<NsTriple>& coefficients) {
     PG_CHECK(g.shape().size() == 2, "Newton–Schulz needs a matrix, got shape {}", shape_str(g.shape()));
-    constexpr double a = 3.4445, b = -4.7750, c = 2.0315;
     // As the baseline: cast first, then divide by the (dtype-rounded) Frobenius norm + eps.
     Tensor x = g.cast(dtype);
     Tensor norm = x.cast(DType::f32).square().sum_all().sqrt().cast(dtype) + 1e-7;
@@ -18,6 +17,7 @@ Tensor newton_schulz(const Tensor& g, int steps, DType dtype) {
     bool transposed = g.dim(0) > g.dim(1);
     if (transposed) x = x.transpose(0, 1);
     for (int i = 0; i < steps; ++i) {
+        const auto [a, b, c] = ns_triple(coefficients, i);
         Tensor A = matmul(x, x.transpose(0, 1));
         Tensor B = b * A + c * matmul(A, A);
         x = a * x + matmul(B, x);
@@ -27,6 +27,16 @@ Tensor newton_schulz(const Tensor& g, int steps, DType dtype) {
 }
 
 std::string muon_momentum_name(const std::string& param) { return param + ".momentum_buffer"; }
+
+namespace {
+
+// MuonEq-R: u_r / max(‖u_r‖, 1e-7) for every row r.
+Tensor normalize_rows(const Tensor& u) {
+    Tensor norm = u.square().sum({1}).sqrt().reshape({u.dim(0), 1});
+    return u / maximum(norm, Tensor(&u.graph(), build::constant(u.graph(), 1e-7, {}, u.dtype())));
+}
+
+}  // namespace
 
 void muon_update(ParamSet& ps, const std::vector<std::string>& names, const std::vector<Tensor>& grads,
                  const std::string& lr_scalar, const MuonConfig& cfg) {
@@ -41,9 +51,12 @@ void muon_update(ParamSet& ps, const std::vector<std::string>& names, const std:
         Tensor buf = ps.add(muon_momentum_name(names[i]), p.shape(), Init::zeros(), "state");
         Tensor buf_new = mu * buf + gr;
         Tensor u = gr + mu * buf_new;  // Nesterov
-        Tensor o = newton_schulz(u, cfg.backend_steps, cfg.ns_dtype);
+        if (cfg.row_normalize) u = normalize_rows(u);
+        Tensor o = newton_schulz(u, cfg.backend_steps, cfg.ns_dtype, cfg.coefficients);
         double scale = std::sqrt(std::max(1.0, static_cast<double>(p.dim(0)) / static_cast<double>(p.dim(1))));
-        Tensor p_new = (p.cast(DType::f32) - (lr * scale) * o).cast(p.dtype());
+        Tensor pf = p.cast(DType::f32);
+        if (cfg.weight_decay != 0) pf = pf * (1.0 - lr * cfg.weight_decay);
+        Tensor p_new = (pf - (lr * scale) * o).cast(p.dtype());
         g.add_update(buf.id(), buf_new.id());
         g.add_update(p.id(), p_new.id());
     }

@@ -1,24 +1,31 @@
-// Muon as graph updates (pgolf-spec §3.4): Nesterov momentum, orthogonalisation of the update by
-// five Newton–Schulz iterations with the baseline's coefficients in bf16, the shape correction
-// sqrt(max(1, rows/cols)), then p <- p - lr * update. The momentum (runtime scalar
+// Muon as graph updates (pgolf-spec §3.4, §4.3): Nesterov momentum, optionally MuonEq-R's row
+// normalisation, orthogonalisation of the update by Newton–Schulz iterations (the baseline's
+// coefficients or Polar Express's) in bf16, the shape correction sqrt(max(1, rows/cols)), then
+// p <- p·(1 − lr·wd) − lr·update (decoupled weight decay, 0 by default). The momentum (runtime scalar
 // "muon_momentum", warmed up by the trainer) and the learning rate are runtime scalars.
 #pragma once
 #include <string>
 #include <vector>
 
 #include "frontend/module.h"
+#include "frontend/optim/ns_coefficients.h"
 
 namespace pg {
 
 struct MuonConfig {
     int backend_steps = 5;
     DType ns_dtype = DType::bf16;  // the baseline runs Newton–Schulz in bf16
+    std::vector<NsTriple> coefficients = ns_coefficients("baseline");
+    double weight_decay = 0;    // MUON_WD
+    bool row_normalize = false;  // MuonEq-R: each row of the update / max(‖row‖, 1e-7) before NS
 };
 
 // Orthogonalises g [rows, cols] by Newton–Schulz: X = G/(‖G‖_F + 1e-7) (cast to `dtype` first), transposed when
-// rows > cols; `steps` times A = XXᵀ, B = bA + cA², X = aX + BX with (a, b, c) = (3.4445,
-// −4.7750, 2.0315); transposed back. Computed in `dtype`, returned in f32.
-Tensor newton_schulz(const Tensor& g, int steps, DType dtype);
+// rows > cols; `steps` times A = XXᵀ, B = bA + cA², X = aX + BX with iteration i's (a, b, c) from
+// `coefficients` (the baseline: (3.4445, −4.7750, 2.0315) every time); transposed back. Computed
+// in `dtype`, returned in f32.
+Tensor newton_schulz(const Tensor& g, int steps, DType dtype,
+                     const std::vector<NsTriple>& coefficients = ns_coefficients("baseline"));
 
 // The name of a param's momentum buffer (optimizer state).
 std::string muon_momentum_name(const std::string& param);

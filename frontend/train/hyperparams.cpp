@@ -9,6 +9,7 @@
 #include "base/env.h"
 #include "base/error.h"
 #include "frontend/train/data_parallel.h"
+#include "frontend/models/variant_knobs.h"
 
 namespace pg {
 
@@ -19,7 +20,7 @@ PG_KNOB({.name = "NUM_LAYERS", .kind = KnobKind::Int, .default_value = "9", .doc
 PG_KNOB({.name = "MODEL_DIM", .kind = KnobKind::Int, .default_value = "512", .doc = "model width d"});
 PG_KNOB({.name = "NUM_HEADS", .kind = KnobKind::Int, .default_value = "8", .doc = "query heads"});
 PG_KNOB({.name = "NUM_KV_HEADS", .kind = KnobKind::Int, .default_value = "4", .doc = "key/value heads (GQA)"});
-PG_KNOB({.name = "MLP_MULT", .kind = KnobKind::Int, .default_value = "2", .doc = "MLP hidden = MLP_MULT * d"});
+PG_KNOB({.name = "MLP_MULT", .kind = KnobKind::Float, .default_value = "2", .doc = "MLP hidden = int(MLP_MULT * d)"});
 PG_KNOB({.name = "TIE_EMBEDDINGS", .kind = KnobKind::Bool, .default_value = "1",
          .doc = "tied input/output embeddings (only 1 is supported)"});
 PG_KNOB({.name = "ROPE_BASE", .kind = KnobKind::Float, .default_value = "10000", .doc = "rotary base"});
@@ -82,7 +83,12 @@ const std::vector<std::string>& model_knob_names() {
                                                    "NUM_KV_HEADS", "MLP_MULT",   "ROPE_BASE",     "LOGIT_SOFTCAP",
                                                    "QK_GAIN_INIT", "TRAIN_SEQ_LEN", "TIE_EMBEDDINGS",
                                                    "PG_COMPUTE_DTYPE"};
-    return names;
+    static const std::vector<std::string> all = [] {
+        std::vector<std::string> v = names;
+        v.insert(v.end(), variant_knob_names().begin(), variant_knob_names().end());
+        return v;
+    }();
+    return all;
 }
 
 Hyperparams read_hyperparams() {
@@ -93,7 +99,7 @@ Hyperparams read_hyperparams() {
     m.model_dim = env::get_int("MODEL_DIM");
     m.num_heads = env::get_int("NUM_HEADS");
     m.num_kv_heads = env::get_int("NUM_KV_HEADS");
-    m.mlp_mult = env::get_int("MLP_MULT");
+    m.mlp_mult = env::get_float("MLP_MULT");
     m.rope_base = env::get_float("ROPE_BASE");
     m.logit_softcap = env::get_float("LOGIT_SOFTCAP");
     m.qk_gain_init = env::get_float("QK_GAIN_INIT");
@@ -135,6 +141,7 @@ Hyperparams read_hyperparams() {
              "NUM_HEADS={} is not a multiple of NUM_KV_HEADS={}", m.num_heads, m.num_kv_heads);
     PG_CHECK((m.model_dim / m.num_heads) % 2 == 0, "head dim MODEL_DIM/NUM_HEADS={} must be even (rotary)",
              m.model_dim / m.num_heads);
+    read_variant_settings(m);
     PG_CHECK(h.world_size >= 1 && 8 % h.world_size == 0, "WORLD_SIZE={} must divide 8 (grad_accum = 8 / WORLD_SIZE)",
              h.world_size);
     PG_CHECK(h.train_seq_len > 0, "TRAIN_SEQ_LEN must be positive");
@@ -147,6 +154,8 @@ Hyperparams read_hyperparams() {
     PG_CHECK(h.iterations >= 0 && h.warmup_steps >= 0 && h.warmdown_iters >= 0, "step counts must be >= 0");
     PG_CHECK(h.muon_backend_steps >= 0, "MUON_BACKEND_STEPS must be >= 0");
 
+    h.recipe = read_recipe_settings();
+    h.model.qat_bits = h.recipe.qat() ? h.recipe.qat_bits : 0;
     h.resume_from = env::get("RESUME_FROM");
     h.checkpoint_every = env::get_int("CHECKPOINT_EVERY");
     PG_CHECK(h.checkpoint_every >= 0, "CHECKPOINT_EVERY must be >= 0");

@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "frontend/models/gpt.h"
+#include "frontend/train/recipe_settings.h"
 
 namespace pg {
 
 struct Hyperparams {
     GptConfig model;
+    RecipeSettings recipe;  // the records' optimizer, schedule, averaging and QAT settings
     int64_t train_batch_tokens = 524288, train_seq_len = 1024, iterations = 20000;
     int64_t warmup_steps = 20, warmdown_iters = 1200, val_loss_every = 1000, val_batch_size = 524288;
     int64_t train_log_every = 200;

@@ -3,8 +3,10 @@
 
 #include "base/env.h"
 #include "base/error.h"
+#include "frontend/models/registry.h"
 #include "frontend/optim/adam.h"
 #include "frontend/optim/muon.h"
+#include "frontend/train/weight_averaging.h"
 #include "graph/autodiff.h"
 
 namespace pg {
@@ -69,8 +71,8 @@ void add_optimizer(ParamSet& ps, const Hyperparams& h, const std::vector<ParamSp
                 gs.push_back(grads[i]);
             }
     };
-    AdamConfig adam{h.beta1, h.beta2, h.adam_eps};
     for (const char* name : {"embed", "scalar"}) {
+        AdamConfig adam{h.beta1, h.beta2, h.adam_eps, name == std::string("embed") ? h.recipe.embed_wd : h.recipe.adam_wd};
         std::vector<std::string> names;
         std::vector<Tensor> gs;
         group(name, names, gs);
@@ -79,7 +81,8 @@ void add_optimizer(ParamSet& ps, const Hyperparams& h, const std::vector<ParamSp
     std::vector<std::string> names;
     std::vector<Tensor> gs;
     group("matrix", names, gs);
-    MuonConfig muon{static_cast<int>(h.muon_backend_steps), parse_dtype(env::get("PG_MUON_NS_DTYPE"))};
+    MuonConfig muon{static_cast<int>(h.muon_backend_steps), parse_dtype(env::get("PG_MUON_NS_DTYPE")),
+                    ns_coefficients(h.recipe.ns_coefficients), h.recipe.muon_wd, h.recipe.muon_eq_r};
     if (h.sharded_muon && h.world_size > 1) sharded_muon_update(ps, h, names, gs, muon);
     else if (!names.empty()) muon_update(ps, names, gs, "lr.matrix", muon);
 }
@@ -89,7 +92,7 @@ std::vector<Tensor> loss_and_gradients(ModelGraph& m, const Hyperparams& h, int6
     Graph& g = *m.graph;
     Tensor ids = input(g, "ids", {rows, h.train_seq_len}, DType::i32);
     Tensor targets = input(g, "targets", {rows, h.train_seq_len}, DType::i32);
-    Tensor loss = gpt_loss(*m.params, h.model, ids, targets);
+    Tensor loss = model_loss(*m.params, h.model, ids, targets);
     g.set_output("loss", loss.id());
     std::vector<NodeId> wrt;
     for (const ParamSpec& p : m.params->specs()) wrt.push_back(p.node);
@@ -130,7 +133,7 @@ ModelGraph build_optimizer_step(const Hyperparams& h) {
     ModelGraph m = new_model_graph();
     Graph& g = *m.graph;
     Tensor ids = input(g, "ids", {1, h.train_seq_len}, DType::i32);
-    gpt_loss(*m.params, h.model, ids, ids);
+    model_loss(*m.params, h.model, ids, ids);
     std::vector<ParamSpec> model_params = m.params->specs();
     std::vector<Tensor> grads;
     for (const ParamSpec& p : model_params) {
@@ -139,6 +142,7 @@ ModelGraph build_optimizer_step(const Hyperparams& h) {
         g.add_update(acc.id(), build::constant(g, 0.0, p.shape, DType::f32));  // ready for the next step
     }
     add_optimizer(*m.params, h, model_params, grads);
+    add_weight_averaging(*m.params, h.recipe, model_params);
     return m;
 }
 
@@ -166,7 +170,9 @@ TrainingGraphs build_training_graphs(const Hyperparams& h) {
     return t;
 }
 
-ModelGraph build_eval_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len, bool with_log_probs) {
+ModelGraph build_eval_graph(const GptConfig& train_cfg, int64_t rows, int64_t seq_len, bool with_log_probs) {
+    GptConfig cfg = train_cfg;
+    cfg.qat_bits = 0;  // late QAT fake-quantises the training forward pass only, as the records
     ModelGraph m;
     m.graph = std::make_unique<Graph>();
     m.params = std::make_unique<ParamSet>(*m.graph);
@@ -174,7 +180,7 @@ ModelGraph build_eval_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len,
     Tensor ids = input(g, "ids", {rows, seq_len}, DType::i32);
     Tensor targets = input(g, "targets", {rows, seq_len}, DType::i32);
     if (!with_log_probs) {
-        g.set_output("losses", gpt_token_losses(*m.params, cfg, ids, targets).id());
+        g.set_output("losses", model_token_losses(*m.params, cfg, ids, targets).id());
         return m;
     }
     Tensor logits = gpt_logits(*m.params, cfg, ids);

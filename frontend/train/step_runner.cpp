@@ -23,6 +23,20 @@ StepRunner::StepRunner(const Hyperparams& h, Session& session)
         comm_ = &comm::world();
         session_.set_communicator(comm_);
     }
+    set_recipe_switches({});
+}
+
+void StepRunner::set_recipe_switches(const StepSchedule& s) {
+    if (h_.recipe.qat()) {
+        micro_exe_->set_scalar(nn::kQatScalar, s.qat ? 1.0 : 0.0);
+        if (sync_exe_) sync_exe_->set_scalar(nn::kQatScalar, s.qat ? 1.0 : 0.0);  // the all-reduced micro-step
+    }
+    if (h_.recipe.swa) optimizer_exe_->set_scalar("swa_take", s.swa_take ? 1.0 : 0.0);
+}
+
+void StepRunner::set_scalars(int64_t step, const StepSchedule& s) {
+    set_scalars(step, s.lr_scale);
+    set_recipe_switches(s);
 }
 
 std::map<std::string, HostTensor> StepRunner::initial_state(uint64_t seed) const {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "frontend/data/token_stream.h"
+#include "frontend/train/schedule.h"
 #include "frontend/train/step_graphs.h"
 #include "runtime/executable.h"
 
@@ -30,6 +31,8 @@ public:
     HostTensor get_state(const std::string& name) const;
 
     void set_scalars(int64_t step, double lr_mul);
+    // The same with the recipe switches of the step (QAT in the forward pass, SWA snapshot).
+    void set_scalars(int64_t step, const StepSchedule& s);
     // Fills micro-batch `micro` (int32 [micro_rows, seq_len] ids and targets).
     using BatchSource = std::function<void(int64_t micro, HostTensor& ids, HostTensor& targets)>;
     // Runs one optimizer step over micro_steps() micro-batches.
@@ -52,6 +55,8 @@ public:
     int64_t param_count() const;
 
 private:
+    void set_recipe_switches(const StepSchedule& s);
+
     const Hyperparams& h_;
     Session& session_;
     TrainingGraphs graphs_;

@@ -27,31 +27,11 @@
 #include "frontend/train/run_log.h"
 #include "frontend/train/step_graphs.h"
 #include "frontend/train/step_runner.h"
+#include "frontend/train/weight_averaging.h"
 #include "runtime/comm/world.h"
 #include "runtime/executable.h"
 
 namespace pg {
-
-double lr_multiplier(const Hyperparams& h, int64_t step, double elapsed_ms) {
-    if (h.warmdown_iters <= 0) return 1.0;
-    if (h.max_wallclock_seconds <= 0) {
-        int64_t start = std::max<int64_t>(h.iterations - h.warmdown_iters, 0);
-        if (step >= start && step < h.iterations)
-            return std::max(static_cast<double>(h.iterations - step) / static_cast<double>(std::max<int64_t>(h.warmdown_iters, 1)), 0.0);
-        return 1.0;
-    }
-    double step_ms = elapsed_ms / static_cast<double>(std::max<int64_t>(step, 1));
-    double warmdown_ms = static_cast<double>(h.warmdown_iters) * step_ms;
-    double remaining_ms = std::max(1000.0 * h.max_wallclock_seconds - elapsed_ms, 0.0);
-    return remaining_ms <= warmdown_ms ? remaining_ms / std::max(warmdown_ms, 1e-9) : 1.0;
-}
-
-double muon_momentum(const Hyperparams& h, int64_t step) {
-    double frac = h.muon_momentum_warmup_steps > 0
-                      ? std::min(static_cast<double>(step) / static_cast<double>(h.muon_momentum_warmup_steps), 1.0)
-                      : 1.0;
-    return (1 - frac) * h.muon_momentum_warmup_start + frac * h.muon_momentum;
-}
 
 namespace {
 
@@ -170,6 +150,7 @@ TrainResult train(const Hyperparams& h) {
     // Elapsed training time as the slowest rank sees it: every rank takes the same lr and cap decision.
     auto elapsed_ms = [&](double local) { return world.size() > 1 ? world.all_reduce_host(local, comm::ReduceOp::Max) : local; };
     int64_t stop_after = -1;
+    RecipeSchedule schedule(h);
     auto t0 = Clock::now();
     for (int64_t step = first_step;;) {
         bool last = step == h.iterations || (stop_after >= 0 && step >= stop_after);
@@ -192,8 +173,9 @@ TrainResult train(const Hyperparams& h) {
             result.steps = step;
             break;
         }
-        const double lr_scale = lr_multiplier(h, step, elapsed_ms(training_ms + ms_since(t0)));
-        runner.set_scalars(step, lr_scale);
+        const StepSchedule sched = schedule.at(step, elapsed_ms(training_ms + ms_since(t0)));
+        const double lr_scale = sched.lr_scale;
+        runner.set_scalars(step, sched);
         runner.run(loader);
         ++step;
         double approx_ms = elapsed_ms(training_ms + ms_since(t0));
@@ -223,7 +205,7 @@ TrainResult train(const Hyperparams& h) {
     log.line(fmt::format("peak memory: step plan {}; params/state {:.1f} MiB; total wall {:.1f}s", runner.summary(),
                          static_cast<double>(state_elems) * 4 / 1048576.0, ms_since(t_start) / 1000));
     if (std::string p = runner.profile_report(25); !p.empty()) log.line(p);
-    result.state = snapshot();
+    result.state = averaged_weights(h.recipe, runner.graphs().model_specs, snapshot());
     if (world.size() > 1) {
         log.line(fmt::format("weights identical on all {} ranks: sha256 {}", world.size(),
                              check_same_weights(world, result.state).substr(0, 16)));

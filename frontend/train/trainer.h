@@ -8,6 +8,7 @@
 #include <string>
 
 #include "frontend/train/hyperparams.h"
+#include "frontend/train/schedule.h"
 #include "graph/tensor_data.h"
 
 namespace pg {
@@ -25,9 +26,5 @@ struct TrainResult {
 // Runs training as configured; prints and logs as it goes.
 TrainResult train(const Hyperparams& h);
 
-// lr multiplier of the baseline's schedule at `step` after `elapsed_ms` of training.
-double lr_multiplier(const Hyperparams& h, int64_t step, double elapsed_ms);
-// Muon momentum warm-up at `step`.
-double muon_momentum(const Hyperparams& h, int64_t step);
 
 }  // namespace pg

@@ -104,40 +104,58 @@ class GPT(torch.nn.Module):
         return self.token_losses(ids, targets).mean()
 
 
-CONTROL_NAMES = ("attn_scale", "mlp_scale", "resid_mix", "q_gain", "skip_weight")
+CONTROL_NAMES = ("attn_scale", "mlp_scale", "resid_mix", "q_gain", "skip_weight", "attn_gate_w")
+EMBED_NAMES = ("tok_emb.weight", "bigram.embed.weight", "ve_shared.embed.weight")
+EXTRA_MATRICES = ("bigram.proj.weight", "ve_shared.proj.weight")
 
 
 def param_groups(model):
-    """The baseline's split: 2-D block matrices -> Muon; tok_emb -> Adam (tied lr); the rest -> Adam."""
+    """The baseline's split: 2-D block matrices -> Muon; tok_emb -> Adam (tied lr); the rest -> Adam.
+    The records' additions: the BigramHash / value-embedding tables join tok_emb's group, their
+    projections Muon's; attention output gates stay with the scalars."""
     matrix, scalar, embed = [], [], []
     for name, p in model.named_parameters():
-        if name == "tok_emb.weight":
+        if name in EMBED_NAMES:
             embed.append((name, p))
-        elif p.ndim == 2 and name.startswith("blocks.") and not any(c in name for c in CONTROL_NAMES):
+        elif name in EXTRA_MATRICES or (
+                p.ndim == 2 and name.startswith("blocks.") and not any(c in name for c in CONTROL_NAMES)):
             matrix.append((name, p))
         else:
             scalar.append((name, p))
     return matrix, scalar, embed
 
 
-def newton_schulz(g, steps=5, dtype=torch.bfloat16, eps=1e-7):
-    a, b, c = 3.4445, -4.7750, 2.0315
+BASELINE_NS = [(3.4445, -4.7750, 2.0315)]
+POLAR_EXPRESS_NS = [(8.156554524902461, -22.48329292557795, 15.878769915207462),
+                    (4.042929935166739, -2.808917465908714, 0.5000178451051316),
+                    (3.8916678022926607, -2.772484153217685, 0.5060648178503393),
+                    (3.285753657755655, -2.3681294933425376, 0.46449024233003106),
+                    (2.3465413258596377, -1.7097828382687081, 0.42323551169305323)]
+
+
+def newton_schulz(g, steps=5, dtype=torch.bfloat16, eps=1e-7, coeffs=BASELINE_NS):
     x = g.to(dtype)
     x = x / (x.norm() + eps)
     transposed = g.size(0) > g.size(1)
     if transposed:
         x = x.T
-    for _ in range(steps):
+    for i in range(steps):
+        a, b, c = coeffs[min(i, len(coeffs) - 1)]
         A = x @ x.T
         B = b * A + c * A @ A
         x = a * x + B @ x
     return (x.T if transposed else x).float()
 
 
-def muon_step(params, grads, bufs, lr, momentum, steps=5, dtype=torch.bfloat16):
+def muon_step(params, grads, bufs, lr, momentum, steps=5, dtype=torch.bfloat16, wd=0.0, row_normalize=False,
+              coeffs=BASELINE_NS):
+    """Muon; wd: decoupled weight decay p *= 1 - lr*wd; row_normalize: MuonEq-R (rows / max(norm, 1e-7))."""
     for p, g, buf in zip(params, grads, bufs):
         buf.mul_(momentum).add_(g)
         u = g.add(buf, alpha=momentum)
-        o = newton_schulz(u, steps, dtype)
+        if row_normalize:
+            u = u / u.norm(dim=1, keepdim=True).clamp_min(1e-7)
+        o = newton_schulz(u, steps, dtype, coeffs=coeffs)
         o *= max(1, p.size(0) / p.size(1)) ** 0.5
+        p.data.mul_(1 - lr * wd)
         p.data.add_(o.to(p.dtype), alpha=-lr)

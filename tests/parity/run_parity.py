@@ -3,7 +3,8 @@
 
   run_parity.py grads  CONFIG.json IN.safetensors OUT.safetensors
       IN holds the model weights and the batch ("batch.ids", "batch.targets"); OUT gets "loss" and
-      "grad.<name>" for every parameter. With "autocast": true in CONFIG the forward pass runs
+      "grad.<name>" for every parameter. With a "variant" object in CONFIG the model is
+      variant_gpt.VariantGPT with those record options. With "autocast": true in CONFIG the forward pass runs
       under torch.autocast("cpu", bfloat16), the baseline's mixed precision.
   run_parity.py train CONFIG.json IN.safetensors OUT.safetensors
       CONFIG's "steps" training steps as the trainer runs them, from the weights in IN: each step
@@ -13,7 +14,10 @@
       learning rate times the iteration warmdown multiplier, Muon's momentum warmed up linearly;
       both schedules computed here from train_gpt.py's definitions. OUT gets, after every step k,
       "s<k>.<name>" for every parameter and "s<k>.<name>.momentum_buffer" / ".exp_avg" /
-      ".exp_avg_sq" for its optimizer state (pgolf's state names).
+      ".exp_avg_sq" for its optimizer state (pgolf's state names). A "recipe" object in CONFIG adds
+      the records' optimizer options: muon_wd, adam_wd, embed_wd (decoupled, AdamW), muon_eq_r,
+      ns_coefficients ("polar_express"), qat_bits (STE fake quantisation of the block linears in
+      every forward pass) and ema_decay (then ".ema" after every step, from the initial weights).
 """
 import json
 import struct
@@ -22,7 +26,9 @@ import sys
 import torch
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from baseline_gpt import GPT, muon_step, param_groups  # noqa: E402
+from baseline_gpt import GPT, POLAR_EXPRESS_NS, BASELINE_NS, muon_step, param_groups  # noqa: E402
+import variant_gpt  # noqa: E402
+from variant_gpt import VariantGPT  # noqa: E402
 
 DTYPES = {"F32": torch.float32, "I64": torch.int64, "I32": torch.int32, "BF16": torch.bfloat16}
 
@@ -59,7 +65,10 @@ def main():
     mode, cfg_path, in_path, out_path = sys.argv[1:5]
     cfg = json.load(open(cfg_path))
     torch.manual_seed(0)
-    model = GPT(cfg["vocab"], cfg["layers"], cfg["dim"], cfg["heads"], cfg["kv_heads"], cfg["mlp_mult"])
+    if "variant" in cfg:
+        model = VariantGPT(cfg["vocab"], cfg["layers"], cfg["dim"], cfg["heads"], cfg["kv_heads"], cfg["variant"])
+    else:
+        model = GPT(cfg["vocab"], cfg["layers"], cfg["dim"], cfg["heads"], cfg["kv_heads"], cfg["mlp_mult"])
     tensors = load(in_path)
     missing = model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("batch.")}, strict=True)
     assert not missing.missing_keys and not missing.unexpected_keys, missing
@@ -96,8 +105,14 @@ def train(cfg, model, tensors, out_path):
     matrix, scalar, embed = param_groups(model)
     ns_dtype = torch.bfloat16 if cfg["ns_dtype"] == "bf16" else torch.float32
     bufs = [torch.zeros_like(p) for _, p in matrix]
-    adams = [(torch.optim.Adam([p for _, p in group], lr=lr, betas=(cfg["beta1"], cfg["beta2"]), eps=cfg["eps"]), lr)
-             for group, lr in ((scalar, cfg["scalar_lr"]), (embed, cfg["embed_lr"]))]
+    r = cfg.get("recipe", {})
+    adams = [(torch.optim.AdamW([p for _, p in group], lr=lr, betas=(cfg["beta1"], cfg["beta2"]), eps=cfg["eps"],
+                                weight_decay=wd), lr)
+             for group, lr, wd in ((scalar, cfg["scalar_lr"], r.get("adam_wd", 0.0)),
+                                   (embed, cfg["embed_lr"], r.get("embed_wd", 0.0)))]
+    coeffs = POLAR_EXPRESS_NS if r.get("ns_coefficients") == "polar_express" else BASELINE_NS
+    variant_gpt.QAT_BITS = r.get("qat_bits", 0)
+    ema = {n: p.detach().clone() for n, p in model.named_parameters()} if r.get("ema_decay") else None
     out = {}
     for step in range(cfg["steps"]):
         for p in model.parameters():
@@ -109,7 +124,8 @@ def train(cfg, model, tensors, out_path):
         mul = lr_multiplier(cfg, step)
         with torch.no_grad():
             muon_step([p for _, p in matrix], [p.grad for _, p in matrix], bufs, cfg["matrix_lr"] * mul,
-                      momentum(cfg, step), cfg["ns_steps"], ns_dtype)
+                      momentum(cfg, step), cfg["ns_steps"], ns_dtype, wd=r.get("muon_wd", 0.0),
+                      row_normalize=r.get("muon_eq_r", False), coeffs=coeffs)
         for opt, lr in adams:
             for group in opt.param_groups:
                 group["lr"] = lr * mul
@@ -122,6 +138,12 @@ def train(cfg, model, tensors, out_path):
                 out[f"s{step}.{names[id(p)]}.exp_avg"] = st["exp_avg"]
                 out[f"s{step}.{names[id(p)]}.exp_avg_sq"] = st["exp_avg_sq"]
         out.update({f"s{step}.{n}": p for n, p in model.named_parameters()})
+        if ema is not None:
+            d = r["ema_decay"]
+            with torch.no_grad():
+                for n, p in model.named_parameters():
+                    ema[n] = d * ema[n] + (1 - d) * p.float()
+            out.update({f"s{step}.{n}.ema": e for n, e in ema.items()})
         out = {k: v.detach().clone() for k, v in out.items()}
     save(out_path, out)
 
