@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <random>
 
@@ -50,7 +51,13 @@ std::vector<HostTensor> token_batches(const Hyperparams& h, const StepRunner& ru
     return micro;
 }
 
-void time_steps(const Hyperparams& h, StepRunner& runner, const BenchOptions& o, BenchResult& r) {
+struct StepRun {
+    std::vector<double> ms;  // the timed steps, in order
+    double first_loss = 0, last_loss = 0;
+};
+
+// `warmup` untimed then `steps` timed steps from the initial state on the fixed tokens.
+StepRun run_steps(const Hyperparams& h, StepRunner& runner, int warmup, int steps) {
     for (const auto& [name, value] : runner.initial_state(static_cast<uint64_t>(h.seed))) runner.set_state(name, value);
     std::vector<HostTensor> micro = token_batches(h, runner);
     const int64_t T = h.train_seq_len;
@@ -62,19 +69,26 @@ void time_steps(const Hyperparams& h, StepRunner& runner, const BenchOptions& o,
                 targets.set(row * T + c, t.get(row * (T + 1) + c + 1));
             }
     };
-    for (int s = 0; s < o.warmup + o.steps; ++s) {
+    StepRun run;
+    for (int s = 0; s < warmup + steps; ++s) {
         runner.set_scalars(s, 1.0);
         auto t0 = Clock::now();
         runner.run(source);
-        if (s >= o.warmup) r.step_ms.push_back(1e3 * seconds_since(t0));
-        if (s == 0) r.first_loss = runner.loss();
+        if (s >= warmup) run.ms.push_back(1e3 * seconds_since(t0));
+        if (s == 0) run.first_loss = runner.loss();
     }
-    r.last_loss = runner.loss();
-    std::vector<double> sorted = r.step_ms;
-    std::sort(sorted.begin(), sorted.end());
-    r.median_ms = sorted[sorted.size() / 2];
-    r.min_ms = sorted.front();
-    r.max_ms = sorted.back();
+    run.last_loss = runner.loss();
+    return run;
+}
+
+void time_steps(const Hyperparams& h, StepRunner& runner, const BenchOptions& o, BenchResult& r) {
+    StepRun run = run_steps(h, runner, o.warmup, o.steps);
+    r.step_ms = run.ms;
+    r.first_loss = run.first_loss;
+    r.last_loss = run.last_loss;
+    r.median_ms = median(r.step_ms);
+    r.min_ms = *std::min_element(r.step_ms.begin(), r.step_ms.end());
+    r.max_ms = *std::max_element(r.step_ms.begin(), r.step_ms.end());
 }
 
 // The kernels of one whole step: the micro-step's times micro_steps, then the optimizer's.
@@ -94,6 +108,29 @@ void collect_kernels(StepRunner& runner, BenchResult& r) {
 }
 
 }  // namespace
+
+double median(std::vector<double> values) {
+    PG_CHECK(!values.empty(), "median of no values");
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+}
+
+std::vector<std::vector<double>> time_alternating(const Hyperparams& h, const std::vector<std::string>& dbs, int warmup,
+                                                  int rounds) {
+    env::ScopedOverride tune("PG_TUNE", "on");
+    std::vector<std::unique_ptr<Session>> sessions;
+    std::vector<std::unique_ptr<StepRunner>> runners;
+    for (const std::string& db : dbs) {
+        env::ScopedOverride path("PG_TUNE_DB", db);
+        sessions.push_back(open_session());
+        runners.push_back(std::make_unique<StepRunner>(h, *sessions.back()));
+    }
+    std::vector<std::vector<double>> ms(dbs.size());
+    for (int round = 0; round < rounds; ++round)
+        for (size_t i = 0; i < runners.size(); ++i)
+            ms[i].push_back(run_steps(h, *runners[i], round == 0 ? warmup : 0, 1).ms.front());
+    return ms;
+}
 
 std::string BenchMode::name() const { return fmt::format("{} {}", fusion ? "fused" : "unfused", tuned ? "tuned" : "heuristic"); }
 

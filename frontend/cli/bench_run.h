@@ -2,7 +2,8 @@
 // accumulation, then Muon + Adam: frontend/train/step_graphs.h) built and compiled twice, first
 // with an empty kernel cache (cold) and then with the cache that compile filled (warm; without
 // `cold`, once through the user's cache), and timed
-// over `steps` steps after `warmup` untimed ones, with every kernel's time recorded (PG_PROFILE).
+// over `steps` steps after `warmup` untimed ones, with every kernel's time recorded (PG_PROFILE);
+// and the alternating A/B step timing of `pgolf tune`'s acceptance check.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -38,6 +39,16 @@ struct BenchResult {
 };
 
 BenchResult run_bench(const Hyperparams& h, const BenchMode& mode, const BenchOptions& options);
+
+// The configured step compiled (through the user's kernel cache) once per tuning database, each
+// path standing for PG_TUNE_DB (a missing file: the heuristics), then timed in `rounds`
+// alternating rounds (A B A B ...) of one step each, every run from the same initial state, the
+// first round after `warmup` untimed steps: the shared machine's load changes then hit every
+// database alike. The step times in ms, per database. `pgolf tune`'s acceptance check uses it.
+std::vector<std::vector<double>> time_alternating(const Hyperparams& h, const std::vector<std::string>& dbs, int warmup,
+                                                  int rounds);
+
+double median(std::vector<double> values);  // the upper median; values must not be empty
 
 // Model FLOPs per training token: 6 per weight of every matmul (forward 2, backward 4; the tied
 // embedding counts once, as the output head) plus the attention products, 12 * layers * seq_len

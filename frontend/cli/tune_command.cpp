@@ -16,6 +16,7 @@
 #include "codegen/compile_plan.h"
 #include "frontend/cli/command.h"
 #include "frontend/cli/model_args.h"
+#include "frontend/cli/tune_acceptance.h"
 #include "frontend/train/step_graphs.h"
 #include "runtime/cuda/cuda_libs.h"
 #include "runtime/cuda/nvrtc_compiler.h"
@@ -36,7 +37,14 @@ Every candidate is timed after warm-up with the caches flushed; failures and tim
 infinitely slow; the winner is checked against the reference (the interpreter, or the
 heuristic's own output) before it is stored. Decisions go to the tuning database, PG_TUNE_DB
 (default: tuning.json in the kernel cache directory), under this machine's identity; workloads
-it already holds are reused, not timed again. The trainer, `pgolf bench` and `pgolf compile` use
+it already holds are reused, not timed again.
+
+Whole-step check: decisions timed kernel by kernel need not make the step faster, so when any
+workload was newly tuned, the full training step (micro-steps + optimizer, timed as `pgolf
+bench` does) runs with the database's previous decisions (or the heuristics) and with the new
+ones, alternating A B A B after warm-up; the new decisions are stored only if the step's median
+is faster by the margin (default 3%), otherwise the previous database is kept. Both medians and
+the verdict are printed. The trainer, `pgolf bench` and `pgolf compile` use
 the decisions; PG_TUNE=off ignores them.
 
 Runs for real on the CPU backend. For a GPU, --arch ARCH does the first half: every GEMM step's
@@ -51,12 +59,20 @@ Options:
   --retune        time every workload, even those the database holds
   --no-flush      do not flush the caches before each timed call (quicker, less faithful)
   --quiet         no line per workload, totals only
+  --step-reps N   alternating A/B rounds of the whole-step check (default 5; after 2 warm-up steps)
+  --margin P      percent by which the new step must be faster to be stored (default 3)
+  --no-step-check store the new decisions without timing the whole step
   --arch ARCH     GPU search spaces pruned by NVRTC compile results for ARCH (e.g. sm_90a)
   --loops         with --arch: loop kernels too (slow: ~19 NVRTC compiles per kernel))";
 
 struct TuneArgs {
     AutotuneOptions options;
     bool quiet = false, loops = false;
+    bool step_check = true;
+    int step_reps = 5;
+    // The step's median must drop by 3%, so that noise between the two alternated medians alone
+    // does not store a set that is no faster (the trainer would use it by default).
+    double margin = 0.03;
     std::string arch;  // prune GPU candidates for this arch instead of tuning the CPU
 };
 
@@ -71,8 +87,9 @@ TuneArgs parse_args(std::vector<std::string> args) {
     a.options.retune = take("--retune");
     a.quiet = take("--quiet");
     a.loops = take("--loops");
+    a.step_check = !take("--no-step-check");
     a.options.timing.flush = !take("--no-flush");
-    auto opts = parse_options(args, {"reps", "warmup", "timeout", "arch"}, "tune");
+    auto opts = parse_options(args, {"reps", "warmup", "timeout", "arch", "step-reps", "margin"}, "tune");
     a.arch = opts.count("arch") ? opts["arch"] : "";
     auto number = [&](const char* key, double fallback) {
         if (!opts.count(key)) return fallback;
@@ -85,6 +102,10 @@ TuneArgs parse_args(std::vector<std::string> args) {
     a.options.timing.reps = static_cast<int>(number("reps", 5));
     a.options.timing.warmup = static_cast<int>(number("warmup", 2));
     a.options.timing.timeout_s = number("timeout", 2);
+    a.step_reps = static_cast<int>(number("step-reps", 5));
+    a.margin = number("margin", 3) / 100;
+    PG_CHECK(a.step_reps >= 1 && a.margin >= 0 && a.margin < 1,
+             "pgolf tune: --step-reps must be >= 1 and --margin (percent) in [0, 100)");
     PG_CHECK(a.options.timing.reps >= 1 && a.options.timing.warmup >= 0 && a.options.timing.timeout_s > 0,
              "pgolf tune: --reps must be >= 1, --warmup >= 0 and --timeout > 0");
     return a;
@@ -130,6 +151,22 @@ int prune_gpu(const TuneArgs& a, const NamedGraphs& graphs) {
     return 0;
 }
 
+// Stores the database, after the whole-step check when anything new was tuned and it is enabled.
+void store(const TuneArgs& a, const Hyperparams& h, const TuningDb& db, const std::string& path, bool anything_new) {
+    if (!a.step_check || !anything_new) {
+        db.save(path);
+        fmt::print("wrote {} ({} records)\n", path, db.size());
+        return;
+    }
+    fmt::print("whole step: previous decisions against new ones, {} alternating rounds...\n", a.step_reps);
+    std::fflush(stdout);
+    StepVerdict v = accept_if_faster(db, path, bench_step_timer(h, 2, a.step_reps), a.margin);
+    fmt::print("whole step median: previous {:.2f} ms, new {:.2f} ms ({:+.1f}%; needs -{:.0f}%): {}\n", v.previous_ms,
+               v.candidate_ms, 100 * (v.candidate_ms / v.previous_ms - 1), 100 * a.margin,
+               v.accepted ? fmt::format("accepted, wrote {} ({} records)", path, db.size())
+                          : fmt::format("rejected, kept the previous decisions in {}", path));
+}
+
 int run_tune(std::vector<std::string> args) {
     TuneArgs a = parse_args(std::move(args));
     if (!a.arch.empty()) {
@@ -172,11 +209,9 @@ int run_tune(std::vector<std::string> args) {
         changed += !r.reused && r.tuned_us < r.default_us;
         failed += r.failed;
     }
-    db.save(path);
-    fmt::print("tuned {} workloads ({} away from the heuristic), reused {}; {} candidates failed; {:.1f} s; wrote {} "
-               "({} records)\n",
-               tuned, changed, reused, failed,
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), path, db.size());
+    fmt::print("tuned {} workloads ({} away from the heuristic), reused {}; {} candidates failed; {:.1f} s\n", tuned,
+               changed, reused, failed, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    store(a, h, db, path, tuned > 0);
     return 0;
 }
 

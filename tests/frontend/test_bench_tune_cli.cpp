@@ -53,7 +53,7 @@ TEST_CASE("cli: pgolf bench --fusion both --json reports both modes") {
 
 TEST_CASE("cli: pgolf tune writes a database, reuses it, and replaces a corrupt one") {
     test::TempDir dir;
-    const std::string tune = tiny(dir) + " tune --reps 1 --warmup 0 --no-flush --quiet";
+    const std::string tune = tiny(dir) + " tune --reps 1 --warmup 0 --no-flush --no-step-check --quiet";
     auto r = test::run_command(tune);
     INFO(r.output);
     REQUIRE(r.status == 0);
