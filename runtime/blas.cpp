@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/thread_pool.h"
+#include "runtime/determinism.h"
 #include "graph/shape.h"
 
 extern "C" void openblas_set_num_threads(int);
@@ -42,18 +43,33 @@ BlasMatmul make_blas_matmul(const gemm::GemmProblem& p, void* c, void* a, void* 
     mm.a = static_cast<const float*>(a);
     mm.b = static_cast<const float*>(b);
     mm.c = static_cast<float*>(c);
+    mm.deterministic = deterministic_mode();
     return mm;
 }
+
+namespace {
+
+// Under PG_DETERMINISTIC=1 row blocks do not follow the thread count: always 64 rows (above the
+// 16 that keep an sgemm call at full speed), so every product is cut the same way at any
+// PG_THREADS.
+constexpr int64_t kDeterministicBlockRows = 64;
+
+// Row blocks of at least 16 rows keep each sgemm call large enough to reach full speed; with
+// fewer batches than threads, rows are split so that every core gets work.
+int64_t rows_per_block(const BlasMatmul& mm, int64_t batches, int64_t threads) {
+    if (mm.deterministic) return kDeterministicBlockRows;
+    const int64_t blocks =
+        batches >= threads ? 1 : std::max<int64_t>(1, std::min<int64_t>((threads + batches - 1) / batches, mm.m / 16));
+    return (mm.m + blocks - 1) / blocks;
+}
+
+}  // namespace
 
 void run_blas(const BlasMatmul& mm) {
     ThreadPool& pool = ThreadPool::global();
     const int64_t batches = static_cast<int64_t>(mm.c_offsets.size());
-    // Row blocks of at least 16 rows keep each sgemm call large enough to reach full speed; with
-    // fewer batches than threads, rows are split so that every core gets work.
-    const int64_t threads = pool.num_threads();
-    const int64_t blocks_per_batch =
-        batches >= threads ? 1 : std::max<int64_t>(1, std::min<int64_t>((threads + batches - 1) / batches, mm.m / 16));
-    const int64_t rows_per_block = (mm.m + blocks_per_batch - 1) / blocks_per_batch;
+    const int64_t rows_per_block = std::max<int64_t>(1, pg::rows_per_block(mm, batches, pool.num_threads()));
+    const int64_t blocks_per_batch = std::max<int64_t>(1, (mm.m + rows_per_block - 1) / rows_per_block);
     pool.parallel_for(0, batches * blocks_per_batch, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
             int64_t batch = t / blocks_per_batch, block = t % blocks_per_batch;

@@ -18,6 +18,7 @@ struct BlasMatmul {
     const float* a = nullptr;
     const float* b = nullptr;
     float* c = nullptr;
+    bool deterministic = false;  // PG_DETERMINISTIC: row blocks independent of the thread count
 };
 
 // The sgemm calls of an f32 GEMM step over buffers c (contiguous), a and b (the operands' bases).

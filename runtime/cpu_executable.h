@@ -34,6 +34,7 @@ public:
     // With PG_PROFILE=1, run() times every step; this lists the `top` most expensive steps with
     // their total time and share, and resets nothing.
     std::string profile_report(int top) const override;
+    void check_outputs(bool on) override { check_outputs_ = on; }
 
     const CpuPlanStats& stats() const { return stats_; }
     const Graph& graph() const { return plan_.graph; }  // after passes (primitive only)
@@ -43,11 +44,13 @@ private:
     struct Step;
 
     void build_steps();
+    void check_output(size_t step) const;  // throws NonFiniteError
 
     std::unique_ptr<CpuProgram> program_;
     std::vector<Step> steps_;
     CpuPlanStats stats_;
     bool profile_ = false;
+    bool check_outputs_ = false;
     std::vector<double> step_seconds_;
     int64_t profiled_runs_ = 0;
 };

@@ -14,6 +14,11 @@ int run_train(std::vector<std::string> args) {
              "(`pgolf env` lists them)", args.front());
     Hyperparams h = read_hyperparams();
     TrainResult r = train(h);
+    if (r.stop != TrainStop::Completed) {
+        fmt::print(stderr, "pgolf train: {}\n", r.stop_message);
+        // A stop by signal exits as the shell reports a process killed by it (128 + signal).
+        return r.stop == TrainStop::Signal ? 128 + r.stop_signal : 1;
+    }
     fmt::print("done: {} steps; val_bpb {:.4f} before export, {:.4f} after the int8+zstd round trip ({} bytes); "
                "run directory {}\n",
                r.steps, r.val_bpb, r.roundtrip_val_bpb, r.artifact_bytes, r.run_dir);

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <tuple>
 
 #include "base/env.h"
 #include "base/error.h"
@@ -16,16 +18,21 @@
 #include "frontend/export/checkpoint.h"
 #include "frontend/train/evaluator.h"
 #include "frontend/train/finish_run.h"
+#include "frontend/train/guard_outputs.h"
+#include "frontend/train/nan_guard.h"
+#include "frontend/train/resume.h"
 #include "frontend/train/run_log.h"
 #include "frontend/train/step_graphs.h"
 #include "frontend/train/step_runner.h"
+#include "frontend/train/stop_signals.h"
+#include "runtime/determinism.h"
 #include "runtime/executable.h"
 
 namespace pg {
 
 double lr_multiplier(const Hyperparams& h, int64_t step, double elapsed_ms) {
     if (h.warmdown_iters <= 0) return 1.0;
-    if (h.max_wallclock_seconds <= 0) {
+    if (h.max_wallclock_seconds <= 0 || deterministic_mode()) {
         int64_t start = std::max<int64_t>(h.iterations - h.warmdown_iters, 0);
         if (step >= start && step < h.iterations)
             return std::max(static_cast<double>(h.iterations - step) / static_cast<double>(std::max<int64_t>(h.warmdown_iters, 1)), 0.0);
@@ -51,6 +58,39 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 
 void check_vocab(const std::vector<std::filesystem::path>& files, int64_t vocab) {
     for (const auto& f : files) data::check_token_range(data::Shard::open(f).tokens(), vocab, f.string());
+}
+
+// Warm-up steps run the real step and are then undone: weights, optimizer state and the
+// loader restart from their initial state, as the baseline does after its compile warm-up.
+void run_warmup(const Hyperparams& h, StepRunner& runner, const std::vector<std::filesystem::path>& train_files,
+                const std::map<std::string, HostTensor>& init, RunLog& log) {
+    data::DistributedTokenLoader warm_loader(train_files, 0, h.world_size);
+    for (int64_t s = 0; s < h.warmup_steps; ++s) {
+        runner.set_scalars(s, 1.0);
+        runner.run(warm_loader);
+        if (s + 1 == h.warmup_steps || (s + 1) % 10 == 0) log.line(fmt::format("warmup_step:{}/{}", s + 1, h.warmup_steps));
+    }
+    for (const auto& [name, value] : init) runner.set_state(name, value);
+}
+
+// Loads a checkpoint's state and loader position; returns {first step, training ms so far}.
+std::pair<int64_t, double> restore(const io::Checkpoint& ck, StepRunner& runner, data::DistributedTokenLoader& loader,
+                                   RunLog& log) {
+    io::check_tensors_match(ck.tensors, runner.state_specs(), ck.source, true);
+    for (const auto& [name, value] : ck.tensors) runner.set_state(name, value);
+    int64_t first_step = ck.get_int(io::kStepKey);
+    double training_ms = ck.get_double(io::kTrainElapsedMsKey);
+    loader.skip_tokens(ck.get_int(std::string(io::kLoaderPrefix) + "tokens_consumed"));
+    log.line(fmt::format("resumed from {} at step {} (train_time {:.0f}ms)", ck.source, first_step, training_ms));
+    return {first_step, training_ms};
+}
+
+// Ends `result` as stopped: the line goes to the log (and the terminal).
+void stop_run(TrainResult& result, TrainStop why, std::string message, std::string checkpoint, RunLog& log) {
+    result.stop = why;
+    result.stop_message = std::move(message);
+    result.stop_checkpoint = std::move(checkpoint);
+    log.line(result.stop_message);
 }
 
 }  // namespace
@@ -90,34 +130,25 @@ TrainResult train(const Hyperparams& h) {
         for (const ParamSpec& p : runner.state_specs()) state.emplace(p.name, runner.get_state(p.name));
         return state;
     };
+    // The resumable checkpoint after `steps` steps, from the session's state.
+    auto save_step_checkpoint = [&](int64_t steps, double ms, int64_t tokens_consumed) {
+        std::string path = (std::filesystem::path(h.run_dir) / step_checkpoint_name(steps)).string();
+        io::save_checkpoint(path, make_checkpoint(snapshot(), steps, ms, tokens_consumed));
+        log.line(fmt::format("saved checkpoint: {}", path));
+        return path;
+    };
 
-    // Warm-up steps run the real step and are then undone: weights, optimizer state and the
-    // loader restart from their initial state, as the baseline does after its compile warm-up.
-    if (h.warmup_steps > 0 && h.resume_from.empty()) {
-        data::DistributedTokenLoader warm_loader(train_files, 0, h.world_size);
-        for (int64_t s = 0; s < h.warmup_steps; ++s) {
-            runner.set_scalars(s, 1.0);
-            runner.run(warm_loader);
-            if (s + 1 == h.warmup_steps || (s + 1) % 10 == 0)
-                log.line(fmt::format("warmup_step:{}/{}", s + 1, h.warmup_steps));
-        }
-        for (const auto& [name, value] : init) runner.set_state(name, value);
-    }
+    StopSignals signals;
+    std::optional<io::Checkpoint> resume = resume_checkpoint(h.resume_from, h.run_dir, log);
+    if (h.warmup_steps > 0 && !resume) run_warmup(h, runner, train_files, init, log);
     data::DistributedTokenLoader loader(train_files, 0, h.world_size);
 
     TrainResult result;
     result.run_dir = h.run_dir;
     double training_ms = 0;
     int64_t first_step = 0;
-    if (!h.resume_from.empty()) {
-        io::Checkpoint ck = io::load_checkpoint(h.resume_from);
-        io::check_tensors_match(ck.tensors, runner.state_specs(), h.resume_from, true);
-        for (const auto& [name, value] : ck.tensors) runner.set_state(name, value);
-        first_step = ck.get_int(io::kStepKey);
-        training_ms = ck.get_double(io::kTrainElapsedMsKey);
-        loader.skip_tokens(ck.get_int(std::string(io::kLoaderPrefix) + "tokens_consumed"));
-        log.line(fmt::format("resumed from {} at step {} (train_time {:.0f}ms)", h.resume_from, first_step, training_ms));
-    }
+    if (resume) std::tie(first_step, training_ms) = restore(*resume, runner, loader, log);
+    resume.reset();
     int64_t stop_after = -1;
     auto t0 = Clock::now();
     for (int64_t step = first_step;;) {
@@ -139,9 +170,33 @@ TrainResult train(const Hyperparams& h) {
             result.steps = step;
             break;
         }
+        if (int sig = signals.requested()) {
+            training_ms += ms_since(t0);
+            std::string path = save_step_checkpoint(step, training_ms, loader.tokens_consumed());
+            stop_run(result, TrainStop::Signal,
+                     fmt::format("stopped by {} after step {}/{}: checkpoint {}; continue with RESUME_FROM=auto "
+                                 "RUN_DIR={}",
+                                 signal_name(sig), step, h.iterations, path, h.run_dir),
+                     path, log);
+            result.stop_signal = sig;
+            result.steps = step;
+            break;
+        }
+        int64_t tokens_before = loader.tokens_consumed();
         runner.set_scalars(step, lr_multiplier(h, step, training_ms + ms_since(t0)));
+        runner.plant_nan(step + 1 == nan_inject_step());
         runner.run(loader);
+        if (!runner.applied()) {
+            training_ms += ms_since(t0);
+            NanStop nan = handle_non_finite_step(runner, step + 1, [&] {
+                return save_step_checkpoint(step, training_ms, tokens_before);
+            });
+            stop_run(result, TrainStop::NonFinite, nan.message, nan.checkpoint, log);
+            result.steps = step;
+            break;
+        }
         ++step;
+        result.losses.push_back(runner.loss());
         double approx_ms = training_ms + ms_since(t0);
         if (h.train_log_every > 0 && (step <= 10 || step % h.train_log_every == 0 || stop_after >= 0))
             log.line(fmt::format("step:{}/{} train_loss:{:.4f} train_time:{:.0f}ms step_avg:{:.2f}ms", step,
@@ -151,13 +206,12 @@ TrainResult train(const Hyperparams& h) {
             stop_after = step;
         if (h.checkpoint_every > 0 && step % h.checkpoint_every == 0 && step < h.iterations) {
             training_ms += ms_since(t0);
-            std::string path = fmt::format("{}/checkpoint_step{}.ckpt", h.run_dir, step);
-            io::save_checkpoint(path, make_checkpoint(snapshot(), step, training_ms, loader.tokens_consumed()));
-            log.line(fmt::format("saved checkpoint: {}", path));
+            save_step_checkpoint(step, training_ms, loader.tokens_consumed());
             t0 = Clock::now();
         }
     }
     result.train_ms = training_ms;
+    if (result.stop != TrainStop::Completed) return result;
     int64_t state_elems = 0;
     for (const ParamSpec& p : runner.state_specs()) state_elems += numel(p.shape);
     log.line(fmt::format("peak memory: step plan {}; params/state {:.1f} MiB; total wall {:.1f}s", runner.summary(),

@@ -3,17 +3,30 @@
 // optimizer state, the wallclock-based warmdown, Muon momentum warm-up, periodic validation,
 // the wallclock cap, and the baseline's log lines. Then the final checkpoint, the int8 + zstd
 // artifact and its round-trip evaluation (see finish_run).
+//
+// Faults end a run cleanly instead of losing it: a non-finite loss or gradient stops it before the
+// update with the last good state checkpointed (PG_NAN_CHECK, nan_guard.h); SIGINT/SIGTERM stop
+// it after the current step with a checkpoint (stop_signals.h); RESUME_FROM=auto continues from
+// the newest valid checkpoint in RUN_DIR (resume.h).
 #pragma once
 #include <map>
 #include <string>
+#include <vector>
 
 #include "frontend/train/hyperparams.h"
 #include "graph/tensor_data.h"
 
 namespace pg {
 
+enum class TrainStop { Completed, NonFinite, Signal };
+
 struct TrainResult {
     int64_t steps = 0;
+    std::vector<double> losses;  // the training loss of every step this run took, in order
+    TrainStop stop = TrainStop::Completed;
+    int stop_signal = 0;          // TrainStop::Signal: SIGINT or SIGTERM
+    std::string stop_message;     // the line a stopped run ends with
+    std::string stop_checkpoint;  // the checkpoint a stopped run left ("" if none)
     double train_ms = 0;
     double val_loss = 0, val_bpb = 0;  // last validation, before export
     std::map<std::string, HostTensor> state;  // params and optimizer state at the end
@@ -25,7 +38,8 @@ struct TrainResult {
 // Runs training as configured; prints and logs as it goes.
 TrainResult train(const Hyperparams& h);
 
-// lr multiplier of the baseline's schedule at `step` after `elapsed_ms` of training.
+// lr multiplier of the baseline's schedule at `step` after `elapsed_ms` of training. Under
+// PG_DETERMINISTIC=1 the warmdown follows ITERATIONS alone, never the wallclock.
 double lr_multiplier(const Hyperparams& h, int64_t step, double elapsed_ms);
 // Muon momentum warm-up at `step`.
 double muon_momentum(const Hyperparams& h, int64_t step);
