@@ -1,0 +1,52 @@
+// The codegen fuzzer's seeded run: random graphs (see tests/support/graph_fuzzer.h) through the
+// fused and unfused CPU JIT against the interpreter. A failure prints the shrunk graph in text
+// form. PG_FUZZ_GRAPHS and PG_FUZZ_SEED (test-only environment variables, read here and by
+// scripts/fuzz.sh) lengthen the run or move it to other seeds; the suite runs 300 graphs from seed 1.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+
+#include "graph/text.h"
+#include "tests/support/graph_fuzzer.h"
+
+namespace pg {
+namespace {
+
+int64_t env_int(const char* name, int64_t fallback) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::strtoll(v, nullptr, 10) : fallback;
+}
+
+}  // namespace
+
+TEST_CASE("fuzz: random graphs and their gradients, fused and unfused JIT, match the interpreter") {
+    const int64_t count = env_int("PG_FUZZ_GRAPHS", 300);
+    const int64_t first = env_int("PG_FUZZ_SEED", 1);
+    auto t0 = std::chrono::steady_clock::now();
+    int64_t failures = 0;
+    for (int64_t seed = first; seed < first + count; ++seed) {
+        testing::FuzzCase c = testing::random_fuzz_case(static_cast<uint64_t>(seed));
+        if (!testing::check_fuzz_graph(testing::build_fuzz_graph(c), c.seed)) continue;
+        ++failures;
+        FAIL_CHECK(testing::describe_fuzz_failure(c));
+    }
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    MESSAGE(fmt::format("fuzz: {} graphs from seed {}: {} failing, {:.1f} s", count, first, failures, s));
+}
+
+TEST_CASE("fuzz: cases are reproducible and shrinking keeps a case well-typed") {
+    for (uint64_t seed : {3u, 17u, 99u}) {
+        testing::FuzzCase c = testing::random_fuzz_case(seed);
+        CHECK(print(testing::build_fuzz_graph(c)) == print(testing::build_fuzz_graph(testing::random_fuzz_case(seed))));
+        for (size_t drop = 0; drop < c.steps.size(); ++drop) {
+            testing::FuzzCase smaller = c;
+            smaller.steps.erase(smaller.steps.begin() + static_cast<long>(drop));
+            CHECK_NOTHROW(testing::build_fuzz_graph(smaller));
+        }
+    }
+}
+
+}  // namespace pg
