@@ -342,7 +342,9 @@ FuzzCase shrink_fuzz_case(const FuzzCase& c) {
 
 std::string describe_fuzz_failure(const FuzzCase& c) {
     FuzzCase small = shrink_fuzz_case(c);
-    Graph g = build_fuzz_graph(small);
+    // Without the nodes no output reaches (operands of dropped steps), as the compiler sees it.
+    Graph g = rebuild(build_fuzz_graph(small),
+                      [](Graph& dst, const Node& n, const std::vector<NodeId>& map) { return copy_node(dst, n, map); });
     std::optional<std::string> why = check_fuzz_graph(g, small.seed);
     return fmt::format("fuzz case seed {} fails: {}\nshrunk from {} to {} steps{}; its graph (feeds: random_feeds(g, {})):\n{}",
                        c.seed, why.value_or("(no longer fails once shrunk)"), c.steps.size(), small.steps.size(),
