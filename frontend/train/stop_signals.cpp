@@ -9,29 +9,47 @@ namespace {
 
 volatile std::sig_atomic_t g_requested = 0;
 
-// Async-signal-safe: a flag and one write(2).
+// Whether our handler is installed for SIGINT / SIGTERM (a signal the process ignores, e.g.
+// SIGINT of a background job, stays ignored).
+volatile std::sig_atomic_t g_armed_int = 0, g_armed_term = 0;
+
+void set_default(int signal) {
+    struct sigaction action {};
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    sigaction(signal, &action, nullptr);
+}
+
+// Async-signal-safe: a flag, sigaction and one write(2).
 void on_signal(int signal) {
     g_requested = signal;
+    if (g_armed_int) set_default(SIGINT);  // the next signal of either kind takes the default action
+    if (g_armed_term) set_default(SIGTERM);
     static const char kMessage[] =
         "\npgolf: stop requested; finishing the current step and writing a checkpoint (signal again to quit now)\n";
     ssize_t ignored = ::write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
     (void)ignored;
 }
 
-void install(int signal, struct sigaction* previous) {
+// Installs the handler unless the signal is ignored; returns whether it did.
+bool install(int signal, struct sigaction* previous) {
     struct sigaction action {};
     action.sa_handler = on_signal;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESETHAND;  // the second signal takes the default action: exit at once
+    sigaddset(&action.sa_mask, SIGINT);  // one handler at a time, whichever signal came first
+    sigaddset(&action.sa_mask, SIGTERM);
     sigaction(signal, &action, previous);
+    if (previous->sa_handler != SIG_IGN) return true;
+    sigaction(signal, previous, nullptr);
+    return false;
 }
 
 }  // namespace
 
 StopSignals::StopSignals() {
     g_requested = 0;
-    install(SIGINT, &previous_int_);
-    install(SIGTERM, &previous_term_);
+    g_armed_int = install(SIGINT, &previous_int_);
+    g_armed_term = install(SIGTERM, &previous_term_);
 }
 
 StopSignals::~StopSignals() {
