@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <tuple>
 
@@ -85,12 +86,31 @@ std::pair<int64_t, double> restore(const io::Checkpoint& ck, StepRunner& runner,
     return {first_step, training_ms};
 }
 
-// Ends `result` as stopped: the line goes to the log (and the terminal).
-void stop_run(TrainResult& result, TrainStop why, std::string message, std::string checkpoint, RunLog& log) {
+// Ends `result` as stopped after `steps` steps: the line goes to the log (and the terminal).
+void stop_run(TrainResult& result, TrainStop why, int64_t steps, std::string message, std::string checkpoint,
+              RunLog& log) {
     result.stop = why;
+    result.steps = steps;
     result.stop_message = std::move(message);
     result.stop_checkpoint = std::move(checkpoint);
     log.line(result.stop_message);
+}
+
+// SIGINT / SIGTERM: the checkpoint after `steps` steps has been written to `path`.
+void stop_on_signal(TrainResult& result, int signal, int64_t steps, const Hyperparams& h, const std::string& path,
+                    RunLog& log) {
+    stop_run(result, TrainStop::Signal, steps,
+             fmt::format("stopped by {} after step {}/{}: checkpoint {}; continue with RESUME_FROM=auto RUN_DIR={}",
+                         signal_name(signal), steps, h.iterations, path, h.run_dir),
+             path, log);
+    result.stop_signal = signal;
+}
+
+// The guard stopped step `steps` + 1 before its update (see nan_guard.h).
+void stop_on_non_finite(TrainResult& result, StepRunner& runner, int64_t steps,
+                        const std::function<std::string()>& save_last_good, RunLog& log) {
+    NanStop nan = handle_non_finite_step(runner, steps + 1, save_last_good);
+    stop_run(result, TrainStop::NonFinite, steps, nan.message, nan.checkpoint, log);
 }
 
 }  // namespace
@@ -172,14 +192,7 @@ TrainResult train(const Hyperparams& h) {
         }
         if (int sig = signals.requested()) {
             training_ms += ms_since(t0);
-            std::string path = save_step_checkpoint(step, training_ms, loader.tokens_consumed());
-            stop_run(result, TrainStop::Signal,
-                     fmt::format("stopped by {} after step {}/{}: checkpoint {}; continue with RESUME_FROM=auto "
-                                 "RUN_DIR={}",
-                                 signal_name(sig), step, h.iterations, path, h.run_dir),
-                     path, log);
-            result.stop_signal = sig;
-            result.steps = step;
+            stop_on_signal(result, sig, step, h, save_step_checkpoint(step, training_ms, loader.tokens_consumed()), log);
             break;
         }
         int64_t tokens_before = loader.tokens_consumed();
@@ -188,11 +201,8 @@ TrainResult train(const Hyperparams& h) {
         runner.run(loader);
         if (!runner.applied()) {
             training_ms += ms_since(t0);
-            NanStop nan = handle_non_finite_step(runner, step + 1, [&] {
-                return save_step_checkpoint(step, training_ms, tokens_before);
-            });
-            stop_run(result, TrainStop::NonFinite, nan.message, nan.checkpoint, log);
-            result.steps = step;
+            stop_on_non_finite(result, runner, step, [&] { return save_step_checkpoint(step, training_ms, tokens_before); },
+                               log);
             break;
         }
         ++step;
