@@ -14,6 +14,7 @@
 #include "frontend/export/checkpoint.h"
 #include "frontend/export/model_file.h"
 #include "frontend/train/evaluator.h"
+#include "frontend/train/progress.h"
 
 namespace pg::cli {
 namespace {
@@ -43,8 +44,15 @@ int run_eval(std::vector<std::string> args) {
         io::check_tensors_match(io::model_params(weights), ev.params().specs(), path, false);
         ev.set_weights(weights);
         auto t0 = std::chrono::steady_clock::now();
-        eval::BpbAccumulator acc = ev.evaluate(plan, val.tokens, luts);
-        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        auto elapsed_ms = [&] {
+            return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        };
+        ProgressLine progress;
+        eval::BpbAccumulator acc = ev.evaluate(plan, val.tokens, luts, 0, 1, [&](int64_t done, int64_t total) {
+            progress.show(format_eval_progress(label, done, total, elapsed_ms()));
+        });
+        progress.clear();
+        double ms = elapsed_ms();
         fmt::print("{} val_loss:{:.8f} val_bpb:{:.8f} windows:{} scored:{} eval_time:{:.0f}ms\n", label, acc.val_loss(),
                    acc.val_bpb(), plan.windows.size(), static_cast<int64_t>(acc.tokens()), ms);
     };

@@ -23,7 +23,8 @@ void Evaluator::set_weights(const std::map<std::string, HostTensor>& weights) {
 }
 
 eval::BpbAccumulator Evaluator::evaluate(const eval::WindowPlan& plan, std::span<const uint16_t> stream,
-                                         const eval::ByteLuts& luts, int rank, int world_size) {
+                                         const eval::ByteLuts& luts, int rank, int world_size,
+                                         const OnBatch& on_batch) {
     PG_CHECK(plan.seq_len == seq_len_, "window plan of length {} for an evaluator compiled for {}", plan.seq_len,
              seq_len_);
     std::span<const eval::EvalWindow> mine = plan.rank_slice(rank, world_size);
@@ -31,6 +32,7 @@ eval::BpbAccumulator Evaluator::evaluate(const eval::WindowPlan& plan, std::span
     auto* ids = reinterpret_cast<int32_t*>(ids_.data());
     auto* targets = reinterpret_cast<int32_t*>(targets_.data());
     const size_t cells = static_cast<size_t>(rows_ * seq_len_);
+    const auto batches = static_cast<int64_t>((mine.size() + static_cast<size_t>(rows_) - 1) / static_cast<size_t>(rows_));
     for (size_t first = 0; first < mine.size(); first += static_cast<size_t>(rows_)) {
         size_t count = std::min<size_t>(static_cast<size_t>(rows_), mine.size() - first);
         std::span<const eval::EvalWindow> batch = mine.subspan(first, count);
@@ -46,6 +48,7 @@ eval::BpbAccumulator Evaluator::evaluate(const eval::WindowPlan& plan, std::span
         const auto* l = reinterpret_cast<const float*>(losses.data());
         for (size_t w = 0; w < count; ++w)
             eval::score_window(acc, batch[w], std::span<const float>(l + w * seq_len_, seq_len_), stream, luts);
+        if (on_batch) on_batch(static_cast<int64_t>(first) / rows_ + 1, batches);
     }
     return acc;
 }

@@ -4,6 +4,7 @@
 // (shared with the training step's graphs when they run in the same session: evaluating during
 // training copies nothing).
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,9 +26,13 @@ public:
     // optimizer state are ignored; a missing weight is a pg::Error).
     void set_weights(const std::map<std::string, HostTensor>& weights);
 
+    // Called after each batch with (batches done, batches in all): a progress line.
+    using OnBatch = std::function<void(int64_t, int64_t)>;
+
     // Runs every window of `plan` (this rank's share) and accumulates the scored targets.
     eval::BpbAccumulator evaluate(const eval::WindowPlan& plan, std::span<const uint16_t> stream,
-                                  const eval::ByteLuts& luts, int rank = 0, int world_size = 1);
+                                  const eval::ByteLuts& luts, int rank = 0, int world_size = 1,
+                                  const OnBatch& on_batch = {});
 
     int64_t rows() const { return rows_; }
     int64_t seq_len() const { return seq_len_; }

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 
-#include "base/env.h"
 #include "frontend/export/artifact.h"
 #include "frontend/export/quantize.h"
 #include "frontend/train/run_log.h"
@@ -19,12 +18,7 @@ io::Checkpoint make_checkpoint(const io::TensorMap& state, int64_t step, double 
     c.set_int(io::kStepKey, step);
     c.set_double(io::kTrainElapsedMsKey, train_ms);
     c.set_int(std::string(io::kLoaderPrefix) + "tokens_consumed", tokens_consumed);
-    std::map<std::string, std::string> config;
-    for (const env::Knob* k : env::all())
-        if (k->name.rfind("PG_", 0) != 0 ||
-            std::find(model_knob_names().begin(), model_knob_names().end(), k->name) != model_knob_names().end())
-            config[k->name] = env::get(k->name);
-    c.set_config(config);
+    c.set_config(run_settings());
     return c;
 }
 

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "base/env.h"
@@ -53,6 +54,8 @@ PG_KNOB({.name = "BETA2", .kind = KnobKind::Float, .default_value = "0.95", .doc
 PG_KNOB({.name = "ADAM_EPS", .kind = KnobKind::Float, .default_value = "1e-8", .doc = "Adam epsilon"});
 PG_KNOB({.name = "GRAD_CLIP_NORM", .kind = KnobKind::Float, .default_value = "0", .doc = "global grad-norm clip (0 = off)"});
 PG_KNOB({.name = "SEED", .kind = KnobKind::Int, .default_value = "1337", .doc = "init and data seed"});
+PG_KNOB({.name = "SEEDS", .kind = KnobKind::String, .default_value = "",
+         .doc = "comma-separated seeds (e.g. 1337,42,2025): pgolf train runs once per seed into RUN_DIR/seed<N>"});
 PG_KNOB({.name = "RUN_ID", .kind = KnobKind::String, .default_value = "", .doc = "run name (default: a timestamp)"});
 PG_KNOB({.name = "RUN_DIR", .kind = KnobKind::String, .default_value = "",
          .doc = "directory for the log, checkpoint and artifact (default: runs/<RUN_ID>)"});
@@ -155,6 +158,21 @@ Hyperparams read_hyperparams() {
     h.run_dir = env::get("RUN_DIR");
     if (h.run_dir.empty()) h.run_dir = "runs/" + h.run_id;
     return h;
+}
+
+std::map<std::string, std::string> run_settings() {
+    std::map<std::string, std::string> settings;
+    const auto& model = model_knob_names();
+    for (const env::Knob* k : env::all())
+        if (k->name.rfind("PG_", 0) != 0 || std::find(model.begin(), model.end(), k->name) != model.end())
+            settings[k->name] = env::get(k->name);
+    return settings;
+}
+
+const std::vector<std::string>& run_identity_knob_names() {
+    static const std::vector<std::string> names = {"SEED", "SEEDS", "RUN_ID", "RUN_DIR", "RESUME_FROM",
+                                                   "CHECKPOINT_EVERY", "TRAIN_LOG_EVERY", "VAL_LOSS_EVERY"};
+    return names;
 }
 
 std::string describe(const Hyperparams& h) {

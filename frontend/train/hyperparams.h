@@ -2,6 +2,7 @@
 // (pgolf-spec §3.1), read from the knob registry (environment or --flags).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,14 @@ Hyperparams read_hyperparams();
 
 // The model-defining settings (VOCAB_SIZE, NUM_LAYERS, ...), as stored in checkpoints.
 const std::vector<std::string>& model_knob_names();
+
+// Every training setting (the challenge's names, not the PG_ developer knobs) and the model-defining
+// PG_ knobs, by name, with its value: stored in checkpoints and in the run's metrics.
+std::map<std::string, std::string> run_settings();
+
+// The settings that name or place a run but do not change what it computes (SEED, RUN_ID, RUN_DIR,
+// logging intervals, ...): two runs of one configuration differ only in these.
+const std::vector<std::string>& run_identity_knob_names();
 
 // "NAME=value" lines of every training setting, for the log.
 std::string describe(const Hyperparams& h);

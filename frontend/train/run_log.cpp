@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "base/error.h"
+#include "frontend/train/progress.h"
 
 namespace pg {
 
@@ -27,10 +28,12 @@ RunLog::~RunLog() {
 }
 
 void RunLog::line(const std::string& text) {
+    if (progress_) progress_->clear();
     fmt::print("{}\n", text);
     std::fflush(stdout);
     fmt::print(file_, "{}\n", text);
     std::fflush(file_);
+    if (progress_) progress_->restore();
 }
 
 }  // namespace pg

@@ -1,10 +1,13 @@
 // RunLog: the trainer's log, printed to the terminal and appended to <run_dir>/train.log, line
-// by line (flushed), so that a killed run keeps everything it printed.
+// by line (flushed), so that a killed run keeps everything it printed. A ProgressLine attached to
+// it is erased before each line and redrawn after, so the two never garble each other.
 #pragma once
 #include <cstdio>
 #include <string>
 
 namespace pg {
+
+class ProgressLine;
 
 class RunLog {
 public:
@@ -14,11 +17,13 @@ public:
     RunLog& operator=(const RunLog&) = delete;
 
     void line(const std::string& text);
+    void attach(ProgressLine* progress) { progress_ = progress; }
     const std::string& path() const { return path_; }
 
 private:
     std::string path_;
     std::FILE* file_ = nullptr;
+    ProgressLine* progress_ = nullptr;
 };
 
 }  // namespace pg

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <optional>
 #include <tuple>
@@ -22,6 +23,8 @@
 #include "frontend/train/guard_outputs.h"
 #include "frontend/train/nan_guard.h"
 #include "frontend/train/resume.h"
+#include "frontend/train/metrics_log.h"
+#include "frontend/train/progress.h"
 #include "frontend/train/run_log.h"
 #include "frontend/train/step_graphs.h"
 #include "frontend/train/step_runner.h"
@@ -56,6 +59,26 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+// Validation with a progress line (the full split takes minutes at the challenge's size).
+eval::BpbAccumulator evaluate_with_progress(Evaluator& evaluator, const eval::WindowPlan& plan,
+                                            std::span<const uint16_t> tokens, const eval::ByteLuts& luts,
+                                            ProgressLine& progress) {
+    auto t0 = Clock::now();
+    eval::BpbAccumulator acc = evaluator.evaluate(plan, tokens, luts, 0, 1, [&](int64_t done, int64_t total) {
+        progress.show(format_eval_progress("validation", done, total, ms_since(t0)));
+    });
+    progress.clear();
+    return acc;
+}
+
+std::string utc_timestamp() {
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                       tm.tm_min, tm.tm_sec);
+}
 
 void check_vocab(const std::vector<std::filesystem::path>& files, int64_t vocab) {
     for (const auto& f : files) data::check_token_range(data::Shard::open(f).tokens(), vocab, f.string());
@@ -118,6 +141,9 @@ void stop_on_non_finite(TrainResult& result, StepRunner& runner, int64_t steps,
 TrainResult train(const Hyperparams& h) {
     auto t_start = Clock::now();
     RunLog log(h.run_dir + "/train.log");
+    MetricsLog metrics(h.run_dir);
+    ProgressLine progress;
+    log.attach(&progress);
     log.line(fmt::format("run_id:{} run_dir:{}", h.run_id, h.run_dir));
     log.line(describe(h));
 
@@ -143,6 +169,8 @@ TrainResult train(const Hyperparams& h) {
                         h.train_seq_len, *session);
     log.line(fmt::format("model_params:{} backend:{} build:{:.2f}s {} fusion:{}", runner.param_count(),
                          runner.backend(), ms_since(t_build) / 1000, runner.summary(), env::get("PG_FUSION")));
+    metrics.write("run", {{"run_id", h.run_id}, {"settings", run_settings()}, {"model_params", runner.param_count()},
+                          {"backend", runner.backend()}, {"started", utc_timestamp()}});
     std::map<std::string, HostTensor> init = runner.initial_state(static_cast<uint64_t>(h.seed));
     for (const auto& [name, value] : init) runner.set_state(name, value);
     auto snapshot = [&] {
@@ -175,12 +203,14 @@ TrainResult train(const Hyperparams& h) {
         bool last = step == h.iterations || (stop_after >= 0 && step >= stop_after);
         if (last || (h.val_loss_every > 0 && step % h.val_loss_every == 0)) {
             training_ms += ms_since(t0);
-            eval::BpbAccumulator acc = evaluator.evaluate(val_plan, val.tokens, luts);
+            eval::BpbAccumulator acc = evaluate_with_progress(evaluator, val_plan, val.tokens, luts, progress);
             result.val_loss = acc.val_loss();
             result.val_bpb = acc.val_bpb();
             log.line(fmt::format("step:{}/{} val_loss:{:.4f} val_bpb:{:.4f} train_time:{:.0f}ms step_avg:{:.2f}ms", step,
                                  h.iterations, result.val_loss, result.val_bpb, training_ms,
                                  training_ms / static_cast<double>(std::max<int64_t>(step, 1))));
+            metrics.write("val", {{"step", step}, {"val_loss", result.val_loss}, {"val_bpb", result.val_bpb},
+                                  {"train_time_ms", training_ms}});
             t0 = Clock::now();
         }
         if (last) {
@@ -196,7 +226,8 @@ TrainResult train(const Hyperparams& h) {
             break;
         }
         int64_t tokens_before = loader.tokens_consumed();
-        runner.set_scalars(step, lr_multiplier(h, step, training_ms + ms_since(t0)));
+        const double lr_scale = lr_multiplier(h, step, training_ms + ms_since(t0));
+        runner.set_scalars(step, lr_scale);
         runner.plant_nan(step + 1 == nan_inject_step());
         runner.run(loader);
         if (!runner.applied()) {
@@ -208,10 +239,16 @@ TrainResult train(const Hyperparams& h) {
         ++step;
         result.losses.push_back(runner.loss());
         double approx_ms = training_ms + ms_since(t0);
-        if (h.train_log_every > 0 && (step <= 10 || step % h.train_log_every == 0 || stop_after >= 0))
+        progress.show(format_training_progress({step, h.iterations, approx_ms, 1000.0 * h.max_wallclock_seconds,
+                                                h.train_batch_tokens, lr_scale, runner.loss()}));
+        if (h.train_log_every > 0 && (step <= 10 || step % h.train_log_every == 0 || stop_after >= 0)) {
             log.line(fmt::format("step:{}/{} train_loss:{:.4f} train_time:{:.0f}ms step_avg:{:.2f}ms", step,
                                  h.iterations, runner.loss(), approx_ms,
                                  approx_ms / static_cast<double>(step)));
+            metrics.write("train", {{"step", step}, {"train_loss", runner.loss()}, {"train_time_ms", approx_ms},
+                                    {"step_avg_ms", approx_ms / static_cast<double>(step)}, {"lr_scale", lr_scale},
+                                    {"tokens", loader.tokens_consumed()}});
+        }
         if (stop_after < 0 && h.max_wallclock_seconds > 0 && approx_ms >= 1000.0 * h.max_wallclock_seconds)
             stop_after = step;
         if (h.checkpoint_every > 0 && step % h.checkpoint_every == 0 && step < h.iterations) {
@@ -221,7 +258,12 @@ TrainResult train(const Hyperparams& h) {
         }
     }
     result.train_ms = training_ms;
-    if (result.stop != TrainStop::Completed) return result;
+    if (result.stop != TrainStop::Completed) {
+        metrics.write("stop", {{"reason", result.stop == TrainStop::Signal ? "signal" : "non_finite"},
+                               {"steps", result.steps}, {"message", result.stop_message},
+                               {"checkpoint", result.stop_checkpoint}});
+        return result;
+    }
     int64_t state_elems = 0;
     for (const ParamSpec& p : runner.state_specs()) state_elems += numel(p.shape);
     log.line(fmt::format("peak memory: step plan {}; params/state {:.1f} MiB; total wall {:.1f}s", runner.summary(),
@@ -231,12 +273,17 @@ TrainResult train(const Hyperparams& h) {
     RoundTrip rt = finish_run(h, make_checkpoint(result.state, result.steps, training_ms, loader.tokens_consumed()), log,
                               [&](const io::TensorMap& weights) {
                                   evaluator.set_weights(weights);
-                                  eval::BpbAccumulator acc = evaluator.evaluate(val_plan, val.tokens, luts);
+                                  eval::BpbAccumulator acc =
+                                      evaluate_with_progress(evaluator, val_plan, val.tokens, luts, progress);
                                   return std::pair{acc.val_loss(), acc.val_bpb()};
                               });
     result.roundtrip_val_loss = rt.val_loss;
     result.roundtrip_val_bpb = rt.val_bpb;
     result.artifact_bytes = rt.artifact_bytes;
+    metrics.write("final", {{"steps", result.steps}, {"train_time_ms", training_ms}, {"val_loss", result.val_loss},
+                            {"val_bpb", result.val_bpb}, {"roundtrip_val_loss", rt.val_loss},
+                            {"roundtrip_val_bpb", rt.val_bpb}, {"artifact_bytes", rt.artifact_bytes},
+                            {"code_bytes", model_code_bytes()}, {"total_bytes", rt.artifact_bytes + model_code_bytes()}});
     return result;
 }
 

@@ -12,7 +12,8 @@
 #include "base/env.h"
 #include "frontend/export/checkpoint.h"
 #include "frontend/train/trainer.h"
-#include "tests/frontend/tiny_run.h"
+#include "tests/support/knob_env.h"
+#include "tests/support/tiny_run.h"
 #include "tests/support/test_files.h"
 
 namespace pg {
@@ -29,14 +30,14 @@ std::vector<std::string> loss_curve(const std::string& log) {
 }  // namespace
 
 TEST_CASE("deterministic: PG_DETERMINISTIC=1 runs at 1 and 2 threads give identical losses and weights") {
-    testing::TinyRun run;
+    TinyRun run;
     std::vector<std::filesystem::path> dirs;
     for (int threads : {1, 2}) {
         dirs.push_back(run.dir / fmt::format("threads{}", threads));
         // A wallclock cap far away still switches the default warmdown to the timed schedule.
         std::string cmd = fmt::format(
             "{} PG_DETERMINISTIC=1 PG_THREADS={} TRAIN_LOG_EVERY=1 MAX_WALLCLOCK_SECONDS=3600 RUN_DIR='{}' {} train",
-            run.env_assignments(), threads, dirs.back().string(), PG_BINARY);
+            testing::knob_assignments(), threads, dirs.back().string(), PG_BINARY);
         testing::CommandResult r = testing::run_command(cmd);
         INFO(r.output);
         REQUIRE(r.status == 0);

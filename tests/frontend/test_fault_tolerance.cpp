@@ -17,7 +17,7 @@
 #include "frontend/export/checkpoint.h"
 #include "frontend/train/trainer.h"
 #include "runtime/nan_check.h"
-#include "tests/frontend/tiny_run.h"
+#include "tests/support/tiny_run.h"
 #include "tests/support/test_files.h"
 
 namespace pg {
@@ -62,7 +62,7 @@ std::thread sigterm_at_step(const fs::path& log, int64_t step, const std::atomic
 }  // namespace
 
 TEST_CASE("fault tolerance: a planted NaN stops the run at its step, naming the tensor, with the last good state") {
-    testing::TinyRun run;
+    TinyRun run;
     env::ScopedOverride every("CHECKPOINT_EVERY", "4");
     TrainResult clean = train_in(run.dir / "clean");
     REQUIRE(clean.stop == TrainStop::Completed);
@@ -92,7 +92,7 @@ TEST_CASE("fault tolerance: a planted NaN stops the run at its step, naming the 
 }
 
 TEST_CASE("fault tolerance: SIGTERM mid-run, then RESUME_FROM=auto, ends as the uninterrupted run") {
-    testing::TinyRun run;
+    TinyRun run;
     env::ScopedOverride steps("ITERATIONS", "40");
     env::ScopedOverride warmdown("WARMDOWN_ITERS", "10");
     env::ScopedOverride log_every("TRAIN_LOG_EVERY", "1");

@@ -12,7 +12,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "tests/frontend/tiny_run.h"
+#include "tests/support/knob_env.h"
+#include "tests/support/tiny_run.h"
 #include "tests/support/test_files.h"
 
 namespace pg {
@@ -20,10 +21,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Starts `pgolf train` (exec'd by the shell, so the pid is pgolf's) with the run's settings.
-pid_t start_training(const testing::TinyRun& run, const fs::path& run_dir) {
+// Starts `pgolf train` (exec'd by the shell, so the pid is pgolf's) with the settings in force.
+pid_t start_training(const fs::path& run_dir) {
     std::string cmd = fmt::format("exec env {} ITERATIONS=1000000 TRAIN_LOG_EVERY=1 RUN_DIR='{}' {} train >'{}' 2>&1",
-                                  run.env_assignments(), run_dir.string(), PG_BINARY, (run_dir / "out.txt").string());
+                                  testing::knob_assignments(), run_dir.string(), PG_BINARY, (run_dir / "out.txt").string());
     fs::create_directories(run_dir);
     pid_t pid = ::fork();
     if (pid == 0) {
@@ -51,10 +52,10 @@ int wait_status(pid_t pid) {
 }  // namespace
 
 TEST_CASE("signals: SIGTERM stops pgolf train with a checkpoint and status 143; a second signal kills it") {
-    testing::TinyRun run;
+    TinyRun run;
     {
         const fs::path dir = run.dir / "term";
-        pid_t pid = start_training(run, dir);
+        pid_t pid = start_training(dir);
         bool started = wait_for_steps(dir / "train.log");
         if (!started) ::kill(pid, SIGKILL);
         REQUIRE(started);
@@ -71,7 +72,7 @@ TEST_CASE("signals: SIGTERM stops pgolf train with a checkpoint and status 143; 
     }
     {
         const fs::path dir = run.dir / "twice";
-        pid_t pid = start_training(run, dir);
+        pid_t pid = start_training(dir);
         bool started = wait_for_steps(dir / "train.log");
         if (!started) ::kill(pid, SIGKILL);
         REQUIRE(started);

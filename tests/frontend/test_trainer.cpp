@@ -15,13 +15,10 @@
 #include "frontend/data/shard.h"
 #include "frontend/train/step_graphs.h"
 #include "frontend/train/trainer.h"
-#include "tests/data/data_test_util.h"
-#include "tests/frontend/tiny_run.h"
+#include "tests/support/tiny_run.h"
 
 namespace pg {
 namespace {
-
-using testing::TinyRun;
 
 // Cross-entropy (nats per token) of the validation targets under the training shards' unigram
 // distribution (add-one smoothed): what a model without context reaches at best.
