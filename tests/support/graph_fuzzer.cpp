@@ -302,7 +302,7 @@ std::optional<std::string> check_fuzz_graph(const Graph& g, uint64_t feed_seed) 
     }
     for (const JitVariant& v : variants) {
         try {
-            for (const VariantError& e : variant_errors("cpu", g, feeds, expected, v))
+            for (const VariantError& e : variant_errors("cpu", g, feeds, expected, v, nullptr, kFuzzScaleFloor))
                 if (!(e.error <= kFuzzTolerance))
                     return fmt::format("{}: {} has normwise relative error {:.3g} (tolerance {:.0e})", e.variant,
                                        e.value, e.error, kFuzzTolerance);

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "runtime/cpu_executable.h"
 #include "runtime/cuda/cuda_device.h"
@@ -56,8 +57,18 @@ std::unique_ptr<Executable> compile_variant(Session& s, const std::string& backe
 
 }  // namespace
 
+double floored_error(const HostTensor& a, const HostTensor& b, double floor) {
+    double r = max_rel_error(a, b);
+    if (floor <= 0 || !std::isfinite(r)) return r;
+    double scale = 0;
+    for (int64_t i = 0; i < b.numel(); ++i)
+        if (std::isfinite(b.get(i))) scale = std::max(scale, std::fabs(b.get(i)));
+    return r * std::max(scale, 1e-30) / std::max(scale, floor);  // max_rel_error divides by max(scale, 1e-30)
+}
+
 std::vector<VariantError> variant_errors(const std::string& backend, const Graph& g, const Feeds& feeds,
-                                         const std::vector<HostTensor>& expected, const JitVariant& v, int* launches) {
+                                         const std::vector<HostTensor>& expected, const JitVariant& v, int* launches,
+                                         double scale_floor) {
     std::unique_ptr<Session> session = open_session(backend);  // fresh params: updates start from the feeds
     std::unique_ptr<Executable> exe = compile_variant(*session, backend, g, v.fusion, v.gemm_min_flops);
     feed(*exe, g, feeds);
@@ -65,9 +76,10 @@ std::vector<VariantError> variant_errors(const std::string& backend, const Graph
     std::vector<VariantError> out;
     size_t k = 0;
     for (const Output& o : g.outputs())
-        out.push_back({v.name, "output " + o.name, max_rel_error(exe->get(o.name), expected[k++])});
+        out.push_back({v.name, "output " + o.name, floored_error(exe->get(o.name), expected[k++], scale_floor)});
     for (const StateUpdate& u : g.updates())
-        out.push_back({v.name, "update of " + g[u.state].name, max_rel_error(exe->get(g[u.state].name), expected[k++])});
+        out.push_back({v.name, "update of " + g[u.state].name,
+                       floored_error(exe->get(g[u.state].name), expected[k++], scale_floor)});
     if (launches) *launches = exe->launches();
     return out;
 }

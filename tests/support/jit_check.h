@@ -35,11 +35,17 @@ struct VariantError {
     double error = 0;
 };
 
+// max_rel_error(a, b) with the scale max|b| floored at `floor` (0: none). For values whose terms
+// are O(1) a floor of 1 turns the error of an exact zero reached by cancellation (rounding noise
+// of the terms' size over a reference of ~0) into the absolute error it is.
+double floored_error(const HostTensor& a, const HostTensor& b, double floor);
+
 // Compiles `g` as `variant` in a fresh session of `backend`, runs it on `feeds` and compares every
-// output and state update with `expected` (interpret_all's order); one entry per value.
+// output and state update with `expected` (interpret_all's order) by floored_error; one entry per
+// value.
 std::vector<VariantError> variant_errors(const std::string& backend, const Graph& g, const Feeds& feeds,
                                          const std::vector<HostTensor>& expected, const JitVariant& variant,
-                                         int* launches = nullptr);
+                                         int* launches = nullptr, double scale_floor = 0);
 
 // Runs the four variants on a session of `backend` ("cpu" or "cuda") and CHECKs every output and
 // state update against the interpreter within `tol` (normwise relative).
