@@ -98,7 +98,7 @@ void AtomicFile::fail(const std::string& what, int err, size_t needed) {
     if (is_out_of_space(err)) {
         int64_t free = free_bytes(parent_dir(target_));
         throw Error(fmt::format("cannot write {}: {} ({}); the file needs {}{} bytes and its file system has {} free "
-                                "(or a file-size limit is lower); free some space or write elsewhere (RUN_DIR)",
+                                "(or a file-size limit is lower); free some space or write to another disk",
                                 target_.string(), what, errno_text(err), reserved_ > 0 ? "" : "at least ", needed,
                                 free < 0 ? std::string("unknown bytes") : fmt::format("{} bytes", free)));
     }

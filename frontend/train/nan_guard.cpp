@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <optional>
+#include <vector>
 
 #include "frontend/train/step_runner.h"
 #include "runtime/nan_check.h"
