@@ -41,7 +41,7 @@ int stopped_status(const TrainResult& r) {
 }
 
 void print_done(const TrainResult& r) {
-    fmt::print("done: {} steps; val_bpb {:.4f} before export, {:.4f} after the int8+zstd round trip ({} bytes); "
+    fmt::print("done: {} steps; val_bpb {:.4f} before export, {:.4f} after the artifact round trip ({} bytes); "
                "run directory {}\n",
                r.steps, r.val_bpb, r.roundtrip_val_bpb, r.artifact_bytes, r.run_dir);
 }

@@ -1,17 +1,19 @@
-// Artifact container encoding/decoding (with bounds checks on every field) and its zstd level-22
-// compression; see artifact.h for the byte layout.
+// Artifact file and container encoding/decoding, with bounds checks on every field (see
+// artifact.h for the byte layout).
 #include "frontend/export/artifact.h"
 
 #include <zstd.h>
 
-#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
-#include <fstream>
 
 #include "base/atomic_file.h"
+#include "base/digest.h"
+#include "base/env.h"
 #include "base/error.h"
+#include "frontend/export/bit_pack.h"
+#include "frontend/export/file_bytes.h"
 
 namespace pg::io {
 
@@ -21,16 +23,24 @@ static_assert(std::endian::native == std::endian::little, "the artifact is littl
 
 namespace {
 
-constexpr std::string_view kMagic = "PGQ8";
-constexpr uint32_t kVersion = 1;
+PG_KNOB({.name = "QUANT_PACK", .kind = env::KnobKind::String, .default_value = "bytes",
+         .doc = "artifact codes: bytes (one byte per code) or bits (sub-byte codes bit-packed)",
+         .choices = {"bytes", "bits"}});
+
+constexpr std::string_view kContainerMagic = "PGQ8";
+constexpr uint32_t kFileVersion = 2;
+constexpr uint32_t kContainerVersion = 2;
 constexpr uint8_t kNoDType = 0xFF;
 constexpr size_t kMaxRank = 16;
+constexpr size_t kMaxSchemeBytes = 4096;
 // An artifact is ~16 MB compressed; even a fully float model stays far below this when unpacked.
-// The limit only stops a damaged or hostile frame from exhausting memory.
+// The limit only stops a damaged or hostile header from exhausting memory.
 constexpr uint64_t kMaxRawBytes = uint64_t{4} << 30;
 // On-disk dtype codes, fixed independently of the DType enum's order.
 constexpr std::array<DType, 8> kDTypeCodes = {DType::f32, DType::bf16, DType::f16, DType::i64,
                                               DType::i32, DType::u16,  DType::u8,  DType::boolean};
+// The first four bytes of every zstd frame (0xFD2FB528, little-endian): a version-1 artifact.
+constexpr std::string_view kZstdMagic = "\x28\xB5\x2F\xFD";
 
 uint8_t dtype_code(DType t) {
     for (size_t i = 0; i < kDTypeCodes.size(); ++i)
@@ -45,7 +55,7 @@ void put(std::string& out, T v) {
 
 void put_bytes(std::string& out, const void* p, size_t n) { out.append(static_cast<const char*>(p), n); }
 
-// Reads the container front to back; every read checks that the bytes are there.
+// Reads front to back; every read checks that the bytes are there.
 class Reader {
 public:
     Reader(std::string_view bytes, std::string_view source) : bytes_(bytes), source_(source) {}
@@ -64,8 +74,8 @@ public:
         std::memcpy(&v, take(sizeof(T), what), sizeof(T));
         return v;
     }
+    std::string_view rest() { return std::string_view(take(remaining(), "the rest"), bytes_.size() - pos_); }
     size_t remaining() const { return bytes_.size() - pos_; }
-    size_t pos() const { return pos_; }
     std::string_view source() const { return source_; }
 
 private:
@@ -96,101 +106,155 @@ Shape read_shape(Reader& r, const std::string& name) {
     return shape;
 }
 
-QuantizedTensor read_record(Reader& r, const std::string& name) {
+void read_passthrough(Reader& r, const std::string& name, uint8_t stored_code, QuantizedTensor& t) {
+    PG_CHECK(stored_code < kDTypeCodes.size(), "{} is corrupt: passthrough tensor '{}' has stored dtype code {}",
+             r.source(), name, stored_code);
+    t.stored = HostTensor(kDTypeCodes[stored_code], t.shape);
+    std::memcpy(t.stored.bytes.data(), r.take(t.stored.bytes.size(), "a passthrough tensor"), t.stored.bytes.size());
+    PG_CHECK(t.stored.dtype == t.out_dtype || (is_float(t.stored.dtype) && is_float(t.out_dtype)),
+             "{} is corrupt: passthrough tensor '{}' is stored as {} but restores to {}", r.source(), name,
+             dtype_name(t.stored.dtype), dtype_name(t.out_dtype));
+}
+
+HostTensor scale_tensor(Reader& r, const std::string& name, const QuantizedTensor& t) {
+    switch (t.scheme) {
+        case QuantScheme::per_tensor: return HostTensor(DType::f32, {});
+        case QuantScheme::per_row:
+            PG_CHECK(t.shape.size() == 2, "{} is corrupt: per-row tensor '{}' has shape {}, expected 2-D", r.source(),
+                     name, shape_str(t.shape));
+            return HostTensor(DType::f16, {t.shape[0]});
+        default:
+            PG_CHECK(t.shape.size() == 2 && t.group > 0 && t.shape[1] % t.group == 0,
+                     "{} is corrupt: per-group tensor '{}' has shape {} and group {}", r.source(), name,
+                     shape_str(t.shape), t.group);
+            return HostTensor(DType::f16, {t.shape[0], t.shape[1] / t.group});
+    }
+}
+
+void read_codes(Reader& r, const std::string& name, bool packed, QuantizedTensor& t) {
+    t.scale = scale_tensor(r, name, t);
+    std::memcpy(t.scale.bytes.data(), r.take(t.scale.bytes.size(), "the scales"), t.scale.bytes.size());
+    const auto n = static_cast<int64_t>(t.numel());
+    t.q.resize(static_cast<size_t>(n));
+    const int64_t size = packed ? packed_size(n, t.bits) : n;
+    const auto* p = reinterpret_cast<const uint8_t*>(r.take(static_cast<uint64_t>(size), "the codes"));
+    bool ok = true;
+    if (packed) {
+        ok = unpack_codes(std::span<const uint8_t>(p, static_cast<size_t>(size)), t.bits, t.q);
+    } else {
+        std::memcpy(t.q.data(), p, t.q.size());
+        for (int8_t v : t.q) ok = ok && v >= -t.range() && v <= t.range();
+    }
+    PG_CHECK(ok, "{} is corrupt: tensor '{}' holds a code outside [-{}, {}]", r.source(), name, t.range(), t.range());
+}
+
+QuantizedTensor read_record(Reader& r, const std::string& name, uint32_t version, bool packed) {
     QuantizedTensor t;
     const auto scheme = r.get<uint8_t>("a scheme");
-    PG_CHECK(scheme <= 2, "{} is corrupt: tensor '{}' has unknown scheme {}", r.source(), name, scheme);
+    PG_CHECK(scheme <= (version == 1 ? 2 : 3), "{} is corrupt: tensor '{}' has unknown scheme {}", r.source(), name,
+             scheme);
     t.scheme = static_cast<QuantScheme>(scheme);
+    if (version >= 2) t.bits = r.get<uint8_t>("a code width");
     t.orig_dtype = read_dtype(r, name, "original dtype");
     t.out_dtype = read_dtype(r, name, "output dtype");
     const auto stored_code = r.get<uint8_t>("a stored dtype");
     t.shape = read_shape(r, name);
-    const auto n = static_cast<uint64_t>(t.numel());
-    const std::string what = fmt::format("the data of tensor '{}'", name);
+    if (t.scheme == QuantScheme::per_group) t.group = r.get<int64_t>("a group size");
     if (t.scheme == QuantScheme::passthrough) {
-        PG_CHECK(stored_code < kDTypeCodes.size(), "{} is corrupt: passthrough tensor '{}' has stored dtype code {}",
-                 r.source(), name, stored_code);
-        t.stored = HostTensor(kDTypeCodes[stored_code], t.shape);
-        std::memcpy(t.stored.bytes.data(), r.take(t.stored.bytes.size(), what), t.stored.bytes.size());
-        PG_CHECK(t.stored.dtype == t.out_dtype || (is_float(t.stored.dtype) && is_float(t.out_dtype)),
-                 "{} is corrupt: passthrough tensor '{}' is stored as {} but restores to {}", r.source(), name,
-                 dtype_name(t.stored.dtype), dtype_name(t.out_dtype));
+        read_passthrough(r, name, stored_code, t);
         return t;
     }
     PG_CHECK(stored_code == kNoDType && is_float(t.out_dtype) && is_float(t.orig_dtype),
-             "{} is corrupt: int8 tensor '{}' has inconsistent dtypes", r.source(), name);
-    if (t.scheme == QuantScheme::int8_per_row) {
-        PG_CHECK(t.shape.size() == 2, "{} is corrupt: per-row tensor '{}' has shape {}, expected 2-D", r.source(),
-                 name, shape_str(t.shape));
-        t.scale = HostTensor(DType::f16, {t.shape[0]});
-    } else {
-        t.scale = HostTensor(DType::f32, {});
-    }
-    std::memcpy(t.scale.bytes.data(), r.take(t.scale.bytes.size(), what), t.scale.bytes.size());
-    t.q.resize(n);
-    std::memcpy(t.q.data(), r.take(n, what), n);
-    for (int8_t v : t.q)
-        PG_CHECK(v >= -127, "{} is corrupt: int8 tensor '{}' holds -128, outside the quantized range", r.source(),
-                 name);
+             "{} is corrupt: quantized tensor '{}' has inconsistent dtypes", r.source(), name);
+    PG_CHECK(t.bits >= 2 && t.bits <= 8 && (t.scheme != QuantScheme::per_tensor || t.bits == 8),
+             "{} is corrupt: tensor '{}' has {}-bit codes, which this pgolf does not know", r.source(), name, t.bits);
+    read_codes(r, name, packed, t);
     return t;
 }
 
-std::string read_whole_file(const fs::path& path) {
-    std::error_code ec;
-    PG_CHECK(fs::exists(path, ec), "cannot read {}: no such file; check the path", path.string());
-    PG_CHECK(fs::is_regular_file(path, ec), "cannot read {}: not a regular file", path.string());
-    std::ifstream in(path, std::ios::binary);
-    PG_CHECK(in.good(), "cannot read {}: opening it failed; check permissions", path.string());
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    PG_CHECK(!in.bad(), "cannot read {}: I/O error", path.string());
-    return bytes;
+void put_record(std::string& out, const std::string& name, const QuantizedTensor& t, bool pack_bits) {
+    put<uint32_t>(out, static_cast<uint32_t>(name.size()));
+    out.append(name);
+    const bool pass = t.scheme == QuantScheme::passthrough;
+    put<uint8_t>(out, static_cast<uint8_t>(t.scheme));
+    put<uint8_t>(out, pass ? 0 : static_cast<uint8_t>(t.bits));
+    put<uint8_t>(out, dtype_code(t.orig_dtype));
+    put<uint8_t>(out, dtype_code(t.out_dtype));
+    put<uint8_t>(out, pass ? dtype_code(t.stored.dtype) : kNoDType);
+    PG_ASSERT(t.shape.size() <= kMaxRank, "tensor '{}' has rank {}", name, t.shape.size());
+    put<uint8_t>(out, static_cast<uint8_t>(t.shape.size()));
+    for (int64_t d : t.shape) put<int64_t>(out, d);
+    if (t.scheme == QuantScheme::per_group) put<int64_t>(out, t.group);
+    if (pass) {
+        PG_ASSERT(t.stored.shape == t.shape, "passthrough tensor '{}' shape mismatch", name);
+        put_bytes(out, t.stored.bytes.data(), t.stored.bytes.size());
+        return;
+    }
+    PG_ASSERT(t.q.size() == static_cast<size_t>(t.numel()), "tensor '{}' has {} codes", name, t.q.size());
+    put_bytes(out, t.scale.bytes.data(), t.scale.bytes.size());
+    if (pack_bits) pack_codes(t.q, t.bits, out);
+    else put_bytes(out, t.q.data(), t.q.size());
+}
+
+Compressor read_compressor(Reader& r) {
+    const auto kind = r.get<uint8_t>("the compressor");
+    const auto level = r.get<uint8_t>("the compression level");
+    const auto flag = r.get<uint8_t>("the compressor flag");
+    PG_CHECK(kind >= 1 && kind <= 3,
+             "{} names unknown compressor {}; this pgolf reads zstd (1), xz (2) and brotli (3): re-export it or use "
+             "the pgolf that wrote it",
+             r.source(), kind);
+    PG_CHECK(flag <= 1, "{} is corrupt: compressor flag {}", r.source(), flag);
+    return {static_cast<CompressorKind>(kind), level, flag == 1};
+}
+
+// A version-1 file: one zstd frame (with its content size) around a version-1 container.
+QuantizedModel decode_v1(std::string_view file, std::string_view source, ArtifactInfo* info) {
+    const unsigned long long declared = ZSTD_getFrameContentSize(file.data(), file.size());
+    PG_CHECK(declared != ZSTD_CONTENTSIZE_ERROR && declared != ZSTD_CONTENTSIZE_UNKNOWN && declared <= kMaxRawBytes,
+             "{} is not a valid artifact: its zstd frame header is damaged", source);
+    const Compressor zstd{CompressorKind::zstd, 22, false};
+    if (info != nullptr) *info = {file.size(), declared, zstd, QuantPlan{}.canonical(), false};
+    return decode_quantized(decompress(file, zstd, declared, source), source);
 }
 
 }  // namespace
 
-std::string encode_quantized(const QuantizedModel& model) {
+bool pack_bits_from_settings() { return env::get("QUANT_PACK") == "bits"; }
+
+std::string artifact_file_name(const std::string& label, const Compressor& c) {
+    const char* ext = c.kind == CompressorKind::zstd ? "zst" : c.kind == CompressorKind::xz ? "xz" : "br";
+    return fmt::format("final_model.{}.{}", label, ext);
+}
+
+std::string encode_quantized(const QuantizedModel& model, bool pack_bits) {
     std::string out;
-    out.append(kMagic);
-    put<uint32_t>(out, kVersion);
+    out.append(kContainerMagic);
+    put<uint32_t>(out, kContainerVersion);
     put<uint32_t>(out, static_cast<uint32_t>(model.tensors.size()));
-    for (const auto& [name, t] : model.tensors) {
-        put<uint32_t>(out, static_cast<uint32_t>(name.size()));
-        out.append(name);
-        put<uint8_t>(out, static_cast<uint8_t>(t.scheme));
-        put<uint8_t>(out, dtype_code(t.orig_dtype));
-        put<uint8_t>(out, dtype_code(t.out_dtype));
-        put<uint8_t>(out, t.scheme == QuantScheme::passthrough ? dtype_code(t.stored.dtype) : kNoDType);
-        PG_ASSERT(t.shape.size() <= kMaxRank, "tensor '{}' has rank {}", name, t.shape.size());
-        put<uint8_t>(out, static_cast<uint8_t>(t.shape.size()));
-        for (int64_t d : t.shape) put<int64_t>(out, d);
-        if (t.scheme == QuantScheme::passthrough) {
-            PG_ASSERT(t.stored.shape == t.shape, "passthrough tensor '{}' shape mismatch", name);
-            put_bytes(out, t.stored.bytes.data(), t.stored.bytes.size());
-        } else {
-            PG_ASSERT(t.q.size() == static_cast<size_t>(t.numel()), "tensor '{}' has {} q values", name, t.q.size());
-            put_bytes(out, t.scale.bytes.data(), t.scale.bytes.size());
-            put_bytes(out, t.q.data(), t.q.size());
-        }
-    }
+    for (const auto& [name, t] : model.tensors) put_record(out, name, t, pack_bits);
     return out;
 }
 
-QuantizedModel decode_quantized(std::string_view bytes, std::string_view source) {
+namespace {
+
+QuantizedModel decode_container(std::string_view bytes, std::string_view source, bool packed) {
     Reader r(bytes, source);
-    PG_CHECK(bytes.size() >= kMagic.size() && bytes.substr(0, kMagic.size()) == kMagic,
-             "{} is not a pgolf int8 artifact (bad magic); give a file written by `pgolf train` or `pgolf export`",
+    PG_CHECK(bytes.substr(0, kContainerMagic.size()) == kContainerMagic,
+             "{} is not a pgolf artifact (bad container magic); give a file written by `pgolf train` or `pgolf export`",
              source);
-    r.take(kMagic.size(), "the magic");
+    r.take(kContainerMagic.size(), "the magic");
     const auto version = r.get<uint32_t>("the version");
-    PG_CHECK(version == kVersion, "{} is artifact version {}, but this pgolf reads version {}", source, version,
-             kVersion);
+    PG_CHECK(version == 1 || version == kContainerVersion,
+             "{} holds container version {}, but this pgolf reads versions 1 and {}", source, version,
+             kContainerVersion);
     const auto count = r.get<uint32_t>("the tensor count");
     QuantizedModel model;
     for (uint32_t i = 0; i < count; ++i) {
         const auto len = r.get<uint32_t>("a name length");
         std::string name(r.take(len, "a tensor name"), len);
         PG_CHECK(!model.tensors.contains(name), "{} is corrupt: tensor '{}' appears twice", source, name);
-        QuantizedTensor t = read_record(r, name);
+        QuantizedTensor t = read_record(r, name, version, packed);
         model.tensors.emplace(std::move(name), std::move(t));
     }
     PG_CHECK(r.remaining() == 0, "{} is corrupt: {} unexpected bytes follow the last of its {} tensors", source,
@@ -198,74 +262,78 @@ QuantizedModel decode_quantized(std::string_view bytes, std::string_view source)
     return model;
 }
 
-std::string compress_artifact(std::string_view raw) {
-    ZSTD_CCtx* cctx = ZSTD_createCCtx();
-    PG_ASSERT(cctx != nullptr, "ZSTD_createCCtx failed");
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, kArtifactZstdLevel);
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-    std::string out(ZSTD_compressBound(raw.size()), '\0');
-    const size_t n = ZSTD_compress2(cctx, out.data(), out.size(), raw.data(), raw.size());
-    ZSTD_freeCCtx(cctx);
-    PG_CHECK(!ZSTD_isError(n), "zstd compression of the artifact failed: {} (out of memory? level {} needs about "
-                               "1 GB for large inputs)",
-             ZSTD_getErrorName(n), kArtifactZstdLevel);
-    out.resize(n);
+}  // namespace
+
+QuantizedModel decode_quantized(std::string_view bytes, std::string_view source) {
+    return decode_container(bytes, source, false);
+}
+
+std::string encode_artifact(const QuantizedModel& model, const ArtifactOptions& o) {
+    PG_ASSERT(o.scheme.size() <= kMaxSchemeBytes, "scheme of {} bytes", o.scheme.size());
+    const std::string raw = encode_quantized(model, o.pack_bits);
+    std::string out(kArtifactMagic);
+    put<uint32_t>(out, kFileVersion);
+    put<uint8_t>(out, static_cast<uint8_t>(o.compressor.kind));
+    put<uint8_t>(out, static_cast<uint8_t>(o.compressor.level));
+    put<uint8_t>(out, o.compressor.extra ? 1 : 0);
+    put<uint8_t>(out, o.pack_bits ? 1 : 0);
+    put<uint32_t>(out, static_cast<uint32_t>(o.scheme.size()));
+    out.append(o.scheme);
+    put<uint64_t>(out, raw.size());
+    put<uint64_t>(out, checksum64(raw));
+    out += compress(raw, o.compressor);
     return out;
 }
 
-std::string decompress_artifact(std::string_view compressed, std::string_view source) {
-    const size_t frame = ZSTD_findFrameCompressedSize(compressed.data(), compressed.size());
-    PG_CHECK(!ZSTD_isError(frame), "{} is not a valid artifact: it is not a complete zstd frame ({}); the file is "
-                                   "truncated or not an artifact",
-             source, ZSTD_getErrorName(frame));
-    PG_CHECK(frame == compressed.size(), "{} is not a valid artifact: {} unexpected bytes follow its zstd frame",
-             source, compressed.size() - frame);
-    const unsigned long long declared = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
-    PG_CHECK(declared != ZSTD_CONTENTSIZE_ERROR && (declared == ZSTD_CONTENTSIZE_UNKNOWN || declared <= kMaxRawBytes),
-             "{} is not a valid artifact: its zstd frame declares an impossible size", source);
-    ZSTD_DCtx* dctx = ZSTD_createDCtx();
-    PG_ASSERT(dctx != nullptr, "ZSTD_createDCtx failed");
-    std::string out;
-    // The declared size is only a hint (a damaged header could claim gigabytes): reserve at most
-    // 256 MiB up front, far above any real artifact, and let the buffer grow past that.
-    if (declared != ZSTD_CONTENTSIZE_UNKNOWN) out.reserve(std::min<uint64_t>(declared, uint64_t{256} << 20));
-    std::string chunk(ZSTD_DStreamOutSize(), '\0');
-    ZSTD_inBuffer in{compressed.data(), compressed.size(), 0};
-    size_t ret = 1;
-    while (ret != 0) {
-        ZSTD_outBuffer ob{chunk.data(), chunk.size(), 0};
-        ret = ZSTD_decompressStream(dctx, &ob, &in);
-        if (ZSTD_isError(ret)) {
-            const std::string err = ZSTD_getErrorName(ret);
-            ZSTD_freeDCtx(dctx);
-            throw Error(fmt::format("{} is corrupt: zstd decompression failed ({}); re-export the artifact", source, err));
-        }
-        out.append(chunk.data(), ob.pos);
-        if (out.size() > kMaxRawBytes || (ob.pos == 0 && in.pos == in.size && ret != 0)) {
-            ZSTD_freeDCtx(dctx);
-            PG_CHECK(out.size() <= kMaxRawBytes, "{} is not a valid artifact: it unpacks to more than {} bytes", source,
-                     kMaxRawBytes);
-            throw Error(fmt::format("{} is truncated: its zstd frame ends early; re-export the artifact", source));
-        }
+QuantizedModel decode_artifact(std::string_view file, std::string_view source, ArtifactInfo* info) {
+    PG_CHECK(!file.empty(), "{} is empty; the export did not finish, re-export the artifact", source);
+    if (file.substr(0, 4) == kZstdMagic) return decode_v1(file, source, info);
+    PG_CHECK(file.substr(0, kArtifactMagic.size()) == kArtifactMagic,
+             "{} is not a pgolf artifact (bad magic); give a file written by `pgolf train` or `pgolf export`", source);
+    Reader r(file, source);
+    r.take(kArtifactMagic.size(), "the magic");
+    const auto version = r.get<uint32_t>("the version");
+    PG_CHECK(version == kFileVersion, "{} is artifact version {}, but this pgolf reads versions 1 and {}", source,
+             version, kFileVersion);
+    const Compressor c = read_compressor(r);
+    const auto packing = r.get<uint8_t>("the packing");
+    PG_CHECK(packing <= 1, "{} is corrupt: unknown code packing {}", source, packing);
+    const auto scheme_len = r.get<uint32_t>("the scheme length");
+    PG_CHECK(scheme_len <= kMaxSchemeBytes, "{} is corrupt: a scheme of {} bytes", source, scheme_len);
+    const std::string scheme(r.take(scheme_len, "the scheme"), scheme_len);
+    parse_quant_plan(scheme, fmt::format("the scheme recorded in {}", source));
+    const auto raw_size = r.get<uint64_t>("the container size");
+    const auto digest = r.get<uint64_t>("the checksum");
+    PG_CHECK(raw_size <= kMaxRawBytes, "{} is corrupt: it claims to unpack to {} bytes", source, raw_size);
+    const std::string_view packed = r.rest();
+    const std::string raw = decompress(packed, c, raw_size, source);
+    PG_CHECK(checksum64(raw) == digest, "{} is corrupt: the unpacked container does not match its checksum; "
+                                        "re-export the artifact",
+             source);
+    if (info != nullptr) *info = {file.size(), raw_size, c, scheme, packing == 1};
+    return decode_container(raw, source, packing == 1);
+}
+
+ArtifactInfo save_artifact(const fs::path& path, const QuantizedModel& model, const std::string& scheme,
+                           const std::vector<Compressor>& choices, bool pack_bits) {
+    PG_ASSERT(!choices.empty(), "no compressor to try");
+    std::string best;
+    for (const Compressor& c : choices) {
+        std::string file = encode_artifact(model, {scheme, c, pack_bits});
+        if (best.empty() || file.size() < best.size()) best = std::move(file);
     }
-    ZSTD_freeDCtx(dctx);
-    PG_CHECK(declared == ZSTD_CONTENTSIZE_UNKNOWN || out.size() == declared,
-             "{} is corrupt: it unpacked to {} bytes but its zstd frame declares {}", source, out.size(), declared);
-    return out;
+    ArtifactInfo info;
+    decode_artifact(best, path.string(), &info);  // what is written must read back
+    write_file_atomically(path, best);
+    return info;
 }
 
 ArtifactInfo save_artifact(const fs::path& path, const QuantizedModel& model) {
-    const std::string raw = encode_quantized(model);
-    const std::string packed = compress_artifact(raw);
-    write_file_atomically(path, packed);
-    return {packed.size(), raw.size()};
+    return save_artifact(path, model, QuantPlan{}.canonical(), {Compressor{}}, false);
 }
 
-QuantizedModel load_artifact(const fs::path& path) {
-    const std::string packed = read_whole_file(path);
-    const std::string source = path.string();
-    PG_CHECK(!packed.empty(), "{} is empty; the export did not finish, re-export the artifact", source);
-    return decode_quantized(decompress_artifact(packed, source), source);
+QuantizedModel load_artifact(const fs::path& path, ArtifactInfo* info) {
+    return decode_artifact(read_file_bytes(path), path.string(), info);
 }
 
 TensorMap load_artifact_weights(const fs::path& path) { return dequantize(load_artifact(path)); }

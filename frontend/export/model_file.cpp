@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The first four bytes of every zstd frame (0xFD2FB528, little-endian).
+// The first four bytes of every zstd frame (0xFD2FB528, little-endian): a version-1 artifact.
 constexpr unsigned char kZstdMagic[4] = {0x28, 0xB5, 0x2F, 0xFD};
 
 }  // namespace
@@ -23,7 +23,7 @@ std::string_view model_file_kind_name(ModelFileKind k) {
     switch (k) {
         case ModelFileKind::checkpoint: return "checkpoint";
         case ModelFileKind::safetensors: return "safetensors";
-        case ModelFileKind::artifact: return "int8 artifact";
+        case ModelFileKind::artifact: return "artifact";
     }
     PG_UNREACHABLE("model file kind {}", static_cast<int>(k));
 }
@@ -36,9 +36,11 @@ ModelFileKind detect_model_file(const fs::path& path) {
     in.read(reinterpret_cast<char*>(head), sizeof(head));
     const auto got = static_cast<size_t>(in.gcount());
     if (got >= 4 && std::equal(kZstdMagic, kZstdMagic + 4, head)) return ModelFileKind::artifact;
+    if (got >= kArtifactMagic.size() && std::equal(kArtifactMagic.begin(), kArtifactMagic.end(), head))
+        return ModelFileKind::artifact;
     // safetensors: 8-byte header length, then a JSON object.
     PG_CHECK(got == 9 && head[8] == '{',
-             "{} is neither a checkpoint, a safetensors file nor an int8 artifact; give a file written by "
+             "{} is neither a checkpoint, a safetensors file nor an artifact; give a file written by "
              "`pgolf train` or `pgolf export`, or a safetensors file",
              path.string());
     const SafetensorsHeader h = read_safetensors_header(path);

@@ -1,5 +1,5 @@
 // Model files the commands accept (`pgolf eval --model FILE`, `pgolf export --model FILE`):
-// a pgolf checkpoint, a plain safetensors file (e.g. exported from PyTorch), or an int8 artifact.
+// a pgolf checkpoint, a plain safetensors file (e.g. exported from PyTorch), or an artifact.
 // The kind is recognised by content, not by file name.
 #pragma once
 #include <filesystem>
@@ -10,9 +10,10 @@
 namespace pg::io {
 
 enum class ModelFileKind { checkpoint, safetensors, artifact };
-std::string_view model_file_kind_name(ModelFileKind k);  // "checkpoint", "safetensors", "int8 artifact"
+std::string_view model_file_kind_name(ModelFileKind k);  // "checkpoint", "safetensors", "artifact"
 
-// Looks at the file's first bytes (zstd frame magic, or a safetensors header and its metadata).
+// Looks at the file's first bytes (the artifact magic, a version-1 artifact's zstd frame magic,
+// or a safetensors header and its metadata).
 // Throws pg::Error naming the file when it is missing or none of the three.
 ModelFileKind detect_model_file(const std::filesystem::path& path);
 

@@ -1,6 +1,5 @@
-// The baseline's int8 quantization and dequantization, reproducing PyTorch's fp32 arithmetic step
-// by step (see quantize.h for the rules). Where PyTorch's result depends on how it evaluates an
-// expression, the comment says which evaluation we copy and why.
+// State-dict quantization by a QuantPlan and dequantization (see quantize.h); the baseline's
+// int8 rules are reproduced in PyTorch's fp32 arithmetic step by step (clip_rules.cpp).
 #include "frontend/export/quantize.h"
 
 #include <algorithm>
@@ -20,7 +19,83 @@ constexpr std::array<std::string_view, 9> kControlPatterns = {
     "attn_scale", "attn_scales", "mlp_scale",   "mlp_scales",  "resid_mix",
     "resid_mixes", "q_gain",     "skip_weight", "skip_weights"};
 
-std::vector<float> to_f32(const HostTensor& t) {
+QuantizedTensor header_of(const HostTensor& t, QuantScheme scheme) {
+    QuantizedTensor out;
+    out.scheme = scheme;
+    out.orig_dtype = out.out_dtype = t.dtype;
+    out.shape = t.shape;
+    return out;
+}
+
+QuantizedTensor stored_as(const HostTensor& t, DType dtype) {
+    QuantizedTensor out = header_of(t, QuantScheme::passthrough);
+    out.stored = t.dtype == dtype ? t : tensor_from_f32(tensor_to_f32(t), dtype, t.shape);
+    return out;
+}
+
+QuantizedTensor passthrough(std::string_view name, const HostTensor& t, const QuantPlan& plan) {
+    if (!is_float(t.dtype)) return stored_as(t, t.dtype);
+    if (is_control_tensor_name(name)) {
+        if (plan.at(TensorClass::ctrl).bits == 16) return stored_as(t, DType::f16);
+        QuantizedTensor out = stored_as(t, DType::f32);
+        out.out_dtype = DType::f32;  // kept fp32, and nothing records the original dtype
+        return out;
+    }
+    return stored_as(t, DType::f16);  // fp32/bf16 stored fp16, restored on load; fp16 as it is
+}
+
+QuantizedTensor quantize_matrix(std::string_view name, const HostTensor& t, const QuantFormat& f) {
+    const int64_t rows = t.shape[0], cols = t.shape[1];
+    const int64_t unit = f.group > 0 ? f.group : cols;
+    PG_CHECK(cols % unit == 0, "cannot quantize tensor '{}' ({}) as {}: its rows of {} do not split into groups of {}",
+             name, shape_str(t.shape), f.name(), cols, unit);
+    QuantizedTensor out = header_of(t, f.group > 0 ? QuantScheme::per_group : QuantScheme::per_row);
+    out.bits = f.bits;
+    out.group = f.group;
+    const std::vector<float> w = tensor_to_f32(t);
+    check_finite(name, w);
+    out.q.resize(w.size());
+    const int64_t units = rows * (cols / unit);
+    out.scale = f.group > 0 ? HostTensor(DType::f16, {rows, cols / unit}) : HostTensor(DType::f16, {rows});
+    for (int64_t u = 0; u < units; ++u) {
+        const auto begin = static_cast<size_t>(u * unit);
+        const uint16_t s16 = quantize_unit(std::span<const float>(w).subspan(begin, static_cast<size_t>(unit)), f,
+                                           std::span<int8_t>(out.q).subspan(begin, static_cast<size_t>(unit)));
+        std::memcpy(out.scale.bytes.data() + 2 * u, &s16, 2);
+    }
+    return out;
+}
+
+QuantizedTensor quantize_per_tensor(std::string_view name, const HostTensor& t) {
+    QuantizedTensor out = header_of(t, QuantScheme::per_tensor);
+    const std::vector<float> w = tensor_to_f32(t);
+    check_finite(name, w);
+    std::vector<float> abs_w(w.size());
+    for (size_t i = 0; i < w.size(); ++i) abs_w[i] = std::fabs(w[i]);
+    const float clip = torch_quantile(std::move(abs_w), kInt8ClipQuantile);
+    // The baseline computes clip / 127 on Python doubles, then makes an fp32 tensor of it (equal
+    // to the correctly rounded fp32 quotient: a double holds more than 2*24+2 bits).
+    const float scale = clip > 0 ? static_cast<float>(static_cast<double>(clip) / 127.0) : 1.0f;
+    out.q.resize(w.size());
+    for (size_t i = 0; i < w.size(); ++i)
+        out.q[i] = static_cast<int8_t>(std::clamp(std::nearbyint(std::clamp(w[i], -clip, clip) / scale), -127.0f, 127.0f));
+    out.scale = HostTensor(DType::f32, {});
+    std::memcpy(out.scale.bytes.data(), &scale, 4);
+    return out;
+}
+
+// The scale of code i: per row, per group or per tensor.
+std::vector<float> scale_per_code(const QuantizedTensor& t) {
+    std::vector<float> out(t.q.size());
+    const std::vector<float> scales = tensor_to_f32(t.scale);
+    const auto per = scales.empty() ? size_t{1} : std::max<size_t>(1, out.size() / scales.size());
+    for (size_t i = 0; i < out.size(); ++i) out[i] = scales[std::min(i / per, scales.size() - 1)];
+    return out;
+}
+
+}  // namespace
+
+std::vector<float> tensor_to_f32(const HostTensor& t) {
     const int64_t n = t.numel();
     std::vector<float> out(static_cast<size_t>(n));
     const uint8_t* p = t.bytes.data();
@@ -34,13 +109,12 @@ std::vector<float> to_f32(const HostTensor& t) {
                 out[static_cast<size_t>(i)] = t.dtype == DType::bf16 ? bf16_bits_to_f32(b) : f16_bits_to_f32(b);
             }
             break;
-        default: PG_UNREACHABLE("to_f32 of a {} tensor", dtype_name(t.dtype));
+        default: PG_UNREACHABLE("tensor_to_f32 of a {} tensor", dtype_name(t.dtype));
     }
     return out;
 }
 
-// Rounds fp32 values to `dtype` (round to nearest even, as torch's .to()).
-HostTensor from_f32(const std::vector<float>& v, DType dtype, const Shape& shape) {
+HostTensor tensor_from_f32(const std::vector<float>& v, DType dtype, const Shape& shape) {
     HostTensor t(dtype, shape);
     uint8_t* p = t.bytes.data();
     switch (dtype) {
@@ -52,7 +126,7 @@ HostTensor from_f32(const std::vector<float>& v, DType dtype, const Shape& shape
                 std::memcpy(p + 2 * i, &b, 2);
             }
             break;
-        default: PG_UNREACHABLE("from_f32 to {}", dtype_name(dtype));
+        default: PG_UNREACHABLE("tensor_from_f32 to {}", dtype_name(dtype));
     }
     return t;
 }
@@ -65,92 +139,18 @@ void check_finite(std::string_view name, const std::vector<float>& w) {
                  name, i, w[i]);
 }
 
-// torch.round (half to even, the default floating-point rounding mode) then clamp to [-127, 127].
-int8_t round_to_int8(float x) {
-    const float r = std::nearbyint(x);
-    return static_cast<int8_t>(std::clamp(r, -127.0f, 127.0f));
-}
-
-QuantizedTensor passthrough(std::string_view name, const HostTensor& t) {
-    QuantizedTensor out;
-    out.scheme = QuantScheme::passthrough;
-    out.orig_dtype = t.dtype;
-    out.out_dtype = t.dtype;
-    out.shape = t.shape;
-    if (!is_float(t.dtype) || (t.dtype == DType::f16 && !is_control_tensor_name(name))) {
-        out.stored = t;
-    } else if (is_control_tensor_name(name)) {
-        out.out_dtype = DType::f32;  // kept fp32, and nothing records the original dtype
-        out.stored = t.dtype == DType::f32 ? t : from_f32(to_f32(t), DType::f32, t.shape);
-    } else {
-        out.stored = from_f32(to_f32(t), DType::f16, t.shape);  // fp32/bf16 stored fp16, restored on load
-    }
-    return out;
-}
-
-QuantizedTensor quantize_per_row(std::string_view name, const HostTensor& t) {
-    QuantizedTensor out;
-    out.scheme = QuantScheme::int8_per_row;
-    out.orig_dtype = out.out_dtype = t.dtype;
-    out.shape = t.shape;
-    const std::vector<float> w = to_f32(t);
-    check_finite(name, w);
-    const int64_t rows = t.shape[0];
-    const int64_t cols = t.shape[1];
-    out.q.resize(w.size());
-    out.scale = HostTensor(DType::f16, {rows});
-    // clamp_min(1.0 / 127.0) converts the Python double bound to the tensor's fp32.
-    const float floor_scale = static_cast<float>(1.0 / 127.0);
-    std::vector<float> abs_row(static_cast<size_t>(cols));
-    for (int64_t r = 0; r < rows; ++r) {
-        const float* row = w.data() + r * cols;
-        for (int64_t c = 0; c < cols; ++c) abs_row[static_cast<size_t>(c)] = std::fabs(row[c]);
-        const float clip = torch_quantile(abs_row, kInt8ClipQuantile);
-        const float scale = std::max(clip / 127.0f, floor_scale);
-        for (int64_t c = 0; c < cols; ++c) {
-            const float clipped = std::max(std::min(row[c], clip), -clip);
-            out.q[static_cast<size_t>(r * cols + c)] = round_to_int8(clipped / scale);
-        }
-        const uint16_t s16 = f32_to_f16_bits(scale);
-        std::memcpy(out.scale.bytes.data() + 2 * r, &s16, 2);
-    }
-    return out;
-}
-
-QuantizedTensor quantize_per_tensor(std::string_view name, const HostTensor& t) {
-    QuantizedTensor out;
-    out.scheme = QuantScheme::int8_per_tensor;
-    out.orig_dtype = out.out_dtype = t.dtype;
-    out.shape = t.shape;
-    const std::vector<float> w = to_f32(t);
-    check_finite(name, w);
-    std::vector<float> abs_w(w.size());
-    for (size_t i = 0; i < w.size(); ++i) abs_w[i] = std::fabs(w[i]);
-    const float clip = torch_quantile(std::move(abs_w), kInt8ClipQuantile);
-    // The baseline computes clip / 127 on Python doubles, then makes an fp32 tensor of it (equal
-    // to the correctly rounded fp32 quotient: a double holds more than 2*24+2 bits).
-    const float scale = clip > 0 ? static_cast<float>(static_cast<double>(clip) / 127.0) : 1.0f;
-    out.q.resize(w.size());
-    for (size_t i = 0; i < w.size(); ++i) out.q[i] = round_to_int8(std::clamp(w[i], -clip, clip) / scale);
-    out.scale = HostTensor(DType::f32, {});
-    std::memcpy(out.scale.bytes.data(), &scale, 4);
-    return out;
-}
-
-}  // namespace
-
-std::string_view quant_scheme_name(QuantScheme s) {
-    switch (s) {
-        case QuantScheme::passthrough: return "passthrough";
-        case QuantScheme::int8_per_row: return "int8_per_row";
-        case QuantScheme::int8_per_tensor: return "int8_per_tensor";
-    }
-    PG_UNREACHABLE("quant scheme {}", static_cast<int>(s));
+std::string QuantizedTensor::format_name() const {
+    if (scheme == QuantScheme::passthrough) return "passthrough";
+    const std::string code = bits == 2 ? "ternary" : fmt::format("int{}", bits);
+    if (scheme == QuantScheme::per_tensor) return code + "_per_tensor";
+    if (scheme == QuantScheme::per_group) return fmt::format("{}_per_group{}", code, group);
+    return code + "_per_row";
 }
 
 int64_t QuantizedTensor::payload_bytes() const {
     if (scheme == QuantScheme::passthrough) return static_cast<int64_t>(stored.bytes.size());
-    return static_cast<int64_t>(q.size() + scale.bytes.size());
+    const auto n = static_cast<int64_t>(q.size());
+    return static_cast<int64_t>(scale.bytes.size()) + (n * bits + 7) / 8;
 }
 
 QuantStats QuantizedModel::stats() const {
@@ -171,62 +171,40 @@ bool is_control_tensor_name(std::string_view name) {
                        [&](std::string_view p) { return name.find(p) != std::string_view::npos; });
 }
 
-float torch_quantile(std::vector<float> values, float q) {
-    PG_ASSERT(!values.empty(), "quantile of an empty tensor");
-    const int64_t last = static_cast<int64_t>(values.size()) - 1;
-    // torch: ranks = q * last_index in fp32; below = (long)ranks; weight = ranks - below.
-    const float rank = q * static_cast<float>(last);
-    const auto below = static_cast<int64_t>(rank);
-    const auto above = static_cast<int64_t>(std::ceil(rank));
-    const float weight = rank - static_cast<float>(below);
-    auto lo_it = values.begin() + below;
-    std::nth_element(values.begin(), lo_it, values.end());
-    const float lo = *lo_it;
-    const float hi = above == below ? lo : *std::min_element(lo_it + 1, values.end());
-    // torch's CPU lerp (AVX2/AVX-512 kernels, used for every tail element too) evaluates
-    // weight < 0.5 ? fma(weight, hi - lo, lo) : fma(weight - 1, hi - lo, hi). Checked bit-exact
-    // against torch.lerp and torch.quantile; the unfused formula differs in ~1 of 10 results.
-    const float diff = hi - lo;
-    return std::fabs(weight) < 0.5f ? std::fma(weight, diff, lo) : std::fma(weight - 1.0f, diff, hi);
+const QuantFormat* matrix_format(std::string_view name, const HostTensor& t, const QuantPlan& plan) {
+    if (!is_float(t.dtype) || t.numel() <= kKeepFloatMaxNumel || t.shape.size() != 2) return nullptr;
+    const TensorClass c = classify_tensor(name);
+    // A large control-named tensor is quantized like any other matrix, as in the baseline.
+    return &plan.at(c == TensorClass::ctrl ? TensorClass::other : c);
 }
 
-QuantizedTensor quantize_tensor(std::string_view name, const HostTensor& t) {
+QuantizedTensor quantize_tensor(std::string_view name, const HostTensor& t, const QuantPlan& plan) {
     PG_CHECK(t.bytes.size() == static_cast<size_t>(t.numel()) * dtype_size(t.dtype),
              "cannot quantize tensor '{}': it holds {} bytes but {} {} needs {}", name, t.bytes.size(),
              dtype_name(t.dtype), shape_str(t.shape), static_cast<size_t>(t.numel()) * dtype_size(t.dtype));
-    if (!is_float(t.dtype) || t.numel() <= kKeepFloatMaxNumel) return passthrough(name, t);
-    if (t.shape.size() == 2) return quantize_per_row(name, t);
-    return quantize_per_tensor(name, t);
+    if (!is_float(t.dtype) || t.numel() <= kKeepFloatMaxNumel) return passthrough(name, t, plan);
+    const QuantFormat* f = matrix_format(name, t, plan);
+    if (f == nullptr) return quantize_per_tensor(name, t);
+    if (f->is_float()) return stored_as(t, f->bits == 16 ? DType::f16 : DType::f32);
+    return quantize_matrix(name, t, *f);
 }
 
-QuantizedModel quantize_int8(const TensorMap& state_dict) {
+QuantizedModel quantize_model(const TensorMap& state_dict, const QuantPlan& plan) {
     QuantizedModel model;
     for (const auto& [name, t] : state_dict)
-        if (!is_optimizer_state(name)) model.tensors.emplace(name, quantize_tensor(name, t));
+        if (!is_optimizer_state(name)) model.tensors.emplace(name, quantize_tensor(name, t, plan));
     return model;
 }
 
 HostTensor dequantize_tensor(const QuantizedTensor& t) {
     if (t.scheme == QuantScheme::passthrough) {
         if (t.stored.dtype == t.out_dtype) return t.stored;
-        return from_f32(to_f32(t.stored), t.out_dtype, t.shape);
+        return tensor_from_f32(tensor_to_f32(t.stored), t.out_dtype, t.shape);
     }
+    const std::vector<float> scales = scale_per_code(t);
     std::vector<float> w(t.q.size());
-    if (t.scheme == QuantScheme::int8_per_row) {
-        const int64_t rows = t.shape[0];
-        const int64_t cols = rows == 0 ? 0 : t.numel() / rows;
-        const std::vector<float> scales = to_f32(t.scale);
-        for (int64_t r = 0; r < rows; ++r)
-            for (int64_t c = 0; c < cols; ++c) {
-                const size_t i = static_cast<size_t>(r * cols + c);
-                w[i] = static_cast<float>(t.q[i]) * scales[static_cast<size_t>(r)];
-            }
-    } else {
-        float scale;
-        std::memcpy(&scale, t.scale.bytes.data(), 4);
-        for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(t.q[i]) * scale;
-    }
-    return from_f32(w, t.out_dtype, t.shape);
+    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(t.q[i]) * scales[i];
+    return tensor_from_f32(w, t.out_dtype, t.shape);
 }
 
 TensorMap dequantize(const QuantizedModel& model) {

@@ -43,8 +43,8 @@ RunGroup make_group(const std::string& label, std::vector<RunMetrics> runs, cons
     for (const RunMetrics& r : g.runs) {
         std::vector<std::string> diffs = relevant_differences(g.runs.front(), r, ignore);
         PG_CHECK(diffs.empty(), "the {} group mixes configurations: {} and {} differ in {} (a group is the seeds "
-                 "of one configuration; --ignore NAME,... if a difference does not matter)", label,
-                 g.runs.front().name(), r.name(), join(diffs, "; "));
+                 "of one configuration{})", label, g.runs.front().name(), r.name(), join(diffs, "; "),
+                 ignore.empty() && label == "submission" ? "" : "; --ignore NAME,... if a difference does not matter");
         g.val_loss.push_back(r.final_scores().roundtrip_val_loss);
         g.val_bpb.push_back(r.final_scores().roundtrip_val_bpb);
     }

@@ -51,7 +51,8 @@ void read_record(RunMetrics& run, const json& j) {
     } else if (kind == "final") {
         run.final = FinalScores{integer(j, "steps"), number(j, "train_time_ms"), number(j, "val_loss"),
                                 number(j, "val_bpb"), number(j, "roundtrip_val_loss"), number(j, "roundtrip_val_bpb"),
-                                integer(j, "artifact_bytes"), integer(j, "code_bytes"), integer(j, "total_bytes")};
+                                integer(j, "artifact_bytes"), integer(j, "code_bytes"), integer(j, "total_bytes"),
+                                j.value("artifact", "")};
     }
     // Unknown kinds are skipped: files written by a newer pgolf stay readable.
 }

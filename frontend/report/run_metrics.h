@@ -27,6 +27,7 @@ struct FinalScores {
     double train_time_ms = 0, val_loss = 0, val_bpb = 0;
     double roundtrip_val_loss = 0, roundtrip_val_bpb = 0;  // the artifact as read back: the submitted score
     int64_t artifact_bytes = 0, code_bytes = 0, total_bytes = 0;
+    std::string artifact;  // file name in the run folder
 };
 
 struct RunMetrics {

@@ -1,4 +1,4 @@
-// Checkpoint, artifact and round-trip evaluation (see finish_run.h).
+// Checkpoint, artifact, submission.json and round-trip evaluation (see finish_run.h).
 #include "frontend/train/finish_run.h"
 
 #include <fmt/format.h>
@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "frontend/export/artifact.h"
-#include "frontend/export/quantize.h"
+#include "base/error.h"
+#include "frontend/export/submission_json.h"
 #include "frontend/train/run_log.h"
 
 namespace pg {
@@ -22,32 +22,53 @@ io::Checkpoint make_checkpoint(const io::TensorMap& state, int64_t step, double 
     return c;
 }
 
-RoundTrip finish_run(const Hyperparams& h, const io::Checkpoint& checkpoint, RunLog& log,
-                     const std::function<std::pair<double, double>(const io::TensorMap&)>& evaluate) {
+RoundTrip finish_run(const Hyperparams& h, const io::Checkpoint& checkpoint, RunLog& log, const EvaluateFn& evaluate,
+                     const CalibrateFn& calibrate) {
     std::filesystem::path dir(h.run_dir);
     io::save_checkpoint(dir / io::kCheckpointFileName, checkpoint);
     log.line(fmt::format("saved checkpoint: {}", (dir / io::kCheckpointFileName).string()));
 
-    io::QuantizedModel q = io::quantize_int8(io::model_params(checkpoint.tensors));
-    io::QuantStats st = q.stats();
-    std::filesystem::path artifact = dir / io::kArtifactFileName;
-    io::ArtifactInfo info = io::save_artifact(artifact, q);
+    const io::ExportConfig cfg = io::export_config_from_settings();
+    io::HessianMap hessians;
+    if (cfg.gptq.enabled) {
+        PG_CHECK(calibrate != nullptr, "GPTQ=1 needs calibration batches, which this run cannot provide");
+        auto t0 = std::chrono::steady_clock::now();
+        hessians = calibrate(cfg.gptq.batches);
+        log.line(fmt::format("gptq: {} Hessians from {} calibration batches in {:.0f}ms", hessians.size(),
+                             cfg.gptq.batches,
+                             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()));
+    }
+    const io::TensorMap weights = io::model_params(checkpoint.tensors);
+    const std::filesystem::path artifact = dir / io::artifact_file_name(cfg.label(), cfg.compressors.front());
+    const io::ExportResult r = io::export_artifact(weights, cfg, hessians, artifact);
+    const io::QuantStats st = r.model.stats();
     const int64_t code = model_code_bytes();
-    log.line(fmt::format("Serialized model int8+zstd: {} bytes (payload:{} raw:{} payload_ratio:{:.2f}x)",
-                         info.compressed_bytes, st.int8_payload_bytes, st.baseline_tensor_bytes,
+    const std::string what = fmt::format("{}+{}", cfg.label(), r.info.compressor.family());
+    log.line(fmt::format("quant_scheme:{} codes:{} compressor:{} artifact:{}", r.info.scheme,
+                         r.info.pack_bits ? "bits" : "bytes", r.info.compressor.name(), artifact.string()));
+    log.line(fmt::format("Serialized model {}: {} bytes (payload:{} raw:{} payload_ratio:{:.2f}x)", what,
+                         r.info.compressed_bytes, st.int8_payload_bytes, st.baseline_tensor_bytes,
                          static_cast<double>(st.baseline_tensor_bytes) / std::max<int64_t>(st.int8_payload_bytes, 1)));
-    int64_t total = static_cast<int64_t>(info.compressed_bytes) + code;
     log.line(fmt::format("Code size (model definition sources): {} bytes", code));
-    log.line(fmt::format("Total submission size int8+zstd: {} bytes ({} the {}-byte cap)", total,
-                         total <= kSubmissionCapBytes ? "within" : "OVER", kSubmissionCapBytes));
+    log.line(io::cap_line(what, static_cast<int64_t>(r.info.compressed_bytes), code));
 
     // The score: the artifact as read back from disk.
     auto t0 = std::chrono::steady_clock::now();
     auto [loss, bpb] = evaluate(io::load_artifact_weights(artifact));
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    log.line(fmt::format("final_int8_zstd_roundtrip val_loss:{:.4f} val_bpb:{:.4f} eval_time:{:.0f}ms", loss, bpb, ms));
-    log.line(fmt::format("final_int8_zstd_roundtrip_exact val_loss:{:.8f} val_bpb:{:.8f}", loss, bpb));
-    return {loss, bpb, static_cast<int64_t>(info.compressed_bytes)};
+    const std::string tag = fmt::format("final_{}_{}_roundtrip", cfg.label(), r.info.compressor.family());
+    log.line(fmt::format("{} val_loss:{:.4f} val_bpb:{:.4f} eval_time:{:.0f}ms", tag, loss, bpb, ms));
+    log.line(fmt::format("{}_exact val_loss:{:.8f} val_bpb:{:.8f}", tag, loss, bpb));
+
+    io::SubmissionInfo sub = io::submission_from_settings();
+    sub.val_loss = loss;
+    sub.val_bpb = bpb;
+    sub.bytes_model = static_cast<int64_t>(r.info.compressed_bytes);
+    sub.bytes_code = code;
+    sub.quant_scheme = r.info.scheme;
+    sub.compressor = r.info.compressor.name();
+    io::write_submission_json(dir / io::kSubmissionFileName, sub);
+    return {loss, bpb, static_cast<int64_t>(r.info.compressed_bytes), artifact.filename().string()};
 }
 
 }  // namespace pg

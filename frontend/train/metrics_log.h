@@ -5,7 +5,7 @@
 //   train  step, train_loss, train_time_ms, step_avg_ms, lr_scale, tokens (consumed so far)
 //   val    step, val_loss, val_bpb, train_time_ms
 //   final  steps, train_time_ms, val_loss, val_bpb, roundtrip_val_loss, roundtrip_val_bpb,
-//          artifact_bytes, code_bytes, total_bytes
+//          artifact_bytes, code_bytes, total_bytes, artifact (its file name in the run directory)
 // `pgolf report`, `pgolf compare` and `pgolf submission` read it (frontend/report/run_metrics.h).
 #pragma once
 #include <chrono>

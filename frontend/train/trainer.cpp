@@ -283,7 +283,8 @@ TrainResult train(const Hyperparams& h) {
     metrics.write("final", {{"steps", result.steps}, {"train_time_ms", training_ms}, {"val_loss", result.val_loss},
                             {"val_bpb", result.val_bpb}, {"roundtrip_val_loss", rt.val_loss},
                             {"roundtrip_val_bpb", rt.val_bpb}, {"artifact_bytes", rt.artifact_bytes},
-                            {"code_bytes", model_code_bytes()}, {"total_bytes", rt.artifact_bytes + model_code_bytes()}});
+                            {"code_bytes", model_code_bytes()}, {"total_bytes", rt.artifact_bytes + model_code_bytes()},
+                            {"artifact", rt.artifact_file}});
     return result;
 }
 

@@ -28,12 +28,12 @@ KEEP_FLOAT_MAX_NUMEL = 65_536
 CLIP_Q = 99.99984 / 100.0
 
 
-def read_safetensors(path):
+def read_safetensors(path, with_metadata=False):
     with open(path, "rb") as f:
         blob = f.read()
     (n,) = struct.unpack("<Q", blob[:8])
     header = json.loads(blob[8 : 8 + n])
-    header.pop("__metadata__", None)
+    metadata = header.pop("__metadata__", {})
     data = blob[8 + n :]
     out = {}
     for name, info in header.items():
@@ -44,7 +44,7 @@ def read_safetensors(path):
         else:
             t = torch.frombuffer(bytearray(data[begin:end]), dtype=dtype).reshape(info["shape"])
         out[name] = t
-    return out
+    return (out, metadata) if with_metadata else out
 
 
 def tensor_bytes(t):

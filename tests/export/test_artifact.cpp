@@ -1,14 +1,16 @@
-// Artifact: quantize -> zstd-22 container -> load -> dequantize gives back exactly what the
-// in-memory dequantization gives; the file is a plain zstd frame (the zstd tool unpacks it); every
-// kind of damage (truncation, flipped bytes, bad magic or version, size mismatches, stray bytes)
-// is a pg::Error naming the file; model files are recognised by content.
+// Artifact: quantize -> container -> each compressor (byte or bit-packed codes) -> load ->
+// dequantize gives back exactly what the in-memory dequantization gives, and the header names the
+// scheme and compressor; version-1 files (a bare zstd frame) still load; every kind of damage
+// (truncation, flipped bytes, bad magic, unknown version, compressor or scheme, size mismatches,
+// stray bytes) is a pg::Error naming the file; model files are recognised by content.
 #include <doctest/doctest.h>
-#include "tests/support/skip.h"
 
+#include "base/digest.h"
 #include "frontend/export/artifact.h"
 #include "frontend/export/checkpoint.h"
 #include "frontend/export/model_file.h"
 #include "tests/export/export_test_util.h"
+#include "tests/support/skip.h"
 
 using namespace pg;
 using namespace pg::io;
@@ -21,7 +23,7 @@ TensorMap small_gpt_state(uint32_t seed) {
     std::mt19937 rng(seed);
     const int64_t d = 64, vocab = 1200;
     TensorMap m;
-    m["tok_emb.weight"] = random_tensor(DType::bf16, {vocab, d}, rng, 0.005);  // 76,800: int8 per row
+    m["tok_emb.weight"] = random_tensor(DType::bf16, {vocab, d}, rng, 0.005);  // 76,800: quantized
     for (int layer = 0; layer < 2; ++layer) {
         const std::string p = "blocks." + std::to_string(layer) + ".";
         m[p + "attn.c_q.weight"] = random_tensor(DType::f32, {d, d}, rng, 0.1);
@@ -29,7 +31,7 @@ TensorMap small_gpt_state(uint32_t seed) {
         m[p + "attn.c_v.weight"] = random_tensor(DType::f32, {d / 2, d}, rng, 0.1);
         m[p + "attn.proj.weight"] = random_tensor(DType::f32, {d, d}, rng, 0.1);
         m[p + "attn.q_gain"] = random_tensor(DType::f32, {4}, rng);
-        m[p + "mlp.fc.weight"] = random_tensor(DType::f32, {1100, d}, rng, 0.1);  // 70,400: int8 per row
+        m[p + "mlp.fc.weight"] = random_tensor(DType::f32, {1100, d}, rng, 0.1);  // 70,400: quantized
         m[p + "mlp.proj.weight"] = random_tensor(DType::f32, {d, 2 * d}, rng, 0.1);
         m[p + "attn_scale"] = random_tensor(DType::f32, {d}, rng);
         m[p + "mlp_scale"] = random_tensor(DType::f32, {d}, rng);
@@ -51,91 +53,151 @@ void expect_same_maps(const TensorMap& a, const TensorMap& b) {
     }
 }
 
-std::string u32le(uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); }
+template <typename T>
+std::string le(T v) {
+    return std::string(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+// A version-2 file around any container bytes, with a correct checksum (to reach the container
+// checks), as artifact.h lays it out.
+std::string wrap(const std::string& raw, const Compressor& c = {}, const std::string& scheme = QuantPlan{}.canonical(),
+                 uint8_t packing = 0) {
+    return std::string(kArtifactMagic) + le<uint32_t>(2) + le<uint8_t>(static_cast<uint8_t>(c.kind)) +
+           le<uint8_t>(static_cast<uint8_t>(c.level)) + le<uint8_t>(c.extra) + le<uint8_t>(packing) +
+           le<uint32_t>(static_cast<uint32_t>(scheme.size())) + scheme + le<uint64_t>(raw.size()) +
+           le<uint64_t>(checksum64(raw)) + compress(raw, c);
+}
+
+const QuantPlan kMixed = parse_quant_plan("attn:int6@search,mlp_up:int5/g64@sd12.85,mlp_down:int4,emb:ternary");
 
 }  // namespace
 
-TEST_CASE("export: artifact round trip equals the in-memory dequantization") {
+TEST_CASE("export: artifact round trip equals the in-memory dequantization for every compressor") {
     TempDir dir;
-    const auto path = dir / std::string(kArtifactFileName);
-    const QuantizedModel model = quantize_int8(small_gpt_state(1));
-    const ArtifactInfo info = save_artifact(path, model);
-    CHECK(info.compressed_bytes == std::filesystem::file_size(path));
-    CHECK(info.raw_bytes == encode_quantized(model).size());
-    CHECK(info.compressed_bytes < info.raw_bytes);
-    CHECK(dir.entries() == std::vector<std::string>{std::string(kArtifactFileName)});
-
-    const QuantizedModel back = load_artifact(path);
-    CHECK(encode_quantized(back) == encode_quantized(model));
-    CHECK(back.stats().int8_payload_bytes == model.stats().int8_payload_bytes);
-    CHECK(back.stats().baseline_tensor_bytes == model.stats().baseline_tensor_bytes);
-    expect_same_maps(load_artifact_weights(path), dequantize(model));
-    CHECK(load_artifact_weights(path).at("tok_emb.weight").dtype == DType::bf16);
-
+    const TensorMap state = small_gpt_state(1);
+    for (const QuantPlan& plan : {QuantPlan{}, kMixed, parse_quant_plan("all:int3,emb:fp16,ctrl:fp16")}) {
+        const QuantizedModel model = quantize_model(state, plan);
+        for (const Compressor& c : compressor_choices("auto")) {
+            for (bool bits : {false, true}) {
+                INFO(plan.canonical() << " " << c.name() << " bits " << bits);
+                const auto path = dir / "a.art";
+                const ArtifactInfo info = save_artifact(path, model, plan.canonical(), {c}, bits);
+                CHECK(info.compressed_bytes == std::filesystem::file_size(path));
+                CHECK(info.raw_bytes == encode_quantized(model, bits).size());
+                CHECK(info.compressed_bytes < info.raw_bytes);
+                CHECK(info.compressor == c);
+                CHECK(info.scheme == plan.canonical());
+                ArtifactInfo read;
+                const QuantizedModel back = load_artifact(path, &read);
+                CHECK(read.compressor == c);
+                CHECK(read.pack_bits == bits);
+                CHECK(encode_quantized(back) == encode_quantized(model));
+                expect_same_maps(load_artifact_weights(path), dequantize(model));
+            }
+        }
+    }
+    CHECK(dir.entries() == std::vector<std::string>{"a.art"});  // the temporary files are gone
+    // Bit packing shrinks the container by the unused bits of every code.
+    const QuantizedModel mixed = quantize_model(state, kMixed);
+    CHECK(encode_quantized(mixed, true).size() < encode_quantized(mixed, false).size() * 3 / 4);
+    // auto keeps the smallest.
+    const ArtifactInfo best = save_artifact(dir / "b.art", mixed, kMixed.canonical(), compressor_choices("auto"), false);
+    for (const Compressor& c : compressor_choices("auto"))
+        CHECK(best.compressed_bytes <= encode_artifact(mixed, {kMixed.canonical(), c, false}).size());
     // An empty model is a valid (tiny) artifact.
-    save_artifact(dir / "empty.zst", QuantizedModel{});
-    CHECK(load_artifact(dir / "empty.zst").tensors.empty());
+    save_artifact(dir / "empty.art", QuantizedModel{});
+    CHECK(load_artifact(dir / "empty.art").tensors.empty());
 }
 
-TEST_CASE("export: artifact is a standard zstd frame") {
-    if (run_command("zstd --version").status != 0) {
-        PG_SKIP("the zstd command-line tool is not installed");
-    }
+TEST_CASE("export: version-1 artifacts (a bare zstd frame) still load") {
     TempDir dir;
-    const QuantizedModel model = quantize_int8(small_gpt_state(2));
-    save_artifact(dir / "a.zst", model);
-    const CommandResult r = run_command("zstd -q -d -f " + (dir / "a.zst").string() + " -o " + (dir / "a.raw").string());
-    REQUIRE_MESSAGE(r.status == 0, r.output);
-    CHECK(read_raw(dir / "a.raw") == encode_quantized(model));
+    // One 2x3 int8 per-row tensor, laid out as version 1 wrote it.
+    const uint16_t half = 0x3800;  // fp16 0.5
+    const std::string raw = std::string("PGQ8") + le<uint32_t>(1) + le<uint32_t>(1) + le<uint32_t>(1) + "w" +
+                            le<uint8_t>(1) + le<uint8_t>(0) + le<uint8_t>(0) + le<uint8_t>(0xFF) + le<uint8_t>(2) +
+                            le<int64_t>(2) + le<int64_t>(3) + le<uint16_t>(half) + le<uint16_t>(half) +
+                            std::string("\x01\x02\x03\xFF\xFE\x81", 6);
+    write_raw(dir / "v1.zst", compress(raw, Compressor{}));
+    CHECK(detect_model_file(dir / "v1.zst") == ModelFileKind::artifact);
+    const TensorMap w = load_artifact_weights(dir / "v1.zst");
+    CHECK(w.at("w").to_doubles() == std::vector<double>{0.5, 1.0, 1.5, -0.5, -1.0, -63.5});
 }
 
 TEST_CASE("export: damaged artifacts give a pg::Error naming the file") {
     TempDir dir;
-    const auto good_path = dir / "good.zst";
-    const QuantizedModel model = quantize_int8(small_gpt_state(3));
-    save_artifact(good_path, model);
-    const std::string good = read_raw(good_path);
+    const QuantizedModel model = quantize_model(small_gpt_state(3), kMixed);
     const std::string raw = encode_quantized(model);
-    const auto path = dir / "bad.zst";
+    const auto path = dir / "bad.art";
     auto message = [&](const std::string& bytes) {
         write_raw(path, bytes);
         const std::string msg = error_of([&] { load_artifact(path); });
         CHECK_MESSAGE(msg.find(path.string()) != std::string::npos, msg);
         return msg;
     };
-
     CHECK(message("").find("is empty") != std::string::npos);
-    CHECK(message(good.substr(0, good.size() / 2)).find("not a complete zstd frame") != std::string::npos);
-    CHECK(message(good.substr(0, good.size() - 1)).find("not a complete zstd frame") != std::string::npos);
-    CHECK(message(good + "x").find("1 unexpected bytes follow its zstd frame") != std::string::npos);
-    CHECK(message("this is plain text, not zstd").find("not a complete zstd frame") != std::string::npos);
-    // Flipped bytes inside the compressed data: the frame checksum or the decoder catches them.
-    for (size_t at : {good.size() / 3, good.size() / 2, good.size() - 6}) {
-        INFO(at);
-        std::string flipped = good;
-        flipped[at] = static_cast<char>(flipped[at] ^ 0x5a);
-        CHECK(!message(flipped).empty());
+    CHECK(message("this is plain text, not an artifact").find("bad magic") != std::string::npos);
+    for (const Compressor& c : compressor_choices("auto")) {
+        INFO(c.name());
+        const std::string good = encode_artifact(model, {kMixed.canonical(), c, false});
+        CHECK(message(good.substr(0, 20)).find("truncated") != std::string::npos);
+        CHECK(!message(good.substr(0, good.size() / 2)).empty());
+        CHECK(!message(good.substr(0, good.size() - 1)).empty());
+        CHECK(!message(good + "x").empty());
+        // Flipped bytes inside the compressed data: the decoder or the checksum catches them.
+        for (size_t at : {good.size() / 3, good.size() / 2, good.size() - 6}) {
+            std::string flipped = good;
+            flipped[at] = static_cast<char>(flipped[at] ^ 0x5a);
+            CHECK(!message(flipped).empty());
+        }
     }
+    const std::string good = encode_artifact(model, {kMixed.canonical(), Compressor{}, false});
+    std::string v9 = good;
+    v9[8] = 9;
+    CHECK(message(v9).find("artifact version 9, but this pgolf reads versions 1 and 2") != std::string::npos);
+    std::string unknown_compressor = good;
+    unknown_compressor[12] = 7;
+    CHECK(message(unknown_compressor).find("names unknown compressor 7") != std::string::npos);
+    CHECK(message(wrap(raw, {}, "attn:int9")).find("unknown format 'int9'") != std::string::npos);
+    CHECK(message(wrap(raw, {}, "foo:int8")).find("unknown tensor class 'foo'") != std::string::npos);
+    std::string bad_sum = good;
+    bad_sum[good.find(kMixed.canonical()) + kMixed.canonical().size() + 8] ^= 1;
+    CHECK(message(bad_sum).find("does not match its checksum") != std::string::npos);
 
-    // Valid zstd frames with a damaged container inside.
-    CHECK(message(compress_artifact("PGQX" + raw.substr(4))).find("bad magic") != std::string::npos);
-    CHECK(message(compress_artifact("PGQ8" + u32le(7) + raw.substr(8))).find("artifact version 7") != std::string::npos);
-    CHECK(message(compress_artifact(raw.substr(0, raw.size() - 10))).find("truncated or corrupt") != std::string::npos);
-    CHECK(message(compress_artifact(raw + "zz")).find("2 unexpected bytes follow the last") != std::string::npos);
-    CHECK(message(compress_artifact(raw.substr(0, 8) + u32le(1000) + raw.substr(12))).find("truncated or corrupt") !=
+    // Valid compression with a damaged container inside.
+    CHECK(message(wrap("PGQX" + raw.substr(4))).find("bad container magic") != std::string::npos);
+    CHECK(message(wrap("PGQ8" + le<uint32_t>(7) + raw.substr(8))).find("container version 7") != std::string::npos);
+    CHECK(message(wrap(raw.substr(0, raw.size() - 10))).find("truncated or corrupt") != std::string::npos);
+    CHECK(message(wrap(raw + "zz")).find("2 unexpected bytes follow the last") != std::string::npos);
+    CHECK(message(wrap(raw.substr(0, 8) + le<uint32_t>(1000) + raw.substr(12))).find("truncated or corrupt") !=
           std::string::npos);
-    // The first record: name length, name, then scheme, dtype bytes, rank, extents.
-    const size_t rec = 12 + 4 + model.tensors.begin()->first.size();
-    std::string bad_scheme = raw;
-    bad_scheme[rec] = 9;
-    CHECK(message(compress_artifact(bad_scheme)).find("unknown scheme 9") != std::string::npos);
-    std::string bad_dtype = raw;
-    bad_dtype[rec + 1] = 42;
-    CHECK(message(compress_artifact(bad_dtype)).find("original dtype code 42") != std::string::npos);
-    std::string bad_extent = raw;
-    bad_extent[rec + 5 + 7] = '\x80';  // the first extent's high byte: negative
-    CHECK(message(compress_artifact(bad_extent)).find("invalid extent") != std::string::npos);
-    CHECK(error_of([&] { load_artifact(dir / "missing.zst"); }).find("no such file") != std::string::npos);
+    // A one-tensor int6 container: name length, name, scheme, bits, dtype bytes, rank, extents,
+    // 300 fp16 scales, codes.
+    std::mt19937 rng(6);
+    QuantizedModel one;
+    one.tensors.emplace("blocks.0.attn.c_q.weight", quantize_tensor("blocks.0.attn.c_q.weight",
+                                                                    random_tensor(DType::f32, {300, 256}, rng), kMixed));
+    REQUIRE(one.tensors.begin()->second.format_name() == "int6_per_row");
+    const std::string raw1 = encode_quantized(one);
+    const size_t rec = 12 + 4 + one.tensors.begin()->first.size();
+    auto damaged = [&](size_t at, char value) {
+        std::string bytes = raw1;
+        bytes[at] = value;
+        return message(wrap(bytes));
+    };
+    CHECK(damaged(rec, 9).find("unknown scheme 9") != std::string::npos);
+    CHECK(damaged(rec + 1, 12).find("12-bit codes") != std::string::npos);
+    CHECK(damaged(rec + 2, 42).find("original dtype code 42") != std::string::npos);
+    CHECK(damaged(rec + 6 + 7, '\x80').find("invalid extent") != std::string::npos);  // negative
+    CHECK(damaged(rec + 6 + 16 + 300 * 2, 40).find("holds a code outside [-31, 31]") != std::string::npos);
+    CHECK(error_of([&] { load_artifact(dir / "missing.art"); }).find("no such file") != std::string::npos);
+}
+
+TEST_CASE("export: a failed artifact write leaves nothing behind") {
+    TempDir dir;
+    const QuantizedModel model = quantize_int8(small_gpt_state(5));
+    const std::string msg = error_of([&] { save_artifact(dir / "no_such_dir" / "a.art", model); });
+    CHECK(msg.find("no_such_dir") != std::string::npos);
+    CHECK(dir.entries().empty());
 }
 
 TEST_CASE("export: model files are recognised by content") {
@@ -153,7 +215,7 @@ TEST_CASE("export: model files are recognised by content") {
     CHECK(detect_model_file(dir / "run.ckpt") == ModelFileKind::checkpoint);
     CHECK(detect_model_file(dir / "weights.safetensors") == ModelFileKind::safetensors);
     CHECK(detect_model_file(dir / "model.bin") == ModelFileKind::artifact);
-    CHECK(model_file_kind_name(ModelFileKind::artifact) == "int8 artifact");
+    CHECK(model_file_kind_name(ModelFileKind::artifact) == "artifact");
     CHECK(error_of([&] { detect_model_file(dir / "junk"); }).find("neither a checkpoint") != std::string::npos);
     CHECK(error_of([&] { detect_model_file(dir / "nothing"); }).find("no such file") != std::string::npos);
 

@@ -82,7 +82,7 @@ std::vector<int8_t> q_from_i32(const HostTensor& t) {
 
 // torch_quantile on each row (or the whole tensor) equals torch.quantile's clip values.
 void check_clips(const HostTensor& w, QuantScheme scheme, const HostTensor& ref_clip) {
-    const int64_t groups = scheme == QuantScheme::int8_per_row ? w.shape[0] : 1;
+    const int64_t groups = scheme == QuantScheme::per_row ? w.shape[0] : 1;
     const int64_t size = w.numel() / groups;
     int64_t mismatches = 0;
     for (int64_t g = 0; g < groups; ++g) {
@@ -111,7 +111,7 @@ TEST_CASE("export: int8 quantization matches the PyTorch reference bit for bit")
     REQUIRE(model.tensors.size() == sd.size());
     for (const auto& [name, qt] : model.tensors) {
         INFO(name);
-        REQUIRE(ref.metadata.at(name) == quant_scheme_name(qt.scheme));
+        REQUIRE(ref.metadata.at(name) == qt.format_name());
         if (qt.scheme == QuantScheme::passthrough) {
             CHECK(same_tensor(qt.stored, ref.tensors.at(name + ".stored")));
         } else {
@@ -121,8 +121,8 @@ TEST_CASE("export: int8 quantization matches the PyTorch reference bit for bit")
         }
         CHECK(same_tensor(dequantize_tensor(qt), ref.tensors.at(name + ".deq")));
     }
-    CHECK(model.tensors.at("blocks.0.attn.c_q.weight").scheme == QuantScheme::int8_per_row);
-    CHECK(model.tensors.at("long.vector").scheme == QuantScheme::int8_per_tensor);
+    CHECK(model.tensors.at("blocks.0.attn.c_q.weight").scheme == QuantScheme::per_row);
+    CHECK(model.tensors.at("long.vector").scheme == QuantScheme::per_tensor);
 }
 
 TEST_CASE("export: small tensors, control names and non-floats follow the baseline's rules") {
@@ -155,11 +155,11 @@ TEST_CASE("export: small tensors, control names and non-floats follow the baseli
         {"counts", pass, DType::i64, DType::i64},
         {"mask", pass, DType::boolean, DType::boolean},
         {"ids", pass, DType::i32, DType::i32},
-        {"boundary.quantized", QuantScheme::int8_per_tensor, DType::f32, DType::f32},
-        {"big.attn_scale", QuantScheme::int8_per_tensor, DType::f32, DType::f32},
-        {"tok_emb.weight", QuantScheme::int8_per_row, DType::f32, DType::bf16},
-        {"half.weight", QuantScheme::int8_per_row, DType::f32, DType::f16},
-        {"conv.weight", QuantScheme::int8_per_tensor, DType::f32, DType::f32},
+        {"boundary.quantized", QuantScheme::per_tensor, DType::f32, DType::f32},
+        {"big.attn_scale", QuantScheme::per_tensor, DType::f32, DType::f32},
+        {"tok_emb.weight", QuantScheme::per_row, DType::f32, DType::bf16},
+        {"half.weight", QuantScheme::per_row, DType::f32, DType::f16},
+        {"conv.weight", QuantScheme::per_tensor, DType::f32, DType::f32},
     };
     for (const Expect& e : expects) {
         INFO(e.name);
@@ -207,7 +207,7 @@ TEST_CASE("export: per-row int8 round trip error is within half a quantization s
     std::mt19937 rng(5);
     const HostTensor w = probe_matrix(rng, 80, 1024);
     const QuantizedTensor qt = quantize_tensor("blocks.0.attn.c_q.weight", w);
-    REQUIRE(qt.scheme == QuantScheme::int8_per_row);
+    REQUIRE(qt.scheme == QuantScheme::per_row);
     const HostTensor back = dequantize_tensor(qt);
     const int64_t rows = 80, cols = 1024;
     int64_t clipped_count = 0;
@@ -242,7 +242,7 @@ TEST_CASE("export: per-row int8 round trip error is within half a quantization s
     // Per tensor: the fp32 scale is stored as is, so the bound is exactly half a step.
     const HostTensor v = random_tensor(DType::f32, {100'000}, rng, 3.0);
     const QuantizedTensor pt = quantize_tensor("v", v);
-    REQUIRE(pt.scheme == QuantScheme::int8_per_tensor);
+    REQUIRE(pt.scheme == QuantScheme::per_tensor);
     std::vector<float> abs_v;
     for (int64_t i = 0; i < v.numel(); ++i) abs_v.push_back(std::fabs(static_cast<float>(v.get(i))));
     const double clip = torch_quantile(abs_v, kInt8ClipQuantile);

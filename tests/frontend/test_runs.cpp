@@ -1,12 +1,14 @@
 // Runs a person can follow and compare, end to end on tiny trainings: SEEDS runs one configuration
 // per seed into RUN_DIR/seed<N>; every run's metrics.jsonl holds its settings, the logged train
 // steps, the validations and final scores that agree with train.log; `pgolf compare` refuses mixed
-// configurations and single-run candidates; `pgolf report` writes the PNG and the summary. The
+// configurations and single-run candidates; `pgolf report` writes the PNG and the summary;
+// `pgolf submission` writes the records-style folder and refuses what is not submittable. The
 // metrics reader is also checked on a handwritten file: resume overlap, nulls, a damaged line.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 
@@ -15,6 +17,7 @@
 #include "frontend/cli/command.h"
 #include "frontend/report/run_comparison.h"
 #include "frontend/report/run_report.h"
+#include "frontend/report/submission_folder.h"
 #include "tests/support/tiny_run.h"
 
 namespace pg {
@@ -103,6 +106,44 @@ TEST_CASE("runs: SEEDS, metrics.jsonl, compare and report on tiny trainings") {
     std::string md = read_text(out / "report.md");
     CHECK(md.find("MATRIX_LR") != std::string::npos);
     CHECK(md.find("_seed4") != std::string::npos);
+
+    // The submission folder: both seeds' logs, the first seed's artifact, the mean score.
+    const fs::path sub = run.dir / "submission";
+    REQUIRE(run_cli({"submission", (run.dir / "a").string(), "--out", sub.string()}) == 0);
+    for (const char* f : {"README.md", "submission.json", "train_seed1.log", "train_seed2.log", "metrics_seed2.jsonl"})
+        CHECK(fs::exists(sub / f));
+    CHECK(fs::exists(sub / a1.final_scores().artifact));
+    nlohmann::json j = nlohmann::json::parse(read_text(sub / "submission.json"));
+    const double seed2 = report::load_run(run.dir / "a" / "seed2").final_scores().roundtrip_val_bpb;
+    CHECK(j["val_bpb"].get<double>() == doctest::Approx((f.roundtrip_val_bpb + seed2) / 2).epsilon(1e-12));
+    CHECK(j["seeds"].size() == 2);
+    CHECK(j["bytes_total"].get<int64_t>() == f.total_bytes);
+    CHECK(read_text(sub / "README.md").find("MATRIX_LR=0.04") != std::string::npos);
+    CHECK(run_cli({"submission", (run.dir / "a").string(), "--out", sub.string()}) == 1);  // exists: untouched
+    CHECK(run_cli({"submission", (run.dir / "a").string(), (run.dir / "b").string(), "--out",
+                   (run.dir / "mixed").string()}) == 1);
+    CHECK(run_cli({"submission", (run.dir / "a").string(), "--artifact-seed", "9", "--out",
+                   (run.dir / "s9").string()}) == 1);
+    fs::resize_file(run.dir / "a" / "seed1" / a1.final_scores().artifact, 10);  // replaced after the run
+    CHECK_THROWS_WITH_AS(report::write_submission_folder({a1}, run.dir / "s1"), doctest::Contains("replaced"), Error);
+    CHECK(!fs::exists(run.dir / "mixed"));
+    CHECK(!fs::exists(run.dir / "s1"));
+}
+
+TEST_CASE("runs: a submission over the 16,000,000-byte cap is refused, nothing written") {
+    fs::path dir = fs::temp_directory_path() / fmt::format("pgolf_cap_{}", ::getpid());
+    fs::remove_all(dir);
+    fs::create_directories(dir / "run");
+    std::ofstream(dir / "run" / "metrics.jsonl")
+        << R"({"kind":"run","run_id":"big","settings":{"SEED":"1"}})" << "\n"
+        << R"({"kind":"final","steps":1,"roundtrip_val_loss":1,"roundtrip_val_bpb":1,"artifact":"big.bin",)"
+        << R"("artifact_bytes":15999995,"code_bytes":10,"total_bytes":16000005})" << "\n";
+    std::ofstream(dir / "run" / "big.bin").close();
+    fs::resize_file(dir / "run" / "big.bin", 15999995);  // sparse: no real bytes written
+    CHECK_THROWS_WITH_AS(report::write_submission_folder({report::load_run(dir / "run")}, dir / "out"),
+                         doctest::Contains("5 over the 16000000-byte cap"), Error);
+    CHECK(!fs::exists(dir / "out"));
+    fs::remove_all(dir);
 }
 
 TEST_CASE("runs: the metrics reader keeps the resumed history, reads nulls as gaps, names a damaged line") {
