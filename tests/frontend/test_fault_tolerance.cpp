@@ -93,8 +93,10 @@ TEST_CASE("fault tolerance: a planted NaN stops the run at its step, naming the 
 
 TEST_CASE("fault tolerance: SIGTERM mid-run, then RESUME_FROM=auto, ends as the uninterrupted run") {
     TinyRun run;
-    env::ScopedOverride steps("ITERATIONS", "40");
-    env::ScopedOverride warmdown("WARMDOWN_ITERS", "10");
+    // 120 steps of a few ms: the signal, sent at step 3, lands long before the end even on a
+    // loaded machine.
+    env::ScopedOverride steps("ITERATIONS", "120");
+    env::ScopedOverride warmdown("WARMDOWN_ITERS", "30");
     env::ScopedOverride log_every("TRAIN_LOG_EVERY", "1");
     // Every run here says RESUME_FROM=auto; in a fresh directory that starts from scratch.
     env::ScopedOverride resume("RESUME_FROM", "auto");
@@ -110,14 +112,14 @@ TEST_CASE("fault tolerance: SIGTERM mid-run, then RESUME_FROM=auto, ends as the 
     REQUIRE(stopped.stop == TrainStop::Signal);
     CHECK(stopped.stop_signal == SIGTERM);
     CHECK(stopped.steps >= 3);
-    CHECK(stopped.steps < 40);
+    CHECK(stopped.steps < 120);
     CHECK(stopped.stop_message.find("stopped by SIGTERM after step") != std::string::npos);
     CHECK(fs::exists(stopped.stop_checkpoint));
     CHECK(!fs::exists(dir / io::kCheckpointFileName));  // no final export from a stopped run
     CHECK(testing::read_file(dir / "train.log").find("no valid checkpoint") != std::string::npos);
 
     // A newer checkpoint with one flipped byte in its tensor data: its digest fails, auto skips it.
-    const fs::path damaged = dir / "checkpoint_step39.ckpt";
+    const fs::path damaged = dir / "checkpoint_step119.ckpt";
     std::string bytes = testing::read_file(stopped.stop_checkpoint);
     bytes[bytes.size() - 3] ^= 0x40;
     std::ofstream(damaged, std::ios::binary) << bytes;
@@ -125,7 +127,7 @@ TEST_CASE("fault tolerance: SIGTERM mid-run, then RESUME_FROM=auto, ends as the 
 
     TrainResult resumed = train_in(dir);
     REQUIRE(resumed.stop == TrainStop::Completed);
-    CHECK(resumed.steps == 40);
+    CHECK(resumed.steps == 120);
     std::string log = testing::read_file(dir / "train.log");
     CHECK(log.find("warning: skipping checkpoint " + damaged.string()) != std::string::npos);
     CHECK(log.find("resumed from " + stopped.stop_checkpoint) != std::string::npos);
