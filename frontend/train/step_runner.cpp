@@ -60,7 +60,8 @@ void StepRunner::run(const BatchSource& next_batch) {
     fault_kernel_.clear();
     grad_norm_ = std::numeric_limits<double>::quiet_NaN();
     double loss_sum = 0;
-    for (int64_t micro = 0; micro < graphs_.micro_steps && fault_.empty(); ++micro) loss_sum += run_micro(micro, next_batch);
+    for (int64_t micro = 0; micro < graphs_.micro_steps && fault_.empty(); ++micro)
+        loss_sum += run_micro(micro, next_batch);
     loss_ = loss_sum / static_cast<double>(graphs_.micro_steps);
     if (fault_.empty() && check_ == NanCheck::Grad) check_grad_norm();
     if (fault_.empty()) run_optimizer();

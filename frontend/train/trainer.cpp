@@ -92,7 +92,8 @@ void run_warmup(const Hyperparams& h, StepRunner& runner, const std::vector<std:
     for (int64_t s = 0; s < h.warmup_steps; ++s) {
         runner.set_scalars(s, 1.0);
         runner.run(warm_loader);
-        if (s + 1 == h.warmup_steps || (s + 1) % 10 == 0) log.line(fmt::format("warmup_step:{}/{}", s + 1, h.warmup_steps));
+        if (s + 1 == h.warmup_steps || (s + 1) % 10 == 0)
+            log.line(fmt::format("warmup_step:{}/{}", s + 1, h.warmup_steps));
     }
     for (const auto& [name, value] : init) runner.set_state(name, value);
 }
@@ -222,7 +223,8 @@ TrainResult train(const Hyperparams& h) {
         }
         if (int sig = signals.requested()) {
             training_ms += ms_since(t0);
-            stop_on_signal(result, sig, step, h, save_step_checkpoint(step, training_ms, loader.tokens_consumed()), log);
+            std::string path = save_step_checkpoint(step, training_ms, loader.tokens_consumed());
+            stop_on_signal(result, sig, step, h, path, log);
             break;
         }
         int64_t tokens_before = loader.tokens_consumed();
@@ -232,8 +234,8 @@ TrainResult train(const Hyperparams& h) {
         runner.run(loader);
         if (!runner.applied()) {
             training_ms += ms_since(t0);
-            stop_on_non_finite(result, runner, step, [&] { return save_step_checkpoint(step, training_ms, tokens_before); },
-                               log);
+            auto save_last_good = [&] { return save_step_checkpoint(step, training_ms, tokens_before); };
+            stop_on_non_finite(result, runner, step, save_last_good, log);
             break;
         }
         ++step;

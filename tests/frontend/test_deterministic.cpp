@@ -32,8 +32,9 @@ std::vector<std::string> loss_curve(const std::string& log) {
 // warmdown is longer than the run and the cap far away, so the default's timed schedule scales
 // every learning rate by (time left) / (WARMDOWN_ITERS x measured step time): timing-dependent.
 io::TensorMap run_and_load(const std::filesystem::path& dir, const std::string& settings) {
-    std::string cmd = fmt::format("{} {} TRAIN_LOG_EVERY=1 MAX_WALLCLOCK_SECONDS=60 WARMDOWN_ITERS=100000 RUN_DIR='{}' {} train",
-                                  testing::knob_assignments(), settings, dir.string(), PG_BINARY);
+    std::string cmd =
+        fmt::format("{} {} TRAIN_LOG_EVERY=1 MAX_WALLCLOCK_SECONDS=60 WARMDOWN_ITERS=100000 RUN_DIR='{}' {} train",
+                    testing::knob_assignments(), settings, dir.string(), PG_BINARY);
     testing::CommandResult r = testing::run_command(cmd);
     INFO(r.output);
     REQUIRE(r.status == 0);

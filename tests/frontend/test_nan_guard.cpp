@@ -50,7 +50,8 @@ TEST_CASE("nan guard: PG_NAN_CHECK=grad checks the gradient norm and stops a NaN
     std::unique_ptr<Session> session = open_session("cpu");
     StepRunner runner(h, *session);
     for (const auto& [name, value] : runner.initial_state(1)) runner.set_state(name, value);
-    testing::SkewedBatches batches(runner.micro_steps(), runner.micro_rows(), h.train_seq_len, h.model.vocab_size, 1, 7);
+    testing::SkewedBatches batches(runner.micro_steps(), runner.micro_rows(), h.train_seq_len, h.model.vocab_size, 1,
+                                   7);
 
     const double expected = accumulated_grad_norm(runner, batches, h);
     runner.set_scalars(0, 1.0);

@@ -23,8 +23,9 @@ namespace fs = std::filesystem;
 
 // Starts `pgolf train` (exec'd by the shell, so the pid is pgolf's) with the settings in force.
 pid_t start_training(const fs::path& run_dir) {
-    std::string cmd = fmt::format("exec env {} ITERATIONS=1000000 TRAIN_LOG_EVERY=1 RUN_DIR='{}' {} train >'{}' 2>&1",
-                                  testing::knob_assignments(), run_dir.string(), PG_BINARY, (run_dir / "out.txt").string());
+    std::string cmd =
+        fmt::format("exec env {} ITERATIONS=1000000 TRAIN_LOG_EVERY=1 RUN_DIR='{}' {} train >'{}' 2>&1",
+                    testing::knob_assignments(), run_dir.string(), PG_BINARY, (run_dir / "out.txt").string());
     fs::create_directories(run_dir);
     pid_t pid = ::fork();
     if (pid == 0) {
@@ -67,7 +68,8 @@ TEST_CASE("signals: SIGTERM stops pgolf train with a checkpoint and status 143; 
         CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
         CHECK(log.find("stopped by SIGTERM after step") != std::string::npos);
         bool checkpoint = false;
-        for (const auto& e : fs::directory_iterator(dir)) checkpoint |= e.path().filename().string().starts_with("checkpoint_step");
+        for (const auto& e : fs::directory_iterator(dir))
+            checkpoint |= e.path().filename().string().starts_with("checkpoint_step");
         CHECK(checkpoint);
     }
     {

@@ -123,7 +123,8 @@ private:
         if (r < 2) return reshape(x, bits);
         std::vector<int64_t> perm(r);
         std::iota(perm.begin(), perm.end(), 0);
-        for (size_t i = r - 1; i > 0; --i) std::swap(perm[i], perm[static_cast<size_t>(bits.take(static_cast<int64_t>(i) + 1))]);
+        for (size_t i = r - 1; i > 0; --i)
+            std::swap(perm[i], perm[static_cast<size_t>(bits.take(static_cast<int64_t>(i) + 1))]);
         return b::permute(g_, x, perm);
     }
 
@@ -207,7 +208,8 @@ private:
         ws[ws.size() - 2] = transposed ? n : k;
         ws.back() = transposed ? k : n;
         NodeId w = new_param(ws);
-        if (transposed) w = b::transpose(g_, w, static_cast<int64_t>(ws.size()) - 2, static_cast<int64_t>(ws.size()) - 1);
+        const auto rank = static_cast<int64_t>(ws.size());
+        if (transposed) w = b::transpose(g_, w, rank - 2, rank - 1);
         return b::matmul(g_, x, w);
     }
 
@@ -346,7 +348,8 @@ std::string describe_fuzz_failure(const FuzzCase& c) {
     Graph g = rebuild(build_fuzz_graph(small),
                       [](Graph& dst, const Node& n, const std::vector<NodeId>& map) { return copy_node(dst, n, map); });
     std::optional<std::string> why = check_fuzz_graph(g, small.seed);
-    return fmt::format("fuzz case seed {} fails: {}\nshrunk from {} to {} steps{}; its graph (feeds: random_feeds(g, {})):\n{}",
+    return fmt::format("fuzz case seed {} fails: {}\nshrunk from {} to {} steps{}; its graph (feeds: "
+                       "random_feeds(g, {})):\n{}",
                        c.seed, why.value_or("(no longer fails once shrunk)"), c.steps.size(), small.steps.size(),
                        small.gradients ? " with gradients" : "", small.seed, print(g));
 }
