@@ -63,6 +63,15 @@ TEST_CASE("fuzz: an exact zero reached by cancellation is judged by its absolute
     CHECK_MESSAGE(!failure, failure.value_or(""));
 }
 
+TEST_CASE("fuzz: the seeds of the long runs that found bugs pass") {
+    // 1900: the lowering's memo keyed by freed index expressions (tests/codegen/test_lower_memo.cpp).
+    for (uint64_t seed : {1900u}) {
+        testing::FuzzCase c = testing::random_fuzz_case(seed);
+        std::optional<std::string> failure = testing::check_fuzz_graph(testing::build_fuzz_graph(c), c.seed);
+        CHECK_MESSAGE(!failure, failure.value_or(""));
+    }
+}
+
 TEST_CASE("fuzz: cases are reproducible and shrinking keeps a case well-typed") {
     for (uint64_t seed : {3u, 17u, 99u}) {
         testing::FuzzCase c = testing::random_fuzz_case(seed);
