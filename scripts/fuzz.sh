@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Long codegen fuzz run: scripts/fuzz.sh [GRAPHS] [FIRST_SEED] runs the fuzzer's test case
 # (tests/fuzz/test_graph_fuzz.cpp) over GRAPHS seeds from FIRST_SEED (default 10000 from 1001; the
-# suite's seeded run covers 1..200), in chunks of FUZZ_CHUNK (500) so that an interrupted run
+# suite's seeded run covers 1..150), in chunks of FUZZ_CHUNK (500) so that an interrupted run
 # keeps the chunks it finished. Each failing graph is printed shrunk, in text form. The last line
 # sums up: graphs run, failures, seconds.
 set -uo pipefail
