@@ -2,7 +2,8 @@
 // reads with the last micro-step's loss equals the norm of the accumulated gradients computed on
 // the host in fp64, and a NaN in the gradients (with a finite loss) stops the step before the
 // optimizer, so weights and optimizer state stay bit-identical, and the diagnosis names a kernel
-// and hands over the last good state.
+// and hands over the last good state. A NaN already in the weights is named as such, and no
+// checkpoint is written as if that state were good.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -86,6 +87,39 @@ TEST_CASE("nan guard: PG_NAN_CHECK=grad checks the gradient norm and stops a NaN
     // The replayed micro-step's first NaN is the kernel that adds into that accumulator.
     CHECK(stop.tensor.find("kernel") != std::string::npos);
     CHECK(stop.message.find("non-finite at step 2") != std::string::npos);
+}
+
+}  // namespace pg
+
+namespace pg {
+
+TEST_CASE("nan guard: a NaN already in the weights is named, and no checkpoint claims it is good") {
+    env::ScopedOverride check("PG_NAN_CHECK", "loss");
+    Hyperparams h = testing::tiny_training(1);
+    std::unique_ptr<Session> session = open_session("cpu");
+    StepRunner runner(h, *session);
+    for (const auto& [name, value] : runner.initial_state(1)) runner.set_state(name, value);
+    // As after an update whose loss was finite but whose gradients were not (loss mode misses it).
+    const std::string first = runner.graphs().model_specs.front().name;
+    HostTensor w = runner.get_state(first);
+    w.set(3, std::numeric_limits<double>::infinity());
+    runner.set_state(first, w);
+    testing::SkewedBatches batches(runner.micro_steps(), runner.micro_rows(), h.train_seq_len, h.model.vocab_size, 1,
+                                   7);
+    runner.set_scalars(0, 1.0);
+    runner.run(batches.source(0));
+    CHECK(!runner.applied());
+    CHECK(runner.fault().find("micro-step 0: loss is") != std::string::npos);
+    bool saved = false;
+    NanStop stop = handle_non_finite_step(runner, 7, [&] {
+        saved = true;
+        return std::string("never");
+    });
+    CHECK(!saved);
+    CHECK(stop.checkpoint.empty());
+    CHECK(stop.tensor == first + " (element 3 is inf)");
+    CHECK(stop.message.find("the state itself is not finite") != std::string::npos);
+    CHECK(stop.message.find("PG_NAN_CHECK=grad") != std::string::npos);
 }
 
 }  // namespace pg
