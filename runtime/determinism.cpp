@@ -7,7 +7,7 @@ namespace pg {
 
 PG_KNOB({.name = "PG_DETERMINISTIC", .kind = env::KnobKind::Bool, .default_value = "0",
          .doc = "1: bit-identical losses and weights run to run on the CPU (fixed BLAS split, step-based "
-                "warmdown); the default is reproducible only at equal PG_THREADS and without a wallclock cap"});
+                "warmdown); the default is guaranteed reproducible only at equal PG_THREADS and without a wallclock cap"});
 
 bool deterministic_mode() { return env::get_bool("PG_DETERMINISTIC"); }
 
