@@ -15,6 +15,7 @@
 #include "codegen/lower.h"
 #include "codegen/memory_plan.h"
 #include "codegen/view.h"
+#include "codegen/workload.h"
 #include "ops/gemm/gemm_cuda.h"
 
 namespace pg {
@@ -64,9 +65,8 @@ gemm::GemmProblem gemm_problem(const Graph& g, const Schedule& s, NodeId root, N
 
 // The GEMM template instance of a Gemm step; its entry is named after the instance's own text,
 // so equal GEMMs share one compile.
-CudaKernelSource render_gemm(const PlanStep& st) {
+CudaKernelSource render_gemm(const PlanStep& st, const gemm::GemmConfig& c) {
     const gemm::GemmProblem& p = *st.gemm;
-    gemm::GemmConfig c = gemm::choose_gemm_config(p);
     std::string entry = "gemm_" + sha256_hex(gemm::gemm_cuda_source(p, c, "entry")).substr(0, 12);
     CudaKernelSource k;
     k.name = st.name;
@@ -74,6 +74,14 @@ CudaKernelSource render_gemm(const PlanStep& st) {
     k.launches = {{entry, gemm::gemm_grid(p, c), c.threads()}};
     k.mapping = fmt::format("gemm {} {}x{}x{} batch {}", c.to_string(), p.m, p.n, p.k, p.batch());
     return k;
+}
+
+// The step's configuration: the tuned one for its workload, else `heuristic`.
+template <class T>
+void configure(PlanStep& st, const Target& t, T heuristic) {
+    T tuned = tuned_config(t.tuned, st.workload, heuristic);
+    st.tuned = !(tuned == heuristic);
+    st.config = tuned;
 }
 
 PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const Target& t) {
@@ -86,15 +94,23 @@ PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const
         NodeId a = kNoNode, b = kNoNode;
         st.gemm = gemm_problem(g, s, sk.root, a, b);
         st.buffers = {sk.root, a, b};
-        if (t.kind == TargetKind::Cuda) st.cuda = render_gemm(st);
+        st.workload = gemm_workload(*st.gemm);
+        if (t.kind == TargetKind::Cpu) configure(st, t, CpuGemmConfig{});
+        if (t.kind == TargetKind::Cuda) {
+            configure(st, t, gemm::choose_gemm_config(*st.gemm));
+            st.cuda = render_cuda_step(st, st.config);
+        }
         return st;
     }
     st.kind = PlanStep::Kind::Kernel;
     st.name = fmt::format("k{:03}_{}", index, op_name(g[sk.root].op));
     LoweredKernel lowered = lower_kernel(g, s, sk, st.name);
     st.buffers = std::move(lowered.buffer_nodes);
+    st.workload = loop_workload(g, sk.root, lowered.kernel);
+    if (t.kind == TargetKind::Cpu) configure(st, t, CpuLoopConfig{});
     if (t.kind == TargetKind::Cuda) {
-        st.cuda = render_cuda(lowered.kernel);
+        configure(st, t, cuda::MappingConfig{});
+        st.cuda = render_cuda(lowered.kernel, std::get<cuda::MappingConfig>(st.config));
         dump_file(st.name + ".kir", kir::to_string(lowered.kernel));
     }
     st.kir = std::move(lowered.kernel);
@@ -145,6 +161,16 @@ void plan_arena(ExecPlan& p) {
 }
 
 }  // namespace
+
+CudaKernelSource render_cuda_step(const PlanStep& st, const KernelConfig& config) {
+    if (st.kind == PlanStep::Kind::Gemm) {
+        const auto& c = std::get<gemm::GemmConfig>(config);
+        c.validate();
+        return render_gemm(st, c);
+    }
+    PG_ASSERT(st.kind == PlanStep::Kind::Kernel && st.kir, "render_cuda_step: {} is not a kernel step", st.name);
+    return render_cuda(*st.kir, std::get<cuda::MappingConfig>(config));
+}
 
 int64_t PlanLeaf::bytes() const { return numel(shape) * static_cast<int64_t>(dtype_size(dtype)); }
 

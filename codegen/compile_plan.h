@@ -17,4 +17,8 @@ namespace pg {
 
 ExecPlan compile_plan(const Graph& g, const Target& target);
 
+// The CUDA source of a Kernel or Gemm step rendered with `config` (a cuda::MappingConfig or a
+// gemm::GemmConfig) instead of its own: the autotuner's candidates.
+CudaKernelSource render_cuda_step(const PlanStep& st, const KernelConfig& config);
+
 }  // namespace pg

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "codegen/cuda/cuda_kernel.h"
+#include "codegen/kernel_config.h"
 #include "codegen/kir.h"
 #include "codegen/schedule.h"
 #include "codegen/target.h"
@@ -48,6 +49,11 @@ struct PlanStep {
     std::optional<gemm::GemmProblem> gemm;   // Gemm: shapes, transposes, strided batch views
     std::optional<CudaKernelSource> cuda;    // CUDA target: Kernel and Gemm steps
     int64_t copy_bytes = 0;                  // Copy and Zero
+    // Kernel and Gemm: the workload key (codegen/workload.h), the configuration it runs with
+    // (codegen/kernel_config.h) and whether that came from the tuning database.
+    std::string workload;
+    KernelConfig config;
+    bool tuned = false;
 };
 
 struct PlanTimings {

@@ -8,13 +8,11 @@
 #include "base/env.h"
 #include "base/error.h"
 #include "codegen/view.h"
+#include "codegen/workload.h"
 
 namespace pg {
 
 namespace {
-
-// Inlining cheap arithmetic into up to 4 evaluations costs less than a store and a reload.
-constexpr double kMaxRecompute = 4;
 
 bool is_reindexing(Op op) {
     return op_kind(op) == OpKind::Movement || op == Op::Cast || op == Op::Gather || op == Op::Neg;
@@ -51,17 +49,26 @@ double reuse(const Graph& g, NodeId u, size_t slot) {
 
 bool is_leaf_buffer(Op op) { return op == Op::Param || op == Op::Input || op == Op::Scalar; }
 
+// Whether the matmul `i` runs on the library: the tuned decision for its workload, else the
+// threshold on M*N*K.
+bool on_library(const Graph& g, NodeId i, const ScheduleOptions& opts) {
+    if (opts.gemm_min_flops <= 0) return false;
+    if (opts.tuned) {
+        auto it = opts.tuned->matmul_on_library.find(matmul_workload(g, i));
+        if (it != opts.tuned->matmul_on_library.end()) return it->second;
+    }
+    const Node& n = g[i];
+    size_t r = n.shape.size();
+    return n.shape[r - 2] * n.shape[r - 1] * g[n.inputs[0]].shape[r - 1] >= opts.gemm_min_flops;
+}
+
 // Decides which matmuls run on BLAS and materialises the bases of their operand views.
 void plan_blas(const Graph& g, const ScheduleOptions& opts, const std::vector<bool>& live, Schedule& s,
                std::vector<bool>& is_blas) {
-    if (opts.gemm_min_flops <= 0) return;
     for (NodeId i = 0; i < g.size(); ++i) {
         const Node& n = g[i];
         bool dtype_ok = n.dtype == DType::f32 || (opts.gemm_low_precision && is_float(n.dtype));
-        if (!live[i] || n.op != Op::Matmul || !dtype_ok) continue;
-        size_t r = n.shape.size();
-        int64_t k = g[n.inputs[0]].shape[r - 1];
-        if (n.shape[r - 2] * n.shape[r - 1] * k < opts.gemm_min_flops) continue;
+        if (!live[i] || n.op != Op::Matmul || !dtype_ok || !on_library(g, i, opts)) continue;
         is_blas[i] = true;
         for (NodeId operand : n.inputs) {
             auto v = as_strided_view(g, operand);
@@ -158,7 +165,7 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
             decide(true, "re-indexing: inlined");
         } else if (e <= 1.0) {
             decide(true, "single evaluation");
-        } else if (is_cheap_arith(node.op) && e <= kMaxRecompute) {
+        } else if (is_cheap_arith(node.op) && e <= opts.max_recompute) {
             decide(true, fmt::format("cheap, recomputed {} times", e));
         } else {
             decide(false, fmt::format("{} would be evaluated {} times", op_name(node.op), e));

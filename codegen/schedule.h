@@ -19,16 +19,19 @@
 //     separate_nested_reductions (the GPU), a reduction that would run inside another
 //     reduction's loop is materialised;
 //   - movement ops, casts and gathers are re-indexings: inlined whatever the evaluations;
-//   - cheap arithmetic is inlined up to kMaxRecompute evaluations, anything else only once.
+//   - cheap arithmetic is inlined up to max_recompute evaluations (PG_FUSION_MAX_RECOMPUTE,
+//     default 4), anything else only once.
 // PG_FUSION=0 materialises every op (one kernel per op): the unfused baseline.
 //
-// Matmuls of f32 operands with M*N*K >= PG_BLAS_MIN_FLOPS run on OpenBLAS: their operands must be
+// Matmuls of f32 operands with M*N*K >= PG_BLAS_MIN_FLOPS run on OpenBLAS (or as the tuning
+// database decided for their workload, codegen/kernel_config.h): their operands must be
 // strided views of materialised buffers (codegen/view.h), which forces those bases to be
 // materialised; elementwise consumers of the product fuse into the next generated kernel.
 #pragma once
 #include <string>
 #include <vector>
 
+#include "codegen/kernel_config.h"
 #include "codegen/view.h"
 #include "graph/graph.h"
 
@@ -62,6 +65,11 @@ struct ScheduleOptions {
     // Never inline a reduction into another reduction's loop (GPU: nested, it runs serially in
     // every thread of the outer reduction; in its own kernel it spreads over a warp per row).
     bool separate_nested_reductions = false;
+    // Cheap arithmetic is inlined while evaluated at most this many times per element: up to 4
+    // evaluations cost less than a store and a reload.
+    double max_recompute = 4;
+    // Tuned library-or-generated decisions per matmul workload; null or absent: gemm_min_flops.
+    std::shared_ptr<const TunedDecisions> tuned;
 };
 
 struct Schedule {

@@ -9,6 +9,10 @@ namespace pg {
 
 PG_KNOB({.name = "PG_FUSION", .kind = env::KnobKind::Bool, .default_value = "1",
          .doc = "0 turns fusion off: one kernel per op, the unfused baseline", .affects_codegen = true});
+// 4: inlining cheap arithmetic into up to 4 evaluations costs less than a store and a reload.
+PG_KNOB({.name = "PG_FUSION_MAX_RECOMPUTE", .kind = env::KnobKind::Float, .default_value = "4",
+         .doc = "cheap elementwise ops are recomputed in up to this many evaluations instead of stored",
+         .affects_codegen = true});
 // 32^3: below this the per-call overhead of OpenBLAS (thread wake-up, packing) exceeds the work;
 // benchmarks/matmul_bench measures both paths.
 PG_KNOB({.name = "PG_BLAS_MIN_FLOPS", .kind = env::KnobKind::Int, .default_value = "32768",
@@ -30,6 +34,8 @@ ScheduleOptions Target::schedule_options() const {
     o.gemm_low_precision = gemm_low_precision;
     o.row_accumulation = row_accumulation;
     o.separate_nested_reductions = separate_nested_reductions;
+    o.max_recompute = fusion_max_recompute;
+    o.tuned = tuned;
     return o;
 }
 
@@ -37,6 +43,9 @@ std::string Target::to_string() const {
     std::string s = kind == TargetKind::Cpu ? "cpu" : "cuda " + arch;
     if (!fusion) s += " unfused";
     s += gemm_min_flops > 0 ? fmt::format(" gemm>={}", gemm_min_flops) : " no-gemm";
+    if (fusion_max_recompute != 4) s += fmt::format(" recompute<={}", fusion_max_recompute);
+    if (tuned && !tuned->empty())
+        s += fmt::format(" tuned({} kernels, {} matmuls)", tuned->kernels.size(), tuned->matmul_on_library.size());
     return s;
 }
 
@@ -44,6 +53,7 @@ Target cpu_target() {
     Target t;
     t.kind = TargetKind::Cpu;
     t.fusion = env::get_bool("PG_FUSION");
+    t.fusion_max_recompute = env::get_float("PG_FUSION_MAX_RECOMPUTE");
     t.gemm_min_flops = env::get_int("PG_BLAS_MIN_FLOPS");
     t.widen_low_precision_matmuls = true;
     return t;
@@ -54,6 +64,7 @@ Target cuda_target(const std::string& arch) {
     t.kind = TargetKind::Cuda;
     t.arch = arch;
     t.fusion = env::get_bool("PG_FUSION");
+    t.fusion_max_recompute = env::get_float("PG_FUSION_MAX_RECOMPUTE");
     t.gemm_min_flops = env::get_int("PG_CUDA_GEMM_MIN_FLOPS");
     t.gemm_low_precision = true;
     t.row_accumulation = false;

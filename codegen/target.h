@@ -8,6 +8,7 @@
 //         reductions get kernels of their own; kernels are rendered as CUDA C++ for NVRTC.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "codegen/passes.h"
@@ -26,15 +27,21 @@ struct Target {
     bool widen_low_precision_matmuls = false;  // bf16/f16 matmuls become f32 ones (see passes.h)
     bool row_accumulation = true;
     bool separate_nested_reductions = false;
+    double fusion_max_recompute = 4;           // PG_FUSION_MAX_RECOMPUTE (schedule.h)
+    // Decisions from the tuning database for this device (runtime/tuning/), or null: the
+    // documented heuristics of kernel_config.h decide.
+    std::shared_ptr<const TunedDecisions> tuned;
 
     PassOptions pass_options() const;
     ScheduleOptions schedule_options() const;
-    std::string to_string() const;  // "cpu" or "cuda sm_90a", with the non-default choices
+    std::string to_string() const;  // "cpu" or "cuda sm_90a", with the non-default choices and
+                                    // the number of tuned decisions
 };
 
-// The CPU target with PG_FUSION and PG_BLAS_MIN_FLOPS.
+// The CPU target with PG_FUSION, PG_FUSION_MAX_RECOMPUTE and PG_BLAS_MIN_FLOPS (no tuned decisions:
+// the runtime attaches those, runtime/tuning/tuning_db.h).
 Target cpu_target();
-// The CUDA target for `arch` with PG_FUSION and PG_CUDA_GEMM_MIN_FLOPS.
+// The CUDA target for `arch` with PG_FUSION, PG_FUSION_MAX_RECOMPUTE and PG_CUDA_GEMM_MIN_FLOPS.
 Target cuda_target(const std::string& arch);
 
 }  // namespace pg

@@ -49,18 +49,22 @@ BlasMatmul make_blas_matmul(const gemm::GemmProblem& p, void* c, void* a, void* 
 
 namespace {
 
-// Under PG_DETERMINISTIC=1 row blocks do not follow the thread count: always 64 rows (above the
-// 16 that keep an sgemm call at full speed), so every product is cut the same way at any
-// PG_THREADS.
+// Under PG_DETERMINISTIC=1 row blocks do not follow the thread count (nor a tuned config): always
+// blocks of at most 64 rows (above the 16 that keep an sgemm call at full speed), so every product
+// is cut the same way at any PG_THREADS.
 constexpr int64_t kDeterministicBlockRows = 64;
 
 // Row blocks of at least 16 rows keep each sgemm call large enough to reach full speed; with
 // fewer batches than threads, rows are split so that every core gets work.
-int64_t rows_per_block(const BlasMatmul& mm, int64_t batches, int64_t threads) {
-    if (mm.deterministic) return kDeterministicBlockRows;
-    const int64_t blocks =
-        batches >= threads ? 1 : std::max<int64_t>(1, std::min<int64_t>((threads + batches - 1) / batches, mm.m / 16));
-    return (mm.m + blocks - 1) / blocks;
+int64_t heuristic_row_blocks(int64_t batches, int64_t threads, int64_t m) {
+    return batches >= threads ? 1 : std::max<int64_t>(1, std::min<int64_t>((threads + batches - 1) / batches, m / 16));
+}
+
+// Row blocks per batch: fixed under PG_DETERMINISTIC, else the tuned count or the heuristic.
+int64_t row_blocks(const BlasMatmul& mm, int64_t batches, int64_t threads) {
+    if (mm.deterministic) return std::max<int64_t>(1, (mm.m + kDeterministicBlockRows - 1) / kDeterministicBlockRows);
+    if (mm.row_blocks > 0) return std::min<int64_t>(mm.row_blocks, mm.m);
+    return heuristic_row_blocks(batches, threads, mm.m);
 }
 
 }  // namespace
@@ -68,8 +72,8 @@ int64_t rows_per_block(const BlasMatmul& mm, int64_t batches, int64_t threads) {
 void run_blas(const BlasMatmul& mm) {
     ThreadPool& pool = ThreadPool::global();
     const int64_t batches = static_cast<int64_t>(mm.c_offsets.size());
-    const int64_t rows_per_block = std::max<int64_t>(1, pg::rows_per_block(mm, batches, pool.num_threads()));
-    const int64_t blocks_per_batch = std::max<int64_t>(1, (mm.m + rows_per_block - 1) / rows_per_block);
+    const int64_t blocks_per_batch = row_blocks(mm, batches, pool.num_threads());
+    const int64_t rows_per_block = (mm.m + blocks_per_batch - 1) / blocks_per_batch;
     pool.parallel_for(0, batches * blocks_per_batch, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
             int64_t batch = t / blocks_per_batch, block = t % blocks_per_batch;

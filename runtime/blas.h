@@ -19,6 +19,7 @@ struct BlasMatmul {
     const float* b = nullptr;
     float* c = nullptr;
     bool deterministic = false;  // PG_DETERMINISTIC: row blocks independent of the thread count
+    int row_blocks = 0;  // per batch; 0: the heuristic (CpuGemmConfig, codegen/kernel_config.h)
 };
 
 // The sgemm calls of an f32 GEMM step over buffers c (contiguous), a and b (the operands' bases).

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <utility>
 
 #include "base/env.h"
 #include "base/error.h"
@@ -26,6 +27,7 @@ struct CpuExecutable::Step {
     CpuKernelFn fn = nullptr;
     std::vector<void*> buffers;
     int64_t extent = 1;
+    int threads = 0;  // Launch: CpuLoopConfig::threads
     std::unique_ptr<BlasMatmul> blas;
     size_t bytes = 0;  // Copy: buffers = {dst, src}; Zero: buffers = {dst}
 };
@@ -68,11 +70,13 @@ void CpuExecutable::build_steps() {
         if (ps.kind == PlanStep::Kind::Gemm) {
             st.kind = Step::Blas;
             st.blas = std::make_unique<BlasMatmul>(make_blas_matmul(*ps.gemm, st.buffers[0], st.buffers[1], st.buffers[2]));
+            st.blas->row_blocks = std::get<CpuGemmConfig>(ps.config).row_blocks;
             ++stats_.blas_calls;
         } else if (ps.kind == PlanStep::Kind::Kernel) {
             st.kind = Step::Launch;
             st.fn = program_->fn(next_fn++);
             st.extent = ps.kir->parallel_extent();
+            st.threads = std::get<CpuLoopConfig>(ps.config).threads;
             (ps.kernel_kind == KernelKind::Loop ? stats_.loop_kernels : stats_.scatter_kernels)++;
         } else {
             st.kind = ps.kind == PlanStep::Kind::Zero ? Step::Zero : Step::Copy;
@@ -88,28 +92,61 @@ void CpuExecutable::build_steps() {
                    stats_.plan_seconds, stats_.compile_seconds, stats_.cache_hits, private_bytes() / 1048576.0);
 }
 
-void CpuExecutable::run() {
-    ThreadPool& pool = ThreadPool::global();
-    for (size_t i = 0; i < steps_.size(); ++i) {
-        const Step& st = steps_[i];
-        auto t0 = profile_ ? Clock::now() : Clock::time_point{};
-        switch (st.kind) {
-            case Step::Launch: {
-                void** bufs = const_cast<void**>(st.buffers.data());
-                if (st.extent <= 1)
-                    st.fn(bufs, 0, 1);
-                else
-                    pool.parallel_for(0, st.extent, [&](int64_t b, int64_t e) { st.fn(bufs, b, e); });
+void CpuExecutable::run_one(const Step& st) const {
+    switch (st.kind) {
+        case Step::Launch: {
+            void** bufs = const_cast<void**>(st.buffers.data());
+            if (st.extent <= 1 || st.threads == 1) {
+                st.fn(bufs, 0, st.extent);
                 break;
             }
-            case Step::Blas: run_blas(*st.blas); break;
-            case Step::Copy: std::memcpy(st.buffers[0], st.buffers[1], st.bytes); break;
-            case Step::Zero: std::memset(st.buffers[0], 0, st.bytes); break;
+            // A thread split of t threads: chunks of at least extent / t iterations.
+            int64_t min_chunk = st.threads > 1 ? (st.extent + st.threads - 1) / st.threads : 1;
+            ThreadPool::global().parallel_for(0, st.extent, [&](int64_t b, int64_t e) { st.fn(bufs, b, e); }, min_chunk);
+            break;
         }
+        case Step::Blas: run_blas(*st.blas); break;
+        case Step::Copy: std::memcpy(st.buffers[0], st.buffers[1], st.bytes); break;
+        case Step::Zero: std::memset(st.buffers[0], 0, st.bytes); break;
+    }
+}
+
+void CpuExecutable::run() {
+    for (size_t i = 0; i < steps_.size(); ++i) {
+        auto t0 = profile_ ? Clock::now() : Clock::time_point{};
+        run_one(steps_[i]);
         if (profile_) step_seconds_[i] += std::chrono::duration<double>(Clock::now() - t0).count();
-        if (check_outputs_ && (st.kind == Step::Launch || st.kind == Step::Blas)) check_output(i);
+        if (check_outputs_ && (steps_[i].kind == Step::Launch || steps_[i].kind == Step::Blas)) check_output(i);
     }
     profiled_runs_ += profile_;
+}
+
+void CpuExecutable::run_step(size_t i, const KernelConfig& config) {
+    PG_ASSERT(i < steps_.size() && (steps_[i].kind == Step::Launch || steps_[i].kind == Step::Blas),
+              "run_step {}: not a kernel or GEMM step", i);
+    Step& st = steps_[i];
+    if (std::holds_alternative<std::monostate>(config)) {
+        run_one(st);
+        return;
+    }
+    if (const auto* loop = std::get_if<CpuLoopConfig>(&config)) {
+        PG_ASSERT(st.kind == Step::Launch, "a loop config for GEMM step {}", i);
+        int saved = std::exchange(st.threads, loop->threads);
+        run_one(st);
+        st.threads = saved;
+        return;
+    }
+    const auto* gemm = std::get_if<CpuGemmConfig>(&config);
+    PG_ASSERT(gemm && st.kind == Step::Blas, "run_step {}: config {} does not fit", i, config_string(config));
+    int saved = std::exchange(st.blas->row_blocks, gemm->row_blocks);
+    run_one(st);
+    st.blas->row_blocks = saved;
+}
+
+std::string_view CpuExecutable::step_output(size_t i) const {
+    const Node& root = plan_.graph[plan_.schedule.kernels.at(i).root];
+    size_t bytes = static_cast<size_t>(numel(root.shape)) * dtype_size(root.dtype);
+    return {reinterpret_cast<const char*>(address(plan_.schedule.kernels[i].root)), bytes};
 }
 
 std::string CpuExecutable::summary() const {
@@ -150,6 +187,14 @@ void CpuExecutable::check_output(size_t step) const {
     throw NonFiniteError(kernel, fmt::format("kernel {} ({}) wrote {} at element {} of its {} {} output",
                                              kernel, plan_.steps[step].name, non_finite_text(data, n.dtype, bad), bad,
                                              dtype_name(n.dtype), shape_str(n.shape)));
+}
+
+std::vector<KernelTime> CpuExecutable::profile() const {
+    std::vector<KernelTime> out;
+    if (!profile_ || profiled_runs_ == 0) return out;
+    for (size_t k = 0; k < steps_.size(); ++k)
+        out.push_back({profile_name(plan_, k), profile_kind(plan_, k), step_seconds_[k] / profiled_runs_});
+    return out;
 }
 
 std::string CpuExecutable::profile_report(int top) const {

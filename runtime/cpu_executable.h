@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/executable.h"
@@ -36,6 +37,16 @@ public:
     std::string profile_report(int top) const override;
     void check_outputs(bool on) override { check_outputs_ = on; }
 
+    std::vector<KernelTime> profile() const override;
+
+    // Tuning hooks (runtime/tuning/cpu_autotune.h). Runs step `i` (a Kernel or Gemm step) alone
+    // with `config` in place of its own (none: its own): a CpuLoopConfig or CpuGemmConfig, the
+    // choices that need no recompile. Its inputs are whatever the buffers hold: run the steps in
+    // plan order, since the arena reuses a buffer once its last reader has run.
+    void run_step(size_t i, const KernelConfig& config);
+    // The bytes of step i's output buffer.
+    std::string_view step_output(size_t i) const;
+
     const CpuPlanStats& stats() const { return stats_; }
     const Graph& graph() const { return plan_.graph; }  // after passes (primitive only)
     const Schedule& schedule() const { return plan_.schedule; }
@@ -45,6 +56,7 @@ private:
 
     void build_steps();
     void check_output(size_t step) const;  // throws NonFiniteError
+    void run_one(const Step& st) const;
 
     std::unique_ptr<CpuProgram> program_;
     std::vector<Step> steps_;

@@ -10,6 +10,7 @@
 #include "runtime/cuda/cuda_device.h"
 #include "runtime/cuda/cuda_executable.h"
 #include "runtime/cuda/cuda_memory.h"
+#include "runtime/tuning/tuning_db.h"
 
 namespace pg {
 
@@ -90,6 +91,8 @@ void Executable::check_outputs(bool on) {
              backend());
 }
 
+std::vector<KernelTime> Executable::profile() const { return {}; }
+
 uint64_t Executable::address(NodeId id) const {
     PG_ASSERT(address_[id] != 0, "node %{} ({}) has no buffer", id, op_name(plan_.graph[id].op));
     return address_[id];
@@ -155,10 +158,16 @@ std::unique_ptr<Session> open_session(const std::string& backend) {
     return std::make_unique<Session>(make_cpu_device());
 }
 
+Target session_target(const Session& session) {
+    Target t = session.device().kind() == TargetKind::Cuda ? cuda_target(CudaDevice::get().arch()) : cpu_target();
+    t.tuned = tuned_decisions(session);
+    return t;
+}
+
 std::unique_ptr<Executable> compile_executable(Session& session, const Graph& g) {
-    if (session.device().kind() == TargetKind::Cuda)
-        return std::make_unique<CudaExecutable>(session, g, cuda_target(CudaDevice::get().arch()));
-    return std::make_unique<CpuExecutable>(session, g, cpu_target());
+    Target t = session_target(session);
+    if (t.kind == TargetKind::Cuda) return std::make_unique<CudaExecutable>(session, g, t);
+    return std::make_unique<CpuExecutable>(session, g, t);
 }
 
 }  // namespace pg

@@ -19,6 +19,13 @@
 
 namespace pg {
 
+// One step's mean time per run in a profile: "k012 loop exp [4, 32]", its group ("loop exp",
+// "blas matmul", "copy updates").
+struct KernelTime {
+    std::string name, kind;
+    double seconds = 0;
+};
+
 class Executable {
 public:
     virtual ~Executable();
@@ -41,12 +48,13 @@ public:
     virtual int launches() const = 0;
     // One line: kernels per step by kind, memory, compile time.
     virtual std::string summary() const = 0;
-    // Per-kernel profile where the backend records one (PG_PROFILE=1 on CPU), else "".
+    // Per-kernel profile where the backend records one (PG_PROFILE=1 on CPU), else "" / empty.
     virtual std::string profile_report(int top) const;
     // With `on`, run() scans every kernel's output and throws NonFiniteError (runtime/nan_check.h)
     // naming the first kernel that wrote a NaN or infinity, before any state update is copied.
     // On by default under PG_NAN_CHECK=full; the CPU backend only (pg::Error elsewhere).
     virtual void check_outputs(bool on);
+    virtual std::vector<KernelTime> profile() const;
 
     std::string backend() const { return session_.device().name(); }
     const ExecPlan& plan() const { return plan_; }
@@ -78,8 +86,12 @@ std::string selected_backend();
 // is asked for and no device is usable (the message says why: no driver, no device).
 std::unique_ptr<Session> open_session(const std::string& backend = "");
 
-// Compiles `g` for the session's backend (the target from the knobs: cpu_target(), or
-// cuda_target() for the device's arch).
+// The target for the session's backend: cpu_target(), or cuda_target() for the device's arch,
+// with the tuning database's decisions for this device attached (runtime/tuning/tuning_db.h;
+// none under PG_TUNE=off).
+Target session_target(const Session& session);
+
+// Compiles `g` for the session's backend with session_target().
 std::unique_ptr<Executable> compile_executable(Session& session, const Graph& g);
 
 }  // namespace pg

@@ -11,18 +11,18 @@
 namespace pg::cuda {
 namespace {
 
-// Reductions shorter than a warp (32) leave lanes idle when split; a serial loop per thread is
-// cheaper and keeps the point body free of shuffles.
-constexpr int64_t kMinSplitExtent = 32;
-// Past 4096 elements a lane of a warp would loop more than 128 times per point; a 256-thread
-// block divides that by 8.
-constexpr int64_t kMaxWarpExtent = 4096;
-// Warp mode packs 8 points into a 256-thread block: below 1024 points that is fewer than 128
-// blocks, less than one per SM on an H100 (132 SMs), so each point gets a whole block instead.
-constexpr int64_t kMinWarpPoints = 1024;
-// 256 threads: 8 warps per block, enough latency hiding per SM at 4+ resident blocks, and the
-// register budget (65536 / 256 / 4 = 64 per thread) suits the generated code.
-constexpr int kBlockThreads = 256;
+// The defaults of MappingConfig, and why:
+//   min_split_extent 32: reductions shorter than a warp leave lanes idle when split; a serial loop
+//     per thread is cheaper and keeps the point body free of shuffles.
+//   max_warp_extent 4096: past that a lane of a warp would loop more than 128 times per point; a
+//     256-thread block divides that by 8.
+//   min_warp_points 1024: warp mode packs 8 points into a 256-thread block; below 1024 points that
+//     is fewer than 128 blocks, less than one per SM on an H100 (132 SMs), so each point gets a
+//     whole block instead.
+//   block_threads 256: 8 warps per block, enough latency hiding per SM at 4+ resident blocks, and
+//     the register budget (65536 / 256 / 4 = 64 per thread) suits the generated code.
+//   vector_width 4: one 16-byte access for f32/i32 (8 bytes for bf16/f16, two 16-byte accesses
+//     for i64).
 // With fewer than 32 points the GPU is mostly idle anyway; 1024 threads per point give each
 // reduction four times the memory parallelism.
 constexpr int64_t kFewPoints = 32;
@@ -30,8 +30,6 @@ constexpr int kLargeBlockThreads = 1024;
 // Grid-stride loops cover the rest: 2^20 blocks of 256 threads far exceed the ~270k threads an
 // H100 keeps resident, so the cap never costs parallelism.
 constexpr int64_t kMaxGrid = int64_t{1} << 20;
-// 4 elements: one 16-byte access for f32/i32 (8 bytes for bf16/f16, two 16-byte accesses for i64).
-constexpr int kVectorWidth = 4;
 
 void for_each_expr(const kir::ExprRef& e, const std::function<void(const kir::Expr&)>& f) {
     f(*e);
@@ -112,10 +110,10 @@ bool contains(const std::vector<VectorAccess>& list, const VectorAccess& v) {
 
 // The vectorised thread mode: an elementwise point body (no loops, accumulators or atomics)
 // whose every store is contiguous and aligned along the innermost point loop.
-void try_vectorize(const IndexInfo& ix, PhasePlan& p) {
-    if (p.nest.empty()) return;
+void try_vectorize(const IndexInfo& ix, int width, PhasePlan& p) {
+    if (p.nest.empty() || width <= 1) return;
     const kir::Stmt& inner = *p.nest.back();
-    if (inner.extent % kVectorWidth != 0) return;
+    if (inner.extent % width != 0) return;
     std::vector<VectorAccess> loads, stores;
     for (const kir::Stmt& s : *p.body) {
         if (s.kind == kir::StmtKind::Loop || s.kind == kir::StmtKind::StoreAdd || s.kind == kir::StmtKind::AccInit ||
@@ -123,7 +121,7 @@ void try_vectorize(const IndexInfo& ix, PhasePlan& p) {
             return;
         if (s.kind == kir::StmtKind::Store) {
             auto a = ix.affine(s.index);
-            if (!a || !aligned_contiguous(*a, inner.var, kVectorWidth)) return;
+            if (!a || !aligned_contiguous(*a, inner.var, width)) return;
             VectorAccess v{s.buffer, *a};
             v.index.coeff.erase(inner.var);
             if (!contains(stores, v)) stores.push_back(v);
@@ -131,20 +129,20 @@ void try_vectorize(const IndexInfo& ix, PhasePlan& p) {
         stmt_exprs(s, [&](const kir::Expr& e) {
             if (e.kind != kir::ExprKind::Load) return;
             auto a = ix.affine(e.args[0]);
-            if (!a || !aligned_contiguous(*a, inner.var, kVectorWidth)) return;
+            if (!a || !aligned_contiguous(*a, inner.var, width)) return;
             VectorAccess v{e.buffer, *a};
             v.index.coeff.erase(inner.var);
             if (!contains(loads, v)) loads.push_back(v);
         });
     }
     if (stores.empty()) return;
-    p.vector_width = kVectorWidth;
+    p.vector_width = width;
     p.vector_loads = std::move(loads);
     p.vector_stores = std::move(stores);
 }
 
-PhasePlan plan_phase(const kir::Kernel& k, const IndexInfo& ix, const std::vector<kir::Stmt>* top,
-                     const kir::Stmt* head) {
+PhasePlan plan_phase(const kir::Kernel& k, const IndexInfo& ix, const MappingConfig& c,
+                     const std::vector<kir::Stmt>* top, const kir::Stmt* head) {
     PhasePlan p;
     if (head) {
         p.nest = loop_chain(*head);
@@ -161,22 +159,23 @@ PhasePlan plan_phase(const kir::Kernel& k, const IndexInfo& ix, const std::vecto
             p.splits.emplace(&s, std::move(*split));
         }
     }
-    if (reduce < kMinSplitExtent) {
+    if (reduce < c.min_split_extent) {
         p.splits.clear();
         p.mode = MapMode::Thread;
-        try_vectorize(ix, p);
+        try_vectorize(ix, c.vector_width, p);
         int64_t threads = p.points / p.vector_width;
-        p.block = static_cast<int>(std::clamp<int64_t>((threads + 31) / 32 * 32, 32, kBlockThreads));
+        p.block = static_cast<int>(std::clamp<int64_t>((threads + 31) / 32 * 32, 32, c.block_threads));
         p.grid = (threads + p.block - 1) / p.block;
-    } else if (reduce > kMaxWarpExtent || p.points < kMinWarpPoints) {
+    } else if (reduce > c.max_warp_extent || p.points < c.min_warp_points) {
         p.mode = MapMode::Block;
         // No more threads than reduction elements (rounded up to whole warps).
-        int64_t cap = p.points < kFewPoints ? kLargeBlockThreads : kBlockThreads;
+        int64_t cap = p.points < kFewPoints ? kLargeBlockThreads : c.block_threads;
         p.block = static_cast<int>(std::min<int64_t>(cap, (reduce + 31) / 32 * 32));
         p.grid = p.points;
     } else {
         p.mode = MapMode::Warp;
-        p.grid = (p.points + kBlockThreads / 32 - 1) / (kBlockThreads / 32);
+        p.block = c.block_threads;
+        p.grid = (p.points + c.block_threads / 32 - 1) / (c.block_threads / 32);
     }
     p.grid = std::clamp<int64_t>(p.grid, 1, kMaxGrid);
     return p;
@@ -194,7 +193,22 @@ std::string_view map_mode_name(MapMode m) {
     PG_UNREACHABLE();
 }
 
-KernelPlan plan_kernel(const kir::Kernel& k, const IndexInfo& ix) {
+bool MappingConfig::is_default() const { return *this == MappingConfig{}; }
+
+std::string MappingConfig::to_string() const {
+    return fmt::format("split{} warp{} wpts{} b{} v{}", min_split_extent, max_warp_extent, min_warp_points,
+                       block_threads, vector_width);
+}
+
+void MappingConfig::validate() const {
+    bool warps = block_threads >= 32 && block_threads <= 1024 && block_threads % 32 == 0;
+    PG_ASSERT(warps && min_split_extent >= 2 && max_warp_extent >= min_split_extent && min_warp_points >= 1 &&
+                  (vector_width == 1 || vector_width == 2 || vector_width == 4),
+              "CUDA mapping config {}", to_string());
+}
+
+KernelPlan plan_kernel(const kir::Kernel& k, const IndexInfo& ix, const MappingConfig& config) {
+    config.validate();
     KernelPlan plan;
     for_each_stmt(k.body, [&](const kir::Stmt& s) {
         if (s.kind == kir::StmtKind::Store || s.kind == kir::StmtKind::StoreAdd) plan.written.insert(s.buffer);
@@ -214,9 +228,9 @@ KernelPlan plan_kernel(const kir::Kernel& k, const IndexInfo& ix) {
     bool all_loops = std::all_of(k.body.begin(), k.body.end(),
                                  [](const kir::Stmt& s) { return s.kind == kir::StmtKind::Loop; });
     if (all_loops) {
-        for (const kir::Stmt& s : k.body) plan.phases.push_back(plan_phase(k, ix, &k.body, &s));
+        for (const kir::Stmt& s : k.body) plan.phases.push_back(plan_phase(k, ix, config, &k.body, &s));
     } else {
-        plan.phases.push_back(plan_phase(k, ix, &k.body, nullptr));
+        plan.phases.push_back(plan_phase(k, ix, config, &k.body, nullptr));
     }
     return plan;
 }

@@ -28,6 +28,22 @@ namespace pg::cuda {
 
 enum class MapMode { Serial, Thread, Warp, Block };
 
+// The tunable constants of the mapping (the defaults are the documented heuristic; the numbers
+// behind each are in cuda_mapping.cpp). The autotuner searches them per kernel; a non-default
+// configuration enters the kernel's entry names and source, hence its kernel key.
+struct MappingConfig {
+    int64_t min_split_extent = 32;  // shorter reductions run serially in each thread
+    int64_t max_warp_extent = 4096; // longer reductions get a block per point
+    int64_t min_warp_points = 1024; // fewer points get a block per point
+    int block_threads = 256;        // threads per block of the thread and warp modes
+    int vector_width = 4;           // points per thread of vectorised elementwise bodies (1: off)
+
+    bool is_default() const;
+    std::string to_string() const;  // "split32 warp4096 wpts1024 b256 v4"
+    void validate() const;          // InternalError on an impossible combination
+    bool operator==(const MappingConfig&) const = default;
+};
+
 std::string_view map_mode_name(MapMode m);
 
 // A reduction loop of the point body split across the lanes of a group.
@@ -62,8 +78,8 @@ struct KernelPlan {
     std::set<int> loaded, written;
 };
 
-// Decides every phase's mapping. `k` must pass kir::verify.
-KernelPlan plan_kernel(const kir::Kernel& k, const IndexInfo& ix);
+// Decides every phase's mapping with the constants of `config`. `k` must pass kir::verify.
+KernelPlan plan_kernel(const kir::Kernel& k, const IndexInfo& ix, const MappingConfig& config = {});
 
 // The slot in p.vector_loads (or p.vector_stores) of an access to `buffer` at `index`, or -1 when
 // that access stays scalar.

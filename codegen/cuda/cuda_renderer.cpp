@@ -57,13 +57,16 @@ std::string canonical_kir(const kir::Kernel& k) {
 
 class Writer {
 public:
-    explicit Writer(const kir::Kernel& k) : k_(k), ix_(k), ex_(k, ix_), plan_(cuda::plan_kernel(k, ix_)) {
+    Writer(const kir::Kernel& k, const cuda::MappingConfig& config)
+        : k_(k), config_(config), ix_(k), ex_(k, ix_), plan_(cuda::plan_kernel(k, ix_, config)) {
         scan_acc_inits(k.body);
     }
 
     CudaKernelSource run() {
         std::string canonical = canonical_kir(k_);
-        std::string base = entry_hint(k_.name) + "_" + sha256_hex(canonical).substr(0, 12);
+        // A tuned mapping is part of the entry's identity: the default keeps its historic names.
+        std::string identity = config_.is_default() ? canonical : canonical + "\nmapping " + config_.to_string();
+        std::string base = entry_hint(k_.name) + "_" + sha256_hex(identity).substr(0, 12);
         CudaKernelSource src;
         src.name = k_.name;
         src.mapping = cuda::describe(plan_);
@@ -335,6 +338,7 @@ private:
     }
 
     const kir::Kernel& k_;
+    cuda::MappingConfig config_;
     cuda::IndexInfo ix_;
     ExprWriter ex_;
     cuda::KernelPlan plan_;
@@ -349,6 +353,6 @@ private:
 
 std::string kir_content_digest(const kir::Kernel& k) { return sha256_hex(canonical_kir(k)).substr(0, 12); }
 
-CudaKernelSource render_cuda(const kir::Kernel& k) { return Writer(k).run(); }
+CudaKernelSource render_cuda(const kir::Kernel& k, const cuda::MappingConfig& config) { return Writer(k, config).run(); }
 
 }  // namespace pg

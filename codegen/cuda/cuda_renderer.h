@@ -10,12 +10,14 @@
 // identical sources and compile once.
 #pragma once
 #include "codegen/cuda/cuda_kernel.h"
+#include "codegen/cuda/cuda_mapping.h"
 #include "codegen/kir.h"
 
 namespace pg {
 
 // `k` must pass kir::verify. Throws InternalError on a kernel the renderer cannot express.
-CudaKernelSource render_cuda(const kir::Kernel& k);
+// `config` holds the mapping constants (cuda_mapping.h); a non-default one changes the entry names.
+CudaKernelSource render_cuda(const kir::Kernel& k, const cuda::MappingConfig& config = {});
 
 // The digest of k's canonical kir text with the kernel name blanked out (12 hex digits).
 std::string kir_content_digest(const kir::Kernel& k);

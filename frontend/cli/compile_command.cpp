@@ -16,6 +16,7 @@
 #include "frontend/train/step_graphs.h"
 #include "runtime/cuda/cuda_libs.h"
 #include "runtime/cuda/nvrtc_compiler.h"
+#include "runtime/tuning/tuning_db.h"
 
 namespace pg::cli {
 namespace {
@@ -63,6 +64,13 @@ CompileArgs parse_args(const std::vector<std::string>& args) {
         }
     }
     return a;
+}
+
+// The tuning database's decisions for the installed GPU: none without one (decisions are per
+// device: name, SM count, driver, NVRTC) or under PG_TUNE=off.
+std::shared_ptr<const TunedDecisions> installed_gpu_decisions() {
+    if (!TuningDb::enabled() || !cuda_unavailable_reason().empty()) return nullptr;
+    return TuningDb::load(TuningDb::default_path()).decisions(cuda_identity());
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -119,6 +127,10 @@ int run_compile(std::vector<std::string> args) {
                seconds_since(t0), step.micro_steps, step.micro_rows, h.val_rows());
     Target target = cuda_target(a.arch);
     target.fusion = target.fusion && !a.unfused;
+    target.tuned = installed_gpu_decisions();
+    fmt::print("  tuning: {}\n", target.tuned ? fmt::format("{} decisions from {}", target.tuned->kernels.size(),
+                                                                TuningDb::default_path())
+                                               : "none (the documented heuristics)");
     std::vector<NamedGraph> graphs = {{"micro-step", step.micro.graph.get()},
                                       {"optimizer", step.optimizer.graph.get()},
                                       {"eval", eval.graph.get()}};

@@ -1,4 +1,4 @@
-// `pgolf eval --model FILE`: evaluates a checkpoint, a safetensors file or an int8 artifact on the
+// `pgolf eval --model FILE`: evaluates a checkpoint, a safetensors file or an artifact on the
 // validation split of DATA_PATH: the baseline's non-overlapping sequences and, when EVAL_STRIDE is
 // below the window length, the sliding window of pgolf-spec §2.4.
 #include <fmt/format.h>
@@ -21,7 +21,7 @@ namespace {
 
 int run_eval(std::vector<std::string> args) {
     auto opts = parse_options(args, {"model"}, "eval");
-    PG_CHECK(opts.count("model"), "pgolf eval needs --model FILE (a .ckpt, .safetensors or int8 artifact)");
+    PG_CHECK(opts.count("model"), "pgolf eval needs --model FILE (a .ckpt, .safetensors or artifact)");
     const std::string path = opts["model"];
     int applied = apply_checkpoint_model_settings(path);
     Hyperparams h = read_hyperparams();
@@ -63,10 +63,10 @@ int run_eval(std::vector<std::string> args) {
 }
 
 PG_COMMAND({.name = "eval",
-            .summary = "evaluate a checkpoint, safetensors file or int8 artifact (val_loss, val_bpb)",
+            .summary = "evaluate a checkpoint, safetensors file or artifact (val_loss, val_bpb)",
             .usage = "pgolf eval --model FILE [--SETTING=value ...]\n\n"
                      "FILE: a pgolf checkpoint (.ckpt; its model settings are used), a safetensors file with\n"
-                     "the baseline's state_dict names, or an int8+zstd artifact (give the model settings, e.g.\n"
+                     "the baseline's state_dict names, or an artifact of `pgolf export` (give the model settings, e.g.\n"
                      "--num-layers=9, as for training). Evaluates the validation split of DATA_PATH with the\n"
                      "baseline's non-overlapping sequences and, when EVAL_STRIDE < the window (EVAL_SEQ_LEN, or\n"
                      "TRAIN_SEQ_LEN), with the sliding window.",

@@ -318,13 +318,16 @@ ArtifactInfo save_artifact(const fs::path& path, const QuantizedModel& model, co
                            const std::vector<Compressor>& choices, bool pack_bits) {
     PG_ASSERT(!choices.empty(), "no compressor to try");
     std::string best;
+    std::vector<std::pair<Compressor, uint64_t>> tried;
     for (const Compressor& c : choices) {
         std::string file = encode_artifact(model, {scheme, c, pack_bits});
+        tried.emplace_back(c, file.size());
         if (best.empty() || file.size() < best.size()) best = std::move(file);
     }
     ArtifactInfo info;
     decode_artifact(best, path.string(), &info);  // what is written must read back
     write_file_atomically(path, best);
+    info.tried = std::move(tried);
     return info;
 }
 

@@ -29,6 +29,8 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "frontend/export/compressor.h"
 #include "frontend/export/quantize.h"
@@ -54,6 +56,8 @@ struct ArtifactInfo {
     Compressor compressor;
     std::string scheme;
     bool pack_bits = false;
+    // save_artifact only: the file size with each compressor tried, in the order given.
+    std::vector<std::pair<Compressor, uint64_t>> tried;
 };
 
 // The file name the trainer writes: final_model.<scheme label>.<zst|xz|br>.

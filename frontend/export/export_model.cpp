@@ -61,6 +61,14 @@ std::vector<TensorReport> tensor_reports(const TensorMap& weights, const ExportR
     return rows;
 }
 
+std::string tried_line(const ArtifactInfo& info) {
+    if (info.tried.size() < 2) return "";
+    std::string s = "compressors tried:";
+    for (size_t i = 0; i < info.tried.size(); ++i)
+        s += fmt::format("{} {} {} bytes", i ? "," : "", info.tried[i].first.name(), info.tried[i].second);
+    return s;
+}
+
 std::string cap_line(const std::string& what, int64_t artifact_bytes, int64_t code_bytes) {
     const int64_t total = artifact_bytes + code_bytes;
     return fmt::format("Total submission size {}: {} bytes ({} the {}-byte cap by {} bytes)", what, total,
@@ -68,7 +76,8 @@ std::string cap_line(const std::string& what, int64_t artifact_bytes, int64_t co
                        std::llabs(kSubmissionCapBytes - total));
 }
 
-std::string format_report(const std::vector<TensorReport>& rows, const ArtifactInfo& info, int64_t code_bytes) {
+std::string format_report(const std::vector<TensorReport>& rows, const ArtifactInfo& info, int64_t code_bytes,
+                          const std::string& what) {
     std::string s = fmt::format("{:<34} {:<8} {:<22} {:>10} {:>11} {:>11} {:>11} {:>9} {:>11}\n", "tensor", "class",
                                 "format", "numel", "raw_bytes", "quant_bytes", "compressed", "rel_err", "mse");
     int64_t raw = 0, payload = 0, packed = 0;
@@ -82,9 +91,10 @@ std::string format_report(const std::vector<TensorReport>& rows, const ArtifactI
     s += fmt::format("{:<34} {:<8} {:<22} {:>10} {:>11} {:>11} {:>11}\n", "sum", "", "", "", raw, payload, packed);
     s += fmt::format("scheme: {}\ncodes: {}\ncompressor: {}\n", info.scheme, info.pack_bits ? "bit-packed" : "bytes",
                      info.compressor.name());
+    if (const std::string t = tried_line(info); !t.empty()) s += t + "\n";
     s += fmt::format("artifact: {} bytes (container {} bytes)\ncode: {} bytes\n", info.compressed_bytes, info.raw_bytes,
                      code_bytes);
-    s += cap_line(info.compressor.name(), static_cast<int64_t>(info.compressed_bytes), code_bytes) + "\n";
+    s += cap_line(what, static_cast<int64_t>(info.compressed_bytes), code_bytes) + "\n";
     return s;
 }
 

@@ -52,8 +52,13 @@ struct TensorReport {
 
 std::vector<TensorReport> tensor_reports(const TensorMap& weights, const ExportResult& result);
 
-// The table and the totals, as `pgolf export --report` prints them.
-std::string format_report(const std::vector<TensorReport>& rows, const ArtifactInfo& info, int64_t code_bytes);
+// The table and the totals, as `pgolf export --report` prints them; `what` names the artifact in
+// the cap line ("mixed+zstd").
+std::string format_report(const std::vector<TensorReport>& rows, const ArtifactInfo& info, int64_t code_bytes,
+                          const std::string& what);
+
+// "compressors tried: zstd-22 123 bytes, xz-9e 120 bytes, ..." (one line), or "" for one compressor.
+std::string tried_line(const ArtifactInfo& info);
 
 // "Total submission size ...: N bytes (within|OVER the 16000000-byte cap)".
 std::string cap_line(const std::string& what, int64_t artifact_bytes, int64_t code_bytes);

@@ -52,6 +52,7 @@ Tensor gpt_token_losses(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, c
         x = block(ps, cfg, n_enc + i, x, x0);
     }
     Tensor h = rms_norm(x, nn::kRmsEps).reshape({B * T, d});
+    nn::observe_linear_input("tok_emb.weight", h);  // the tied head is a linear layer on h
     Tensor logits = matmul(h, emb.cast(h.dtype()).transpose(0, 1));
     return cross_entropy(logits, targets.reshape({B * T}), cfg.logit_softcap);
 }

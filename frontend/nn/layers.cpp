@@ -7,6 +7,17 @@
 
 namespace pg::nn {
 
+namespace {
+thread_local LinearInputObserver g_observer;
+}  // namespace
+
+ScopedLinearInputObserver::ScopedLinearInputObserver(LinearInputObserver observer) { g_observer = std::move(observer); }
+ScopedLinearInputObserver::~ScopedLinearInputObserver() { g_observer = nullptr; }
+
+void observe_linear_input(const std::string& weight, const Tensor& input) {
+    if (g_observer) g_observer(weight, input);
+}
+
 Tensor linear(ParamSet& ps, const std::string& prefix, const Tensor& x, int64_t out, bool zero_init) {
     int64_t in = x.dim(-1);
     // PyTorch's default nn.Linear init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
@@ -14,6 +25,7 @@ Tensor linear(ParamSet& ps, const std::string& prefix, const Tensor& x, int64_t 
     Tensor w = ps.add(prefix + ".weight", {out, in}, init, "matrix");
     Shape lead(x.shape().begin(), x.shape().end() - 1);
     Tensor flat = x.reshape({numel(lead), in});
+    observe_linear_input(prefix + ".weight", flat);
     Shape out_shape = lead;
     out_shape.push_back(out);
     return matmul(flat, w.cast(x.dtype()).transpose(0, 1)).reshape(out_shape);

@@ -2,6 +2,7 @@
 // without bias (weight [out, in], y = x Wᵀ), GQA causal self-attention with QK RMSNorm, RoPE and a
 // per-head query gain, and the relu² MLP. Parameter names are the baseline's state_dict names.
 #pragma once
+#include <functional>
 #include <string>
 
 #include "frontend/module.h"
@@ -13,6 +14,19 @@ constexpr double kRmsEps = 1.1920928955078125e-07;
 
 // Declares `<prefix>.weight` [out, in] and applies it to x [..., in].
 Tensor linear(ParamSet& ps, const std::string& prefix, const Tensor& x, int64_t out, bool zero_init = false);
+
+// Sees the input [tokens, in] of every linear layer (and of the tied output head) by weight name
+// while a graph is built: GPTQ's calibration graph outputs XᵀX of each (pgolf-spec §4.5).
+using LinearInputObserver = std::function<void(const std::string& weight, const Tensor& input)>;
+class ScopedLinearInputObserver {
+public:
+    explicit ScopedLinearInputObserver(LinearInputObserver observer);
+    ~ScopedLinearInputObserver();
+    ScopedLinearInputObserver(const ScopedLinearInputObserver&) = delete;
+    ScopedLinearInputObserver& operator=(const ScopedLinearInputObserver&) = delete;
+};
+// Reports `input` [tokens, in] as the input of `weight` to the observer, if one is installed.
+void observe_linear_input(const std::string& weight, const Tensor& input);
 
 struct AttentionConfig {
     int64_t num_heads = 8, num_kv_heads = 4;

@@ -117,7 +117,7 @@ void draw_lines(const Panel& p) {
     if (xr.empty() || yr.empty()) xr = yr = Range{0, 1};
     auto [x0, x1] = xr.padded();
     auto [y0, y1] = yr.padded();
-    plvpor(0.12, 0.95, 0.12, 0.9);
+    plvpor(0.15, 0.96, 0.16, 0.9);
     plwind(x0, x1, y0, y1);
     draw_axes("bcnst", "bcnstv");
     pllab(p.x_label.c_str(), p.y_label.c_str(), p.title.c_str());
@@ -135,7 +135,7 @@ void draw_bars(const Panel& p) {
     double hi = 0;
     for (const Bar& b : p.bars) hi = std::max(hi, std::isfinite(b.value) ? b.value : 0.0);
     double n = static_cast<double>(p.bars.size());
-    plvpor(0.38, 0.95, 0.12, 0.9);
+    plvpor(0.38, 0.96, 0.16, 0.9);
     plwind(0, hi > 0 ? hi * 1.05 : 1, 0, n);
     draw_axes("bcnst", "bc");
     pllab(p.x_label.c_str(), "", p.title.c_str());
@@ -148,7 +148,7 @@ void draw_bars(const Panel& p) {
         plcol0(1);
         plschr(0, 0.7);
         plmtex("lv", 0.5, 1.0 - (static_cast<double>(i) + 0.5) / n, 1.0, p.bars[i].label.c_str());
-        plschr(0, 1.0);
+        plschr(0, 0.8);
     }
 }
 
@@ -174,6 +174,7 @@ void write_png(const std::filesystem::path& path, const Figure& figure) {
     plscmap0(kRed, kGreen, kBlue, kGridColour + 1);
     plssub(figure.columns, rows);
     plinit();
+    plschr(0, 0.8);  // PLplot's default characters crowd the axis labels of a 2x2 grid
     for (const Panel& p : figure.panels) {
         pladv(0);
         if (!p.bars.empty()) draw_bars(p);

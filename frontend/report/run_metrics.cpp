@@ -59,7 +59,13 @@ void read_record(RunMetrics& run, const json& j) {
 
 }  // namespace
 
-std::string RunMetrics::name() const { return run_id.empty() ? dir.filename().string() : run_id; }
+std::string RunMetrics::name() const {
+    std::filesystem::path d = dir.filename().empty() ? dir.parent_path() : dir;  // "runs/a/" names "a"
+    std::string leaf = d.filename().string();
+    if (leaf.rfind("seed", 0) == 0 && !d.parent_path().filename().empty())
+        return d.parent_path().filename().string() + "/" + leaf;
+    return leaf;
+}
 
 std::string RunMetrics::setting(const std::string& key) const {
     auto it = settings.find(key);

@@ -39,7 +39,9 @@ struct RunMetrics {
     std::vector<ValPoint> val;
     std::optional<FinalScores> final;
 
-    std::string name() const;           // run_id, or the folder name
+    // The label in plots and tables: the folder's name, with its group's for a SEEDS run
+    // ("layers4/seed1337"); RUN_ID defaults to a timestamp, which tells a reader little.
+    std::string name() const;
     std::string setting(const std::string& key) const;  // "" when absent
     const FinalScores& final_scores() const;  // pg::Error naming the run when it has none (not finished)
 };

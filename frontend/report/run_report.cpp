@@ -83,7 +83,7 @@ std::string summary_markdown(const std::vector<RunMetrics>& runs, const std::str
     }
     md += "\n" + differences_section(runs);
     md += "\nRun folders:\n\n";
-    for (const RunMetrics& r : runs) md += fmt::format("- {}: `{}`\n", r.name(), r.dir.string());
+    for (const RunMetrics& r : runs) md += fmt::format("- {}: `{}` (RUN_ID {})\n", r.name(), r.dir.string(), r.run_id);
     return md;
 }
 

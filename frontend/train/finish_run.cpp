@@ -39,13 +39,19 @@ RoundTrip finish_run(const Hyperparams& h, const io::Checkpoint& checkpoint, Run
                              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()));
     }
     const io::TensorMap weights = io::model_params(checkpoint.tensors);
-    const std::filesystem::path artifact = dir / io::artifact_file_name(cfg.label(), cfg.compressors.front());
+    std::filesystem::path artifact = dir / io::artifact_file_name(cfg.label(), cfg.compressors.front());
     const io::ExportResult r = io::export_artifact(weights, cfg, hessians, artifact);
+    // COMPRESSOR=auto: the file extension names the compressor that won (rename is atomic).
+    if (const auto named = dir / io::artifact_file_name(cfg.label(), r.info.compressor); named != artifact) {
+        std::filesystem::rename(artifact, named);
+        artifact = named;
+    }
     const io::QuantStats st = r.model.stats();
     const int64_t code = model_code_bytes();
     const std::string what = fmt::format("{}+{}", cfg.label(), r.info.compressor.family());
     log.line(fmt::format("quant_scheme:{} codes:{} compressor:{} artifact:{}", r.info.scheme,
                          r.info.pack_bits ? "bits" : "bytes", r.info.compressor.name(), artifact.string()));
+    if (const std::string t = io::tried_line(r.info); !t.empty()) log.line(t);
     log.line(fmt::format("Serialized model {}: {} bytes (payload:{} raw:{} payload_ratio:{:.2f}x)", what,
                          r.info.compressed_bytes, st.int8_payload_bytes, st.baseline_tensor_bytes,
                          static_cast<double>(st.baseline_tensor_bytes) / std::max<int64_t>(st.int8_payload_bytes, 1)));

@@ -19,6 +19,7 @@
 #include "frontend/data/tokenizer.h"
 #include "frontend/export/checkpoint.h"
 #include "frontend/train/evaluator.h"
+#include "frontend/train/calibration.h"
 #include "frontend/train/finish_run.h"
 #include "frontend/train/guard_outputs.h"
 #include "frontend/train/metrics_log.h"
@@ -278,6 +279,9 @@ TrainResult train(const Hyperparams& h) {
                                   eval::BpbAccumulator acc =
                                       evaluate_with_progress(evaluator, val_plan, val.tokens, luts, progress);
                                   return std::pair{acc.val_loss(), acc.val_bpb()};
+                              },
+                              [&](int64_t batches) {  // GPTQ: the next training batches, on the backend
+                                  return collect_hessians(h, *session, io::model_params(result.state), loader, batches);
                               });
     result.roundtrip_val_loss = rt.val_loss;
     result.roundtrip_val_bpb = rt.val_bpb;

@@ -50,6 +50,7 @@ struct GemmConfig {
     int threads() const { return 32 * warps_m * warps_n; }
     std::string to_string() const;  // "mma 128x128x32 w2x4 s2"
     void validate() const;
+    bool operator==(const GemmConfig&) const = default;
 };
 
 // The configuration for a problem: tensor cores for bf16/f16, SIMT for f32 (exact f32 products;

@@ -105,7 +105,8 @@ TEST_CASE("runs: SEEDS, metrics.jsonl, compare and report on tiny trainings") {
     CHECK(fs::file_size(out / "report.png") > 10000);
     std::string md = read_text(out / "report.md");
     CHECK(md.find("MATRIX_LR") != std::string::npos);
-    CHECK(md.find("_seed4") != std::string::npos);
+    CHECK(md.find("| b/seed4 |") != std::string::npos);
+    CHECK(md.find("_seed4)") != std::string::npos);  // its RUN_ID
 
     // The submission folder: both seeds' logs, the first seed's artifact, the mean score.
     const fs::path sub = run.dir / "submission";

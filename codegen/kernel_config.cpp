@@ -1,0 +1,23 @@
+// Kernel configuration text (see kernel_config.h).
+#include "codegen/kernel_config.h"
+
+#include <fmt/format.h>
+
+namespace pg {
+
+std::string config_string(const KernelConfig& c) {
+    struct Visitor {
+        std::string operator()(std::monostate) const { return ""; }
+        std::string operator()(const CpuLoopConfig& l) const {
+            return l.threads == 0 ? "heuristic" : fmt::format("threads={}", l.threads);
+        }
+        std::string operator()(const CpuGemmConfig& g) const {
+            return g.row_blocks == 0 ? "heuristic" : fmt::format("row_blocks={}", g.row_blocks);
+        }
+        std::string operator()(const cuda::MappingConfig& m) const { return m.to_string(); }
+        std::string operator()(const gemm::GemmConfig& g) const { return g.to_string(); }
+    };
+    return std::visit(Visitor{}, c);
+}
+
+}  // namespace pg

@@ -1,0 +1,88 @@
+// The calibration graph and the Hessian sums (see calibration.h).
+#include "frontend/train/calibration.h"
+
+#include <cstring>
+
+#include "base/error.h"
+#include "frontend/nn/layers.h"
+
+namespace pg {
+
+namespace {
+
+std::string output_name(const std::string& weight) { return "hessian." + weight; }
+
+}  // namespace
+
+ModelGraph build_calibration_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len,
+                                   std::vector<std::string>* weights) {
+    ModelGraph m;
+    m.graph = std::make_unique<Graph>();
+    m.params = std::make_unique<ParamSet>(*m.graph);
+    Graph& g = *m.graph;
+    std::map<std::string, Tensor> xtx;
+    nn::ScopedLinearInputObserver observe([&](const std::string& weight, const Tensor& x) {
+        Tensor x32 = x.cast(DType::f32);
+        Tensor h = matmul(x32.transpose(0, 1), x32);
+        auto [it, fresh] = xtx.emplace(weight, h);
+        if (!fresh) it->second = it->second + h;  // a layer applied twice (looping) sums both
+    });
+    Tensor ids = input(g, "ids", {rows, seq_len}, DType::i32);
+    Tensor targets = input(g, "targets", {rows, seq_len}, DType::i32);
+    gpt_token_losses(*m.params, cfg, ids, targets);
+    for (const auto& [weight, h] : xtx) {
+        g.set_output(output_name(weight), h.id());
+        weights->push_back(weight);
+    }
+    return m;
+}
+
+Calibrator::Calibrator(const GptConfig& cfg, int64_t rows, int64_t seq_len, Session& session) {
+    model_ = build_calibration_graph(cfg, rows, seq_len, &weights_);
+    exe_ = compile_executable(session, *model_.graph);
+    ids_ = HostTensor(DType::i32, {rows, seq_len});
+    targets_ = HostTensor(DType::i32, {rows, seq_len});
+}
+
+void Calibrator::set_weights(const io::TensorMap& weights) {
+    for (const ParamSpec& p : model_.params->specs()) {
+        auto it = weights.find(p.name);
+        PG_CHECK(it != weights.end(), "the weights lack '{}' ({} {})", p.name, dtype_name(p.dtype), shape_str(p.shape));
+        if (exe_->has_leaf(p.name)) exe_->set(p.name, it->second.to(p.dtype));
+    }
+}
+
+void Calibrator::add_batch(std::span<const int32_t> ids) {
+    PG_ASSERT(ids.size() * 4 == ids_.bytes.size(), "calibration batch of {} ids for {} bytes", ids.size(),
+              ids_.bytes.size());
+    std::memcpy(ids_.data(), ids.data(), ids_.bytes.size());
+    exe_->set("ids", ids_);
+    if (exe_->has_leaf("targets")) exe_->set("targets", targets_);
+    exe_->run();
+    for (const std::string& w : weights_) {
+        const HostTensor out = exe_->get(output_name(w));
+        io::Hessian& h = sums_[w];
+        if (h.sum.empty()) {
+            h.dim = out.shape[0];
+            h.sum.assign(static_cast<size_t>(out.numel()), 0.0);
+        }
+        const auto* v = reinterpret_cast<const float*>(out.data());
+        for (size_t i = 0; i < h.sum.size(); ++i) h.sum[i] += v[i];
+        h.rows += ids_.numel();
+    }
+}
+
+io::HessianMap collect_hessians(const Hyperparams& h, Session& session, const io::TensorMap& weights,
+                                data::DistributedTokenLoader& loader, int64_t batches) {
+    const int64_t accum = h.grad_accum_steps();
+    const int64_t rows = h.rows_per_step() / accum;
+    Calibrator cal(h.model, rows, h.train_seq_len, session);
+    cal.set_weights(weights);
+    for (int64_t b = 0; b < batches; ++b) {
+        data::TokenBatch batch = loader.next_batch(h.train_batch_tokens, h.train_seq_len, accum);
+        cal.add_batch(batch.inputs);
+    }
+    return cal.hessians();
+}
+
+}  // namespace pg
