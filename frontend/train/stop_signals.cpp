@@ -3,11 +3,14 @@
 
 #include <unistd.h>
 
+#include <atomic>
+
 namespace pg {
 
 namespace {
 
-volatile std::sig_atomic_t g_requested = 0;
+// Lock-free, so async-signal-safe; atomic because the two signals can land in two threads at once.
+std::atomic<int> g_requested{0};
 
 // Whether our handler is installed for SIGINT / SIGTERM (a signal the process ignores, e.g.
 // SIGINT of a background job, stays ignored).
@@ -20,9 +23,14 @@ void set_default(int signal) {
     sigaction(signal, &action, nullptr);
 }
 
-// Async-signal-safe: a flag, sigaction and one write(2).
+// Async-signal-safe: a flag, sigaction, raise and one write(2).
 void on_signal(int signal) {
-    g_requested = signal;
+    int none = 0;
+    if (!g_requested.compare_exchange_strong(none, signal)) {  // the second signal, raced into another thread
+        set_default(signal);
+        ::raise(signal);
+        return;
+    }
     if (g_armed_int) set_default(SIGINT);  // the next signal of either kind takes the default action
     if (g_armed_term) set_default(SIGTERM);
     static const char kMessage[] =
@@ -57,7 +65,7 @@ StopSignals::~StopSignals() {
     sigaction(SIGTERM, &previous_term_, nullptr);
 }
 
-int StopSignals::requested() const { return g_requested; }
+int StopSignals::requested() const { return g_requested.load(); }
 
 const char* signal_name(int signal) {
     switch (signal) {
