@@ -4,8 +4,10 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -34,6 +36,15 @@ fs::path temp_name(const fs::path& target, unsigned attempt) {
            ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(n) +
             "-" + std::to_string(attempt));
 }
+
+// Bytes available to us on the file system holding `dir`, or -1 when unknown.
+int64_t free_bytes(const fs::path& dir) {
+    struct statvfs st {};
+    if (::statvfs(dir.c_str(), &st) != 0) return -1;
+    return static_cast<int64_t>(st.f_bavail) * static_cast<int64_t>(st.f_frsize);
+}
+
+bool is_out_of_space(int err) { return err == ENOSPC || err == EFBIG || err == EDQUOT; }
 
 // Makes the rename durable. Best effort: some file systems (e.g. some network mounts) refuse
 // fsync on a directory with EINVAL, and the data itself is already on disk at this point.
@@ -82,6 +93,28 @@ void AtomicFile::discard() noexcept {
     }
 }
 
+void AtomicFile::fail(const std::string& what, int err, size_t needed) {
+    discard();
+    if (is_out_of_space(err)) {
+        int64_t free = free_bytes(parent_dir(target_));
+        throw Error(fmt::format("cannot write {}: {} ({}); the file needs {}{} bytes and its file system has {} free "
+                                "(or a file-size limit is lower); free some space or write to another disk",
+                                target_.string(), what, errno_text(err), reserved_ > 0 ? "" : "at least ", needed,
+                                free < 0 ? std::string("unknown bytes") : fmt::format("{} bytes", free)));
+    }
+    throw Error(fmt::format("cannot write {}: {} ({}); check free disk space and permissions", target_.string(), what,
+                            errno_text(err)));
+}
+
+void AtomicFile::reserve(size_t total) {
+    PG_CHECK(fd_ >= 0 && !committed_, "cannot write {}: the file was already committed or failed", target_.string());
+    if (total == 0) return;
+    reserved_ = total;  // the size is known from here on, whether or not preallocation works
+    const int err = ::posix_fallocate(fd_, 0, static_cast<off_t>(total));
+    if (err == EOPNOTSUPP || err == EINVAL) return;  // no preallocation here: writes will tell
+    if (err != 0) fail(fmt::format("reserving {} bytes failed", total), err, total);
+}
+
 void AtomicFile::write(const void* data, size_t size) {
     PG_CHECK(fd_ >= 0 && !committed_, "cannot write {}: the file was already committed or failed", target_.string());
     const auto* p = static_cast<const char*>(data);
@@ -91,11 +124,9 @@ void AtomicFile::write(const void* data, size_t size) {
         const ssize_t n = ::write(fd_, p, chunk);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-            const int err = n < 0 ? errno : EIO;
-            discard();
-            throw Error(fmt::format("cannot write {}: writing {} bytes failed after {} bytes ({}); check free disk "
-                                    "space and permissions",
-                                    target_.string(), size, written_, errno_text(err)));
+            const int err = n < 0 ? errno : ENOSPC;  // a zero-byte write of a non-empty chunk: no room
+            fail(fmt::format("writing {} bytes failed after {} bytes", size, written_), err,
+                 std::max(reserved_, written_ + left));
         }
         p += n;
         left -= static_cast<size_t>(n);
@@ -105,19 +136,18 @@ void AtomicFile::write(const void* data, size_t size) {
 
 void AtomicFile::commit() {
     PG_CHECK(fd_ >= 0 && !committed_, "cannot commit {}: the file was already committed or failed", target_.string());
+    if (reserved_ > written_ && ::ftruncate(fd_, static_cast<off_t>(written_)) != 0) {
+        const int err = errno;
+        fail("dropping the unused reservation failed", err, written_);
+    }
     if (durability_ == Durability::Durable && ::fsync(fd_) != 0) {
         const int err = errno;
-        discard();
-        throw Error(fmt::format("cannot write {}: fsync failed ({}); check free disk space", target_.string(),
-                                errno_text(err)));
+        fail("fsync failed", err, written_);
     }
     const int close_rc = ::close(fd_);
+    const int close_err = errno;
     fd_ = -1;
-    if (close_rc != 0) {
-        const int err = errno;
-        discard();
-        throw Error(fmt::format("cannot write {}: close failed ({})", target_.string(), errno_text(err)));
-    }
+    if (close_rc != 0) fail("close failed", close_err, written_);
     if (::rename(temp_.c_str(), target_.c_str()) != 0) {
         const int err = errno;
         discard();
@@ -132,12 +162,15 @@ void AtomicFile::commit() {
 
 void write_file_atomically(const fs::path& path, std::string_view bytes, Durability durability) {
     AtomicFile f(path, durability);
+    f.reserve(bytes.size());
     f.write(bytes);
     f.commit();
 }
 
-void write_file_atomically(const fs::path& path, const std::function<void(AtomicFile&)>& produce) {
+void write_file_atomically(const fs::path& path, const std::function<void(AtomicFile&)>& produce,
+                           size_t expected_bytes) {
     AtomicFile f(path);
+    f.reserve(expected_bytes);
     produce(f);
     f.commit();
 }

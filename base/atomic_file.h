@@ -3,10 +3,16 @@
 // and renamed over the target on commit(); a failure (or destruction without commit) removes the
 // temporary file. Checkpoints, safetensors exports and artifacts are all written this way, so a
 // run killed mid-save never leaves a truncated final_model.* behind.
+//
+// A full disk (ENOSPC) or a file-size limit (EFBIG) is reported as a pg::Error naming the target,
+// the bytes it needs (all of them when the size is known up front, else at least what was asked
+// for so far) and the bytes free on its file system; the temporary file is removed, so a full disk
+// leaves the target as it was.
 #pragma once
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace pg::io {
@@ -26,6 +32,11 @@ public:
     AtomicFile(const AtomicFile&) = delete;
     AtomicFile& operator=(const AtomicFile&) = delete;
 
+    // Reserves `total` bytes on disk before anything is written (posix_fallocate), so that a full
+    // disk is found at once and the error can name the whole size; file systems without
+    // preallocation skip it.
+    void reserve(size_t total);
+
     // Appends bytes; throws pg::Error naming the target on a short write (disk full, I/O error).
     void write(const void* data, size_t size);
     void write(std::string_view bytes) { write(bytes.data(), bytes.size()); }
@@ -39,11 +50,12 @@ public:
 
 private:
     void discard() noexcept;
+    [[noreturn]] void fail(const std::string& what, int err, size_t needed);  // discards, then throws
 
     std::filesystem::path target_;
     std::filesystem::path temp_;
     int fd_ = -1;
-    size_t written_ = 0;
+    size_t written_ = 0, reserved_ = 0;
     bool committed_ = false;
     Durability durability_;
 };
@@ -53,7 +65,9 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
                            Durability durability = Durability::Durable);
 
 // Writes `path` atomically with content produced by `produce`, which appends to the AtomicFile;
-// if `produce` throws, the target is left as it was and the exception propagates.
-void write_file_atomically(const std::filesystem::path& path, const std::function<void(AtomicFile&)>& produce);
+// if `produce` throws, the target is left as it was and the exception propagates. With
+// `expected_bytes` (> 0) the space is reserved first (see AtomicFile::reserve).
+void write_file_atomically(const std::filesystem::path& path, const std::function<void(AtomicFile&)>& produce,
+                           size_t expected_bytes = 0);
 
 }  // namespace pg::io

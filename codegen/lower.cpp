@@ -225,16 +225,21 @@ private:
         return compute_node(id, idx);
     }
 
+    // A node's value at an index is generated once per scope, keyed by the index expressions'
+    // identities. The entry keeps those expressions alive: index expressions are often temporaries
+    // (a slice's or reshape's re-indexing), and once freed their addresses are reused by new ones,
+    // which would then find a stale entry (found by the graph fuzzer: a slice of element 1 read
+    // element 0's memoized value).
     template <class F>
     ExprRef memoized(NodeId id, const Index& idx, F make) {
         std::vector<const kir::Expr*> key;
         for (const ExprRef& e : idx) key.push_back(e.get());
         for (auto& scope : memo_) {
             auto it = scope.find({id, key});
-            if (it != scope.end()) return it->second;
+            if (it != scope.end()) return it->second.value;
         }
         ExprRef v = make();
-        memo_.back()[{id, key}] = v;
+        memo_.back()[{id, key}] = {v, idx};
         return v;
     }
 
@@ -406,7 +411,11 @@ private:
     LoweredKernel out_;
     std::map<NodeId, int> buffers_;
     std::vector<kir::Stmt>* current_;
-    std::vector<std::map<std::pair<NodeId, std::vector<const kir::Expr*>>, ExprRef>> memo_;
+    struct Memoized {
+        ExprRef value;
+        Index key;  // holds the key's expressions, so that their addresses stay theirs
+    };
+    std::vector<std::map<std::pair<NodeId, std::vector<const kir::Expr*>>, Memoized>> memo_;
 };
 
 }  // namespace

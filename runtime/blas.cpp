@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/thread_pool.h"
+#include "runtime/determinism.h"
 #include "graph/shape.h"
 
 extern "C" void openblas_set_num_threads(int);
@@ -42,10 +43,16 @@ BlasMatmul make_blas_matmul(const gemm::GemmProblem& p, void* c, void* a, void* 
     mm.a = static_cast<const float*>(a);
     mm.b = static_cast<const float*>(b);
     mm.c = static_cast<float*>(c);
+    mm.deterministic = deterministic_mode();
     return mm;
 }
 
 namespace {
+
+// Under PG_DETERMINISTIC=1 row blocks do not follow the thread count (nor a tuned config): always
+// blocks of at most 64 rows (above the 16 that keep an sgemm call at full speed), so every product
+// is cut the same way at any PG_THREADS.
+constexpr int64_t kDeterministicBlockRows = 64;
 
 // Row blocks of at least 16 rows keep each sgemm call large enough to reach full speed; with
 // fewer batches than threads, rows are split so that every core gets work.
@@ -53,13 +60,19 @@ int64_t heuristic_row_blocks(int64_t batches, int64_t threads, int64_t m) {
     return batches >= threads ? 1 : std::max<int64_t>(1, std::min<int64_t>((threads + batches - 1) / batches, m / 16));
 }
 
+// Row blocks per batch: fixed under PG_DETERMINISTIC, else the tuned count or the heuristic.
+int64_t row_blocks(const BlasMatmul& mm, int64_t batches, int64_t threads) {
+    if (mm.deterministic) return std::max<int64_t>(1, (mm.m + kDeterministicBlockRows - 1) / kDeterministicBlockRows);
+    if (mm.row_blocks > 0) return std::min<int64_t>(mm.row_blocks, mm.m);
+    return heuristic_row_blocks(batches, threads, mm.m);
+}
+
 }  // namespace
 
 void run_blas(const BlasMatmul& mm) {
     ThreadPool& pool = ThreadPool::global();
     const int64_t batches = static_cast<int64_t>(mm.c_offsets.size());
-    const int64_t blocks_per_batch = mm.row_blocks > 0 ? std::min<int64_t>(mm.row_blocks, mm.m)
-                                                       : heuristic_row_blocks(batches, pool.num_threads(), mm.m);
+    const int64_t blocks_per_batch = row_blocks(mm, batches, pool.num_threads());
     const int64_t rows_per_block = (mm.m + blocks_per_batch - 1) / blocks_per_batch;
     pool.parallel_for(0, batches * blocks_per_batch, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {

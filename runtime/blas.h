@@ -18,6 +18,7 @@ struct BlasMatmul {
     const float* a = nullptr;
     const float* b = nullptr;
     float* c = nullptr;
+    bool deterministic = false;  // PG_DETERMINISTIC: row blocks independent of the thread count
     int row_blocks = 0;  // per batch; 0: the heuristic (CpuGemmConfig, codegen/kernel_config.h)
 };
 

@@ -16,6 +16,7 @@
 #include "runtime/blas.h"
 #include "runtime/comm/communicator.h"
 #include "runtime/cpu_jit.h"
+#include "runtime/nan_check.h"
 
 namespace pg {
 
@@ -91,6 +92,7 @@ void CpuExecutable::build_steps() {
         if (plan_.steps[i].kind == PlanStep::Kind::Collective)
             issue_before_[static_cast<size_t>(plan_.steps[i].issue_after + 1)].push_back(i);
     profile_ = env::get_bool("PG_PROFILE");
+    check_outputs_ = nan_check_mode() == NanCheck::Full;
     step_seconds_.assign(steps_.size(), 0.0);
     if (env::get_bool("PG_DEBUG"))
         fmt::print(stderr, "[pg] cpu executable: plan {:.2f}s, compile {:.2f}s ({} cache hits), private memory {:.2f} MiB\n",
@@ -137,6 +139,7 @@ void CpuExecutable::run() {
         }
         issue_collectives(comm, i + 1);
         if (profile_) step_seconds_[i] += std::chrono::duration<double>(Clock::now() - t0).count();
+        if (check_outputs_ && (steps_[i].kind == Step::Launch || steps_[i].kind == Step::Blas)) check_output(i);
     }
     profiled_runs_ += profile_;
 }
@@ -198,6 +201,18 @@ std::string profile_kind(const ExecPlan& p, size_t i) {
 }
 
 }  // namespace
+
+void CpuExecutable::check_output(size_t step) const {
+    NodeId root = plan_.schedule.kernels[step].root;
+    const Node& n = plan_.graph[root];
+    const void* data = reinterpret_cast<const void*>(address(root));
+    int64_t bad = find_non_finite(data, n.dtype, numel(n.shape));
+    if (bad < 0) return;
+    std::string kernel = profile_name(plan_, step);
+    throw NonFiniteError(kernel, fmt::format("kernel {} ({}) wrote {} at element {} of its {} {} output",
+                                             kernel, plan_.steps[step].name, non_finite_text(data, n.dtype, bad), bad,
+                                             dtype_name(n.dtype), shape_str(n.shape)));
+}
 
 std::vector<KernelTime> CpuExecutable::profile() const {
     std::vector<KernelTime> out;

@@ -38,6 +38,7 @@ public:
     // With PG_PROFILE=1, run() times every step; this lists the `top` most expensive steps with
     // their total time and share, and resets nothing.
     std::string profile_report(int top) const override;
+    void check_outputs(bool on) override { check_outputs_ = on; }
 
     std::vector<KernelTime> profile() const override;
 
@@ -57,6 +58,7 @@ private:
     struct Step;
 
     void build_steps();
+    void check_output(size_t step) const;  // throws NonFiniteError
     void run_one(const Step& st) const;
     void issue_collectives(comm::Communicator* c, size_t before_step) const;
 
@@ -65,6 +67,7 @@ private:
     std::vector<std::vector<size_t>> issue_before_;  // [i]: collective steps issued before step i
     CpuPlanStats stats_;
     bool profile_ = false;
+    bool check_outputs_ = false;
     std::vector<double> step_seconds_;
     int64_t profiled_runs_ = 0;
 };

@@ -50,6 +50,10 @@ public:
     virtual std::string summary() const = 0;
     // Per-kernel profile where the backend records one (PG_PROFILE=1 on CPU), else "" / empty.
     virtual std::string profile_report(int top) const;
+    // With `on`, run() scans every kernel's output and throws NonFiniteError (runtime/nan_check.h)
+    // naming the first kernel that wrote a NaN or infinity, before any state update is copied.
+    // On by default under PG_NAN_CHECK=full; the CPU backend only (pg::Error elsewhere).
+    virtual void check_outputs(bool on);
     virtual std::vector<KernelTime> profile() const;
 
     std::string backend() const { return session_.device().name(); }

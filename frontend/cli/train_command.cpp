@@ -43,6 +43,13 @@ TrainResult train_once() {
     return train(h);
 }
 
+// A run stopped by the non-finite guard exits 1; one stopped by a signal exits as the shell
+// reports a process killed by it (128 + signal), so that schedulers see the preemption.
+int stopped_status(const TrainResult& r) {
+    fmt::print(stderr, "pgolf train: {}\n", r.stop_message);
+    return r.stop == TrainStop::Signal ? 128 + r.stop_signal : 1;
+}
+
 void print_done(const TrainResult& r) {
     if (!comm::world().is_main()) return;
     fmt::print("done: {} steps; val_bpb {:.4f} before export, {:.4f} after the artifact round trip ({} bytes); "
@@ -51,7 +58,8 @@ void print_done(const TrainResult& r) {
 }
 
 // One run per seed, each with SEED, RUN_ID and RUN_DIR overridden; a summary line per seed at the end.
-void train_seeds(const std::vector<int64_t>& seeds) {
+// A stopped run (signal, non-finite loss) ends the series with its status.
+int train_seeds(const std::vector<int64_t>& seeds) {
     Hyperparams base = read_hyperparams();
     std::vector<TrainResult> results;
     for (int64_t seed : seeds) {
@@ -60,6 +68,7 @@ void train_seeds(const std::vector<int64_t>& seeds) {
         env::ScopedOverride dir("RUN_DIR", fmt::format("{}/seed{}", base.run_dir, seed));
         fmt::print("=== seed {} ({} of {}) into {}/seed{}\n", seed, results.size() + 1, seeds.size(), base.run_dir, seed);
         results.push_back(train_once());
+        if (results.back().stop != TrainStop::Completed) return stopped_status(results.back());
         print_done(results.back());
     }
     fmt::print("seeds of {}:\n", base.run_dir);
@@ -67,6 +76,7 @@ void train_seeds(const std::vector<int64_t>& seeds) {
         fmt::print("  seed {:<8} val_bpb {:.4f} (round trip {:.4f})  {}\n", seeds[i], results[i].val_bpb,
                    results[i].roundtrip_val_bpb, results[i].run_dir);
     fmt::print("compare with: pgolf compare --baseline OTHER_RUN_DIR --candidate {}\n", base.run_dir);
+    return 0;
 }
 
 int run_train(std::vector<std::string> args) {
@@ -78,11 +88,10 @@ int run_train(std::vector<std::string> args) {
     PG_CHECK(args.empty(), "unexpected argument '{}': settings are --NAME=value flags or environment variables "
              "(`pgolf env` lists them)", args.front());
     return comm::run_as_rank([] {
-        if (std::string seeds = env::get("SEEDS"); !seeds.empty()) {
-            train_seeds(parse_seeds(seeds));
-            return 0;
-        }
-        print_done(train_once());
+        if (std::string seeds = env::get("SEEDS"); !seeds.empty()) return train_seeds(parse_seeds(seeds));
+        TrainResult r = train_once();
+        if (r.stop != TrainStop::Completed) return stopped_status(r);
+        print_done(r);
         return 0;
     });
 }

@@ -7,6 +7,7 @@
 
 #include <fmt/ranges.h>
 
+#include "base/digest.h"
 #include "base/error.h"
 #include "frontend/module.h"
 
@@ -87,13 +88,43 @@ std::map<std::string, std::string> Checkpoint::config() const {
     return out;
 }
 
+std::string checkpoint_digest(const TensorMap& tensors, const MetaMap& meta) {
+    std::string text;
+    for (const auto& [key, value] : meta) text += fmt::format("meta {}={}\n", key, value);
+    for (const auto& [name, t] : tensors) {
+        std::string_view bytes(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
+        text += fmt::format("tensor {} {} {} {:016x}\n", name, dtype_name(t.dtype), shape_str(t.shape),
+                            checksum64(bytes));
+    }
+    return sha256_hex(text);
+}
+
 void save_checkpoint(const fs::path& path, const Checkpoint& checkpoint) {
-    PG_CHECK(!checkpoint.has(kFormatKey), "cannot write {}: metadata key '{}' is reserved for the file format",
-             path.string(), kFormatKey);
+    for (std::string_view key : {kFormatKey, kDigestKey})
+        PG_CHECK(!checkpoint.has(key), "cannot write {}: metadata key '{}' is reserved for the file format",
+                 path.string(), key);
     MetaMap meta = checkpoint.meta;
     meta[std::string(kFormatKey)] = std::string(kFormatValue);
+    meta[std::string(kDigestKey)] = checkpoint_digest(checkpoint.tensors, meta);
     write_safetensors(path, checkpoint.tensors, meta);
 }
+
+namespace {
+
+// Removes the digest from `file`'s metadata and checks it against the content (the format key
+// is still in the metadata, as when the digest was computed).
+void verify_digest(const fs::path& path, SafetensorsFile& file) {
+    auto it = file.metadata.find(std::string(kDigestKey));
+    if (it == file.metadata.end()) return;  // written before digests existed
+    std::string recorded = it->second;
+    file.metadata.erase(it);
+    PG_CHECK(checkpoint_digest(file.tensors, file.metadata) == recorded,
+             "{} is corrupt: its content does not match the digest recorded when it was written (a damaged or "
+             "partly overwritten file); resume from an older checkpoint",
+             path.string());
+}
+
+}  // namespace
 
 Checkpoint load_checkpoint(const fs::path& path) {
     SafetensorsFile file = read_safetensors(path);
@@ -105,7 +136,8 @@ Checkpoint load_checkpoint(const fs::path& path) {
     PG_CHECK(it->second == kFormatValue,
              "{} has checkpoint format '{}', but this pgolf reads '{}'; use the pgolf version that wrote it",
              path.string(), it->second, kFormatValue);
-    file.metadata.erase(it);
+    verify_digest(path, file);
+    file.metadata.erase(std::string(kFormatKey));
     Checkpoint c;
     c.tensors = std::move(file.tensors);
     c.meta = std::move(file.metadata);

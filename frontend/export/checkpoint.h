@@ -2,7 +2,9 @@
 // metadata needed to resume bit-exactly (step, elapsed training time, config, data loader
 // position, RNG state). Stored as a safetensors file whose "__metadata__" holds the string map, so
 // PyTorch can read the weights directly (`safetensors.torch.load_file("final_model.ckpt")`).
-// Written atomically; read back bit-exactly.
+// Written atomically; read back bit-exactly. Every checkpoint carries a digest of its content
+// (every tensor's name, dtype, shape and bytes, and every metadata entry), verified on load, so
+// that a checkpoint damaged on disk is refused instead of resumed.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -28,9 +30,11 @@ inline constexpr std::string_view kTrainElapsedMsKey = "train_elapsed_ms";  // t
 inline constexpr std::string_view kConfigPrefix = "config.";  // config.NUM_LAYERS = "9", ...
 inline constexpr std::string_view kLoaderPrefix = "loader.";  // data loader position (integers)
 inline constexpr std::string_view kRngPrefix = "rng.";        // RNG state words (unsigned integers)
-// Written by save_checkpoint and removed again by load_checkpoint; user metadata may not use it.
+// Written by save_checkpoint and removed again by load_checkpoint; user metadata may not use them.
 inline constexpr std::string_view kFormatKey = "pgolf.format";
 inline constexpr std::string_view kFormatValue = "checkpoint-v1";
+// The content digest; checkpoints written before it existed load unverified.
+inline constexpr std::string_view kDigestKey = "pgolf.digest";
 
 struct Checkpoint {
     TensorMap tensors;  // parameters and optimizer state ("<param>.exp_avg", ...) by name
@@ -61,8 +65,13 @@ struct Checkpoint {
 void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkpoint);
 
 // Reads a checkpoint written by save_checkpoint. Throws pg::Error naming the file when it is
-// missing, truncated or corrupt, or is a safetensors file that is not a pgolf checkpoint.
+// missing, truncated or corrupt (its digest does not match its content), or is a safetensors file
+// that is not a pgolf checkpoint.
 Checkpoint load_checkpoint(const std::filesystem::path& path);
+
+// The content digest save_checkpoint records (SHA-256 hex over the metadata entries and each
+// tensor's name, dtype, shape and xxHash64 of its bytes).
+std::string checkpoint_digest(const TensorMap& tensors, const MetaMap& meta);
 
 // True for optimizer-state tensor names ("<param>.exp_avg", "<param>.exp_avg_sq",
 // "<param>.momentum_buffer"), which are never exported.

@@ -65,7 +65,8 @@ PG_KNOB({.name = "PG_COMPUTE_DTYPE", .kind = KnobKind::String, .default_value = 
          .doc = "activation dtype of the model: f32, or bf16 as the baseline's autocast (fp32 master weights)",
          .choices = {"f32", "bf16"}});
 PG_KNOB({.name = "RESUME_FROM", .kind = KnobKind::String, .default_value = "",
-         .doc = "checkpoint (.ckpt) to resume training from: weights, optimizer state, step, data position"});
+         .doc = "checkpoint (.ckpt) to resume training from (weights, optimizer state, step, data position), or "
+                "auto: the newest valid checkpoint in RUN_DIR, if any"});
 PG_KNOB({.name = "CHECKPOINT_EVERY", .kind = KnobKind::Int, .default_value = "0",
          .doc = "also write RUN_DIR/checkpoint_step<N>.ckpt every N steps (0 = only the final one)"});
 PG_KNOB({.name = "WORLD_SIZE", .kind = KnobKind::Int, .default_value = "1", .doc = "number of ranks (torchrun style)"});

@@ -6,6 +6,7 @@
 //   val    step, val_loss, val_bpb, train_time_ms
 //   final  steps, train_time_ms, val_loss, val_bpb, roundtrip_val_loss, roundtrip_val_bpb,
 //          artifact_bytes, code_bytes, total_bytes, artifact (its file name in the run directory)
+//   stop   a run that ended early: reason (signal | non_finite), steps, message, checkpoint
 // `pgolf report`, `pgolf compare` and `pgolf submission` read it (frontend/report/run_metrics.h).
 #pragma once
 #include <chrono>

@@ -5,12 +5,18 @@
 #include <cmath>
 #include <numbers>
 
+#include "runtime/determinism.h"
+
 namespace pg {
 namespace {
 
+// Under PG_DETERMINISTIC=1 schedules follow ITERATIONS alone, never the wallclock, so that two
+// runs take the same learning rates whatever the machine's speed.
+bool by_wallclock(const Hyperparams& h) { return h.max_wallclock_seconds > 0 && !deterministic_mode(); }
+
 // Fraction of training done: of the wallclock cap when there is one, else of ITERATIONS.
 double progress(const Hyperparams& h, int64_t step, double elapsed_ms) {
-    if (h.max_wallclock_seconds > 0) return elapsed_ms / (1000.0 * h.max_wallclock_seconds);
+    if (by_wallclock(h)) return elapsed_ms / (1000.0 * h.max_wallclock_seconds);
     return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(h.iterations, 1));
 }
 
@@ -21,7 +27,7 @@ double warmdown_remaining(const Hyperparams& h, int64_t step, double elapsed_ms)
         return std::clamp(left / h.recipe.warmdown_frac, 0.0, 1.0);
     }
     if (h.warmdown_iters <= 0) return 1.0;
-    if (h.max_wallclock_seconds <= 0) {
+    if (!by_wallclock(h)) {
         int64_t start = std::max<int64_t>(h.iterations - h.warmdown_iters, 0);
         if (step >= start && step < h.iterations)
             return std::max(static_cast<double>(h.iterations - step) / static_cast<double>(h.warmdown_iters), 0.0);

@@ -7,6 +7,7 @@
 #include "frontend/optim/adam.h"
 #include "frontend/optim/muon.h"
 #include "frontend/train/weight_averaging.h"
+#include "frontend/train/guard_outputs.h"
 #include "graph/autodiff.h"
 
 namespace pg {
@@ -92,7 +93,7 @@ std::vector<Tensor> loss_and_gradients(ModelGraph& m, const Hyperparams& h, int6
     Graph& g = *m.graph;
     Tensor ids = input(g, "ids", {rows, h.train_seq_len}, DType::i32);
     Tensor targets = input(g, "targets", {rows, h.train_seq_len}, DType::i32);
-    Tensor loss = model_loss(*m.params, h.model, ids, targets);
+    Tensor loss = plant_nan_scalar(g, model_loss(*m.params, h.model, ids, targets));
     g.set_output("loss", loss.id());
     std::vector<NodeId> wrt;
     for (const ParamSpec& p : m.params->specs()) wrt.push_back(p.node);
@@ -118,12 +119,15 @@ ModelGraph build_micro_step(const Hyperparams& h, int64_t rows, int64_t micro_st
     ModelGraph m = new_model_graph();
     std::vector<Tensor> grads = loss_and_gradients(m, h, rows);
     std::vector<ParamSpec> model_params = m.params->specs();
+    std::vector<Tensor> accumulated;
     for (size_t i = 0; i < model_params.size(); ++i) {
         const ParamSpec& p = model_params[i];
         Tensor acc = m.params->add(grad_acc_name(p.name), p.shape, Init::zeros(), "gradacc");
         Tensor next = acc + grads[i].cast(DType::f32) * (1.0 / static_cast<double>(micro_steps));
         m.graph->add_update(acc.id(), next.id(), sync ? UpdateCollective::AllReduceAvg : UpdateCollective::None);
+        accumulated.push_back(next);
     }
+    add_grad_square_output(*m.graph, accumulated);
     return m;
 }
 

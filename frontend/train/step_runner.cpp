@@ -3,10 +3,13 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "base/env.h"
 #include "base/error.h"
+#include "frontend/train/guard_outputs.h"
 #include "frontend/train/trainer.h"
 #include "runtime/comm/world.h"
 
@@ -24,6 +27,11 @@ StepRunner::StepRunner(const Hyperparams& h, Session& session)
         session_.set_communicator(comm_);
     }
     set_recipe_switches({});
+    check_ = nan_check_mode();
+    micro_exe_->check_outputs(check_ == NanCheck::Full);
+    if (sync_exe_) sync_exe_->check_outputs(check_ == NanCheck::Full);
+    optimizer_exe_->check_outputs(check_ == NanCheck::Full);
+    plant_nan(false);
 }
 
 void StepRunner::set_recipe_switches(const StepSchedule& s) {
@@ -37,6 +45,11 @@ void StepRunner::set_recipe_switches(const StepSchedule& s) {
 void StepRunner::set_scalars(int64_t step, const StepSchedule& s) {
     set_scalars(step, s.lr_scale);
     set_recipe_switches(s);
+}
+
+void StepRunner::plant_nan(bool on) {
+    if (micro_exe_->has_leaf(std::string(kNanInjectScalar)))
+        micro_exe_->set_scalar(std::string(kNanInjectScalar), on ? std::numeric_limits<double>::quiet_NaN() : 0.0);
 }
 
 std::map<std::string, HostTensor> StepRunner::initial_state(uint64_t seed) const {
@@ -64,22 +77,56 @@ void StepRunner::set_scalars(int64_t step, double lr_mul) {
 void StepRunner::run(const BatchSource& next_batch) {
     TransferStats before = scalars_set_ ? step_start_ : session_.transfers();
     scalars_set_ = false;
+    fault_.clear();
+    fault_kernel_.clear();
+    grad_norm_ = std::numeric_limits<double>::quiet_NaN();
     double loss_sum = 0;
-    for (int64_t micro = 0; micro < graphs_.micro_steps; ++micro) {
-        next_batch(micro, ids_, targets_);
-        Executable& exe = sync_exe_ && micro + 1 == graphs_.micro_steps ? *sync_exe_ : *micro_exe_;
-        exe.set("ids", ids_);
-        exe.set("targets", targets_);
-        exe.run();
-        loss_sum += exe.get("loss").get(0);
-    }
+    for (int64_t micro = 0; micro < graphs_.micro_steps && fault_.empty(); ++micro)
+        loss_sum += run_micro(micro, next_batch);
     loss_ = loss_sum / static_cast<double>(graphs_.micro_steps);
-    if (comm_) loss_ = comm_->all_reduce_host(loss_, comm::ReduceOp::Avg);
-    optimizer_exe_->run();
+    if (comm_) loss_ = comm_->all_reduce_host(loss_, comm::ReduceOp::Avg);  // a NaN on any rank reaches all
+    if (fault_.empty() && check_ == NanCheck::Grad) check_grad_norm();
+    if (fault_.empty()) run_optimizer();
     ++steps_run_;
     last_transfers_ = session_.transfers() - before;
     if (env::get_bool("PG_DEBUG"))
         fmt::print(stderr, "[pg] step {} host<->device: {}\n", steps_run_, last_transfers_.to_string());
+}
+
+Executable& StepRunner::micro_executable(int64_t micro) {
+    return sync_exe_ && micro + 1 == graphs_.micro_steps ? *sync_exe_ : *micro_exe_;
+}
+
+double StepRunner::run_micro(int64_t micro, const BatchSource& next_batch) {
+    last_micro_ = micro;
+    next_batch(micro, ids_, targets_);
+    Executable& exe = micro_executable(micro);
+    exe.set("ids", ids_);
+    exe.set("targets", targets_);
+    try {
+        exe.run();
+    } catch (const NonFiniteError& e) {
+        fault_ = fmt::format("micro-step {}: {}", micro, e.what());
+        fault_kernel_ = e.kernel();
+        return std::numeric_limits<double>::quiet_NaN();
+    }
+    double loss = exe.get("loss").get(0);
+    if (check_ != NanCheck::Off && !std::isfinite(loss)) fault_ = fmt::format("micro-step {}: loss is {}", micro, loss);
+    return loss;
+}
+
+void StepRunner::check_grad_norm() {
+    grad_norm_ = std::sqrt(micro_executable(graphs_.micro_steps - 1).get(std::string(kGradSquareOutput)).get(0));
+    if (!std::isfinite(grad_norm_)) fault_ = fmt::format("the global gradient norm is {}", grad_norm_);
+}
+
+void StepRunner::run_optimizer() {
+    try {
+        optimizer_exe_->run();
+    } catch (const NonFiniteError& e) {
+        fault_ = fmt::format("optimizer: {}", e.what());
+        fault_kernel_ = e.kernel();
+    }
 }
 
 void StepRunner::run(data::DistributedTokenLoader& loader) {

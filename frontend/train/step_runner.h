@@ -6,6 +6,13 @@
 // the session) the last micro-step runs the graph whose gradient accumulators are all-reduced
 // (TrainingGraphs::micro_sync, bucketed and overlapped with backward), and loss() is the mean
 // over all ranks.
+//
+// The non-finite guard (PG_NAN_CHECK, runtime/nan_check.h) lives here because the step's order
+// gives it the last good state for free: the micro-steps only add into the gradient accumulators,
+// and the optimizer alone writes weights and optimizer state. So run() checks each micro-step's
+// loss as it reads it (and, with PG_NAN_CHECK=grad, the accumulated gradients' norm with the last
+// loss), and when one is not finite it stops there and never runs the optimizer: the session
+// still holds the state of the previous step.
 #pragma once
 #include <functional>
 #include <map>
@@ -17,6 +24,7 @@
 #include "frontend/train/schedule.h"
 #include "frontend/train/step_graphs.h"
 #include "runtime/executable.h"
+#include "runtime/nan_check.h"
 
 namespace pg {
 
@@ -35,11 +43,25 @@ public:
     void set_scalars(int64_t step, const StepSchedule& s);
     // Fills micro-batch `micro` (int32 [micro_rows, seq_len] ids and targets).
     using BatchSource = std::function<void(int64_t micro, HostTensor& ids, HostTensor& targets)>;
-    // Runs one optimizer step over micro_steps() micro-batches.
+    // Runs one optimizer step over micro_steps() micro-batches (unless the guard stops it).
     void run(const BatchSource& next_batch);
     // The same, with the micro-batches taken from `loader` as the baseline takes them.
     void run(data::DistributedTokenLoader& loader);
     double loss() const { return loss_; }  // mean training loss of the last step
+    // Whether the last run() applied the optimizer; false when the guard stopped it.
+    bool applied() const { return fault_.empty(); }
+    // Why the guard stopped the last step ("" when it did not): which value was not finite.
+    const std::string& fault() const { return fault_; }
+    // The plan step that wrote the value, when an output check (PG_NAN_CHECK=full) caught it.
+    const std::string& fault_kernel() const { return fault_kernel_; }
+    // The micro-step whose batch is still in the micro-step executable's inputs, so that a replay
+    // (micro_executable().run()) recomputes the failing one.
+    int64_t last_micro() const { return last_micro_; }
+    // The global gradient norm of the last step (PG_NAN_CHECK=grad; else NaN).
+    double grad_norm() const { return grad_norm_; }
+    // Multiplies the loss by (1 + NaN) in the next steps' micro-steps (PG_INJECT_NAN; the graph
+    // has the "nan_inject" scalar only when that setting is on).
+    void plant_nan(bool on);
     // Host<->device bytes of the last step, its scalars included.
     const TransferStats& last_transfers() const { return last_transfers_; }
 
@@ -56,6 +78,10 @@ public:
 
 private:
     void set_recipe_switches(const StepSchedule& s);
+    Executable& micro_executable(int64_t micro);  // the all-reduced graph for the last micro-step
+    double run_micro(int64_t micro, const BatchSource& next_batch);  // its loss
+    void check_grad_norm();
+    void run_optimizer();
 
     const Hyperparams& h_;
     Session& session_;
@@ -63,6 +89,10 @@ private:
     std::unique_ptr<Executable> micro_exe_, optimizer_exe_;
     std::unique_ptr<Executable> sync_exe_;  // the last micro-step of a data-parallel step
     HostTensor ids_, targets_;
+    NanCheck check_ = NanCheck::Loss;
+    std::string fault_, fault_kernel_;
+    int64_t last_micro_ = 0;
+    double grad_norm_ = 0;
     double loss_ = 0;
     int64_t steps_run_ = 0;
     TransferStats step_start_, last_transfers_;

@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <functional>
+#include <optional>
+#include <tuple>
 
 #include "base/env.h"
 #include "base/error.h"
@@ -22,13 +25,18 @@
 #include "frontend/train/calibration.h"
 #include "frontend/train/finish_run.h"
 #include "frontend/train/method_eval.h"
+#include "frontend/train/guard_outputs.h"
 #include "frontend/train/metrics_log.h"
+#include "frontend/train/nan_guard.h"
 #include "frontend/train/progress.h"
+#include "frontend/train/resume.h"
 #include "frontend/train/run_log.h"
 #include "frontend/train/step_graphs.h"
 #include "frontend/train/step_runner.h"
 #include "frontend/train/weight_averaging.h"
 #include "runtime/comm/world.h"
+#include "frontend/train/stop_signals.h"
+#include "runtime/determinism.h"
 #include "runtime/executable.h"
 
 namespace pg {
@@ -62,6 +70,59 @@ std::string utc_timestamp() {
 
 void check_vocab(const std::vector<std::filesystem::path>& files, int64_t vocab) {
     for (const auto& f : files) data::check_token_range(data::Shard::open(f).tokens(), vocab, f.string());
+}
+
+// Warm-up steps run the real step and are then undone: weights, optimizer state and the
+// loader restart from their initial state, as the baseline does after its compile warm-up.
+void run_warmup(const Hyperparams& h, StepRunner& runner, const std::vector<std::filesystem::path>& train_files,
+                const std::map<std::string, HostTensor>& init, RunLog& log, int rank) {
+    data::DistributedTokenLoader warm_loader(train_files, rank, h.world_size);
+    for (int64_t s = 0; s < h.warmup_steps; ++s) {
+        runner.set_scalars(s, 1.0);
+        runner.run(warm_loader);
+        if (s + 1 == h.warmup_steps || (s + 1) % 10 == 0)
+            log.line(fmt::format("warmup_step:{}/{}", s + 1, h.warmup_steps));
+    }
+    for (const auto& [name, value] : init) runner.set_state(name, value);
+}
+
+// Loads a checkpoint's state and loader position; returns {first step, training ms so far}.
+std::pair<int64_t, double> restore(const io::Checkpoint& ck, StepRunner& runner, data::DistributedTokenLoader& loader,
+                                   RunLog& log) {
+    io::check_tensors_match(ck.tensors, runner.state_specs(), ck.source, true);
+    for (const auto& [name, value] : ck.tensors) runner.set_state(name, value);
+    int64_t first_step = ck.get_int(io::kStepKey);
+    double training_ms = ck.get_double(io::kTrainElapsedMsKey);
+    loader.skip_tokens(ck.get_int(std::string(io::kLoaderPrefix) + "tokens_consumed"));
+    log.line(fmt::format("resumed from {} at step {} (train_time {:.0f}ms)", ck.source, first_step, training_ms));
+    return {first_step, training_ms};
+}
+
+// Ends `result` as stopped after `steps` steps: the line goes to the log (and the terminal).
+void stop_run(TrainResult& result, TrainStop why, int64_t steps, std::string message, std::string checkpoint,
+              RunLog& log) {
+    result.stop = why;
+    result.steps = steps;
+    result.stop_message = std::move(message);
+    result.stop_checkpoint = std::move(checkpoint);
+    log.line(result.stop_message);
+}
+
+// SIGINT / SIGTERM: the checkpoint after `steps` steps has been written to `path`.
+void stop_on_signal(TrainResult& result, int signal, int64_t steps, const Hyperparams& h, const std::string& path,
+                    RunLog& log) {
+    stop_run(result, TrainStop::Signal, steps,
+             fmt::format("stopped by {} after step {}/{}: checkpoint {}; continue with RESUME_FROM=auto RUN_DIR={}",
+                         signal_name(signal), steps, h.iterations, path, h.run_dir),
+             path, log);
+    result.stop_signal = signal;
+}
+
+// The guard stopped step `steps` + 1 before its update (see nan_guard.h).
+void stop_on_non_finite(TrainResult& result, StepRunner& runner, int64_t steps,
+                        const std::function<std::string()>& save_last_good, RunLog& log) {
+    NanStop nan = handle_non_finite_step(runner, steps + 1, save_last_good);
+    stop_run(result, TrainStop::NonFinite, steps, nan.message, nan.checkpoint, log);
 }
 
 }  // namespace
@@ -118,34 +179,25 @@ TrainResult train(const Hyperparams& h) {
         for (const ParamSpec& p : runner.state_specs()) state.emplace(p.name, runner.get_state(p.name));
         return state;
     };
+    // The resumable checkpoint after `steps` steps, from the session's state.
+    auto save_step_checkpoint = [&](int64_t steps, double ms, int64_t tokens_consumed) {
+        std::string path = (std::filesystem::path(h.run_dir) / step_checkpoint_name(steps)).string();
+        io::save_checkpoint(path, make_checkpoint(snapshot(), steps, ms, tokens_consumed));
+        log.line(fmt::format("saved checkpoint: {}", path));
+        return path;
+    };
 
-    // Warm-up steps run the real step and are then undone: weights, optimizer state and the
-    // loader restart from their initial state, as the baseline does after its compile warm-up.
-    if (h.warmup_steps > 0 && h.resume_from.empty()) {
-        data::DistributedTokenLoader warm_loader(train_files, world.rank(), h.world_size);
-        for (int64_t s = 0; s < h.warmup_steps; ++s) {
-            runner.set_scalars(s, 1.0);
-            runner.run(warm_loader);
-            if (s + 1 == h.warmup_steps || (s + 1) % 10 == 0)
-                log.line(fmt::format("warmup_step:{}/{}", s + 1, h.warmup_steps));
-        }
-        for (const auto& [name, value] : init) runner.set_state(name, value);
-    }
+    StopSignals signals;
+    std::optional<io::Checkpoint> resume = resume_checkpoint(h.resume_from, h.run_dir, log);
+    if (h.warmup_steps > 0 && !resume) run_warmup(h, runner, train_files, init, log, world.rank());
     data::DistributedTokenLoader loader(train_files, world.rank(), h.world_size);
 
     TrainResult result;
     result.run_dir = h.run_dir;
     double training_ms = 0;
     int64_t first_step = 0;
-    if (!h.resume_from.empty()) {
-        io::Checkpoint ck = io::load_checkpoint(h.resume_from);
-        io::check_tensors_match(ck.tensors, runner.state_specs(), h.resume_from, true);
-        for (const auto& [name, value] : ck.tensors) runner.set_state(name, value);
-        first_step = ck.get_int(io::kStepKey);
-        training_ms = ck.get_double(io::kTrainElapsedMsKey);
-        loader.skip_tokens(ck.get_int(std::string(io::kLoaderPrefix) + "tokens_consumed"));
-        log.line(fmt::format("resumed from {} at step {} (train_time {:.0f}ms)", h.resume_from, first_step, training_ms));
-    }
+    if (resume) std::tie(first_step, training_ms) = restore(*resume, runner, loader, log);
+    resume.reset();
     if (world.size() > 1) broadcast_state(world, *session, runner.state_specs());
     // Elapsed training time as the slowest rank sees it: every rank takes the same lr and cap decision.
     auto elapsed_ms = [&](double local) { return world.size() > 1 ? world.all_reduce_host(local, comm::ReduceOp::Max) : local; };
@@ -173,11 +225,26 @@ TrainResult train(const Hyperparams& h) {
             result.steps = step;
             break;
         }
+        if (int sig = signals.requested()) {
+            training_ms += ms_since(t0);
+            std::string path = save_step_checkpoint(step, training_ms, loader.tokens_consumed());
+            stop_on_signal(result, sig, step, h, path, log);
+            break;
+        }
+        int64_t tokens_before = loader.tokens_consumed();
         const StepSchedule sched = schedule.at(step, elapsed_ms(training_ms + ms_since(t0)));
         const double lr_scale = sched.lr_scale;
         runner.set_scalars(step, sched);
+        runner.plant_nan(step + 1 == nan_inject_step());
         runner.run(loader);
+        if (!runner.applied()) {
+            training_ms += ms_since(t0);
+            auto save_last_good = [&] { return save_step_checkpoint(step, training_ms, tokens_before); };
+            stop_on_non_finite(result, runner, step, save_last_good, log);
+            break;
+        }
         ++step;
+        result.losses.push_back(runner.loss());
         double approx_ms = elapsed_ms(training_ms + ms_since(t0));
         progress.show(format_training_progress({step, h.iterations, approx_ms, 1000.0 * h.max_wallclock_seconds,
                                                 h.train_batch_tokens, lr_scale, runner.loss()}));
@@ -193,13 +260,17 @@ TrainResult train(const Hyperparams& h) {
             stop_after = step;
         if (h.checkpoint_every > 0 && step % h.checkpoint_every == 0 && step < h.iterations && world.is_main()) {
             training_ms += ms_since(t0);
-            std::string path = fmt::format("{}/checkpoint_step{}.ckpt", h.run_dir, step);
-            io::save_checkpoint(path, make_checkpoint(snapshot(), step, training_ms, loader.tokens_consumed()));
-            log.line(fmt::format("saved checkpoint: {}", path));
+            save_step_checkpoint(step, training_ms, loader.tokens_consumed());
             t0 = Clock::now();
         }
     }
     result.train_ms = training_ms;
+    if (result.stop != TrainStop::Completed) {
+        metrics.write("stop", {{"reason", result.stop == TrainStop::Signal ? "signal" : "non_finite"},
+                               {"steps", result.steps}, {"message", result.stop_message},
+                               {"checkpoint", result.stop_checkpoint}});
+        return result;
+    }
     int64_t state_elems = 0;
     for (const ParamSpec& p : runner.state_specs()) state_elems += numel(p.shape);
     log.line(fmt::format("peak memory: step plan {}; params/state {:.1f} MiB; total wall {:.1f}s", runner.summary(),

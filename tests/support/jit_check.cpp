@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "runtime/cpu_executable.h"
 #include "runtime/cuda/cuda_device.h"
@@ -56,35 +57,46 @@ std::unique_ptr<Executable> compile_variant(Session& s, const std::string& backe
 
 }  // namespace
 
+double floored_error(const HostTensor& a, const HostTensor& b, double floor) {
+    double r = max_rel_error(a, b);
+    if (floor <= 0 || !std::isfinite(r)) return r;
+    double scale = 0;
+    for (int64_t i = 0; i < b.numel(); ++i)
+        if (std::isfinite(b.get(i))) scale = std::max(scale, std::fabs(b.get(i)));
+    return r * std::max(scale, 1e-30) / std::max(scale, floor);  // max_rel_error divides by max(scale, 1e-30)
+}
+
+std::vector<VariantError> variant_errors(const std::string& backend, const Graph& g, const Feeds& feeds,
+                                         const std::vector<HostTensor>& expected, const JitVariant& v, int* launches,
+                                         double scale_floor) {
+    std::unique_ptr<Session> session = open_session(backend);  // fresh params: updates start from the feeds
+    std::unique_ptr<Executable> exe = compile_variant(*session, backend, g, v.fusion, v.gemm_min_flops);
+    feed(*exe, g, feeds);
+    exe->run();
+    std::vector<VariantError> out;
+    size_t k = 0;
+    for (const Output& o : g.outputs())
+        out.push_back({v.name, "output " + o.name, floored_error(exe->get(o.name), expected[k++], scale_floor)});
+    for (const StateUpdate& u : g.updates())
+        out.push_back({v.name, "update of " + g[u.state].name,
+                       floored_error(exe->get(g[u.state].name), expected[k++], scale_floor)});
+    if (launches) *launches = exe->launches();
+    return out;
+}
+
 JitCheckResult check_backend(const std::string& backend, const Graph& g, const Feeds& feeds, double tol) {
     std::vector<HostTensor> expected = interpret_all(g, feeds);
     JitCheckResult result;
-    struct Variant {
-        const char* name;
-        bool fusion;
-        int64_t gemm_min_flops;
-    };
-    const Variant variants[] = {{"fused+gemm", true, 1}, {"unfused+gemm", false, 1}, {"fused, no gemm", true, 0},
-                                {"unfused, no gemm", false, 0}};
-    for (const Variant& v : variants) {
-        std::unique_ptr<Session> session = open_session(backend);  // fresh params: updates start from the feeds
-        std::unique_ptr<Executable> exe = compile_variant(*session, backend, g, v.fusion, v.gemm_min_flops);
-        feed(*exe, g, feeds);
-        exe->run();
-        size_t k = 0;
-        for (const Output& o : g.outputs()) {
-            double err = max_rel_error(exe->get(o.name), expected[k++]);
-            INFO(backend, " variant ", v.name, ", output ", o.name);
-            CHECK(err <= tol);
-            result.max_error = std::max(result.max_error, err);
+    const JitVariant variants[] = {{"fused+gemm", true, 1}, {"unfused+gemm", false, 1}, {"fused, no gemm", true, 0},
+                                   {"unfused, no gemm", false, 0}};
+    for (const JitVariant& v : variants) {
+        int launches = 0;
+        for (const VariantError& e : variant_errors(backend, g, feeds, expected, v, &launches)) {
+            INFO(backend, " variant ", e.variant, ", ", e.value);
+            CHECK(e.error <= tol);
+            result.max_error = std::max(result.max_error, e.error);
         }
-        for (const StateUpdate& u : g.updates()) {
-            double err = max_rel_error(exe->get(g[u.state].name), expected[k++]);
-            INFO(backend, " variant ", v.name, ", update of ", g[u.state].name);
-            CHECK(err <= tol);
-            result.max_error = std::max(result.max_error, err);
-        }
-        if (v.gemm_min_flops == 1) (v.fusion ? result.fused_launches : result.unfused_launches) = exe->launches();
+        if (v.gemm_min_flops == 1) (v.fusion ? result.fused_launches : result.unfused_launches) = launches;
     }
     return result;
 }

@@ -4,6 +4,7 @@
 #pragma once
 #include <random>
 #include <string>
+#include <vector>
 
 #include "graph/graph.h"
 #include "graph/interpreter.h"
@@ -19,6 +20,32 @@ struct JitCheckResult {
     int fused_launches = 0;      // per step, fused plan
     int unfused_launches = 0;    // per step, PG_FUSION=0 plan
 };
+
+// One compiled variant of a graph: fusion on or off, and the GEMM threshold (1: every matmul to
+// the library / template GEMM; 0: none, generated loops).
+struct JitVariant {
+    const char* name;
+    bool fusion;
+    int64_t gemm_min_flops;
+};
+
+// The worst normwise relative error of a variant against the interpreter, and where.
+struct VariantError {
+    std::string variant, value;  // value: "output <name>" or "update of <name>"
+    double error = 0;
+};
+
+// max_rel_error(a, b) with the scale max|b| floored at `floor` (0: none). For values whose terms
+// are O(1) a floor of 1 turns the error of an exact zero reached by cancellation (rounding noise
+// of the terms' size over a reference of ~0) into the absolute error it is.
+double floored_error(const HostTensor& a, const HostTensor& b, double floor);
+
+// Compiles `g` as `variant` in a fresh session of `backend`, runs it on `feeds` and compares every
+// output and state update with `expected` (interpret_all's order) by floored_error; one entry per
+// value.
+std::vector<VariantError> variant_errors(const std::string& backend, const Graph& g, const Feeds& feeds,
+                                         const std::vector<HostTensor>& expected, const JitVariant& variant,
+                                         int* launches = nullptr, double scale_floor = 0);
 
 // Runs the four variants on a session of `backend` ("cpu" or "cuda") and CHECKs every output and
 // state update against the interpreter within `tol` (normwise relative).
