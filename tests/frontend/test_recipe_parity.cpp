@@ -29,6 +29,7 @@
 #include "frontend/export/safetensors.h"
 #include "frontend/train/step_runner.h"
 #include "tests/support/skip.h"
+#include "tests/support/training_configs.h"
 #include "tests/support/variant_configs.h"
 
 namespace pg {
@@ -37,18 +38,7 @@ namespace {
 constexpr int64_t kT = 16;
 
 Hyperparams recipe_training() {
-    Hyperparams h;
-    h.model = testing::eleven_layer_stack();
-    h.train_seq_len = kT;
-    h.world_size = 4;  // grad_accum 2: two micro-steps of two sequences
-    h.train_batch_tokens = 4 * kT * h.world_size;
-    h.iterations = 4;
-    h.warmdown_iters = 3;
-    h.max_wallclock_seconds = 0;
-    h.tied_embed_lr = 0.05;
-    h.scalar_lr = 0.03;
-    h.matrix_lr = 0.04;
-    h.muon_momentum_warmup_steps = 2;
+    Hyperparams h = testing::parity_training(testing::eleven_layer_stack(), kT);
     RecipeSettings& r = h.recipe;
     r.muon_wd = 0.5;  // large decays so that their effect (lr·wd ≈ 2%) is far above the tolerance
     r.adam_wd = 0.3;

@@ -11,14 +11,13 @@
 // small gradients of zero-mean sums lose relative precision; the training steps: see
 // parity_tolerance.
 #include <doctest/doctest.h>
-#include "tests/support/skip.h"
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <map>
 #include <random>
 
@@ -28,6 +27,8 @@
 #include "frontend/train/trainer.h"
 #include "graph/autodiff.h"
 #include "runtime/cpu_executable.h"
+#include "tests/support/skip.h"
+#include "tests/support/training_configs.h"
 
 namespace pg {
 namespace {
@@ -199,26 +200,6 @@ TEST_CASE("frontend: with bf16 activations, loss and gradients match PyTorch und
 
 namespace {
 
-// The trainer's settings for the multi-step parity: WORLD_SIZE=4 makes grad_accum 2 (each step two
-// micro-steps of two sequences), distinct learning rates per group, the warmdown active from the
-// second step (ITERATIONS=4, WARMDOWN_ITERS=3: multipliers 1, 1, 2/3) and Muon's momentum warming
-// up over the first two steps (0.85, 0.90, 0.95).
-Hyperparams parity_training(const Fixture& fx) {
-    Hyperparams h;
-    h.model = fx.cfg;
-    h.train_seq_len = fx.T;
-    h.world_size = 4;
-    h.train_batch_tokens = 4 * fx.T * h.world_size;
-    h.iterations = 4;
-    h.warmdown_iters = 3;
-    h.max_wallclock_seconds = 0;
-    h.tied_embed_lr = 0.05;
-    h.scalar_lr = 0.03;
-    h.matrix_lr = 0.04;
-    h.muon_momentum_warmup_steps = 2;
-    return h;
-}
-
 // The tolerance (normwise relative) of a weight or optimizer-state tensor after any of the steps,
 // by kind: the param group of a weight, or the state's kind (momentum_buffer, exp_avg, exp_avg_sq).
 double parity_tolerance(const std::string& kind, bool bf16_ns) {
@@ -244,7 +225,7 @@ double parity_tolerance(const std::string& kind, bool bf16_ns) {
 void check_training_parity(const std::string& ns_dtype) {
     Fixture fx;
     env::ScopedOverride ns("PG_MUON_NS_DTYPE", ns_dtype);
-    Hyperparams h = parity_training(fx);
+    Hyperparams h = testing::parity_training(fx.cfg, fx.T);
     const int steps = 3;
     fx.write_config(ns_dtype, h, steps);
     std::unique_ptr<Session> session = open_session("cpu");

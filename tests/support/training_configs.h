@@ -31,6 +31,26 @@ inline Hyperparams tiny_training(int64_t micro_rows = 4) {
     return h;
 }
 
+// The multi-step PyTorch parity's settings: WORLD_SIZE=4 makes grad_accum 2 (each step two
+// micro-steps of two sequences of `seq_len`), distinct learning rates per group, the warmdown
+// active from the second step (ITERATIONS=4, WARMDOWN_ITERS=3: multipliers 1, 1, 2/3) and Muon's
+// momentum warming up over the first two steps (0.85, 0.90, 0.95).
+inline Hyperparams parity_training(const GptConfig& model, int64_t seq_len) {
+    Hyperparams h;
+    h.model = model;
+    h.train_seq_len = seq_len;
+    h.world_size = 4;
+    h.train_batch_tokens = 4 * seq_len * h.world_size;
+    h.iterations = 4;
+    h.warmdown_iters = 3;
+    h.max_wallclock_seconds = 0;
+    h.tied_embed_lr = 0.05;
+    h.scalar_lr = 0.03;
+    h.matrix_lr = 0.04;
+    h.muon_momentum_warmup_steps = 2;
+    return h;
+}
+
 // The baseline's step on one GPU: 8 micro-steps of 64 x 1024 tokens.
 inline Hyperparams baseline_training() { return Hyperparams{}; }
 
