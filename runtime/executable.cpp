@@ -7,7 +7,6 @@
 #include "base/error.h"
 #include "runtime/comm/communicator.h"
 #include "runtime/cpu_executable.h"
-#include "runtime/determinism.h"
 #include "runtime/cuda/cuda_device.h"
 #include "runtime/cuda/cuda_executable.h"
 #include "runtime/cuda/cuda_memory.h"
@@ -86,12 +85,6 @@ Executable::~Executable() {
 
 std::string Executable::profile_report(int) const { return ""; }
 
-void Executable::check_outputs(bool on) {
-    PG_CHECK(!on, "PG_NAN_CHECK=full (every kernel output checked) runs on the CPU backend only, not on {}; use "
-             "PG_NAN_CHECK=grad here, or PG_BACKEND=cpu to hunt the kernel",
-             backend());
-}
-
 std::vector<KernelTime> Executable::profile() const { return {}; }
 
 uint64_t Executable::address(NodeId id) const {
@@ -167,8 +160,6 @@ std::unique_ptr<Session> open_session(const std::string& backend) {
     if (b == "cuda") {
         PG_CHECK(cuda_probe_error().empty(), "PG_BACKEND=cuda but no CUDA device is usable: {} (use PG_BACKEND=cpu)",
                  cuda_probe_error());
-        PG_CHECK(!deterministic_mode(), "PG_DETERMINISTIC=1 is not available on CUDA yet (its scatter-add kernels "
-                 "add with atomics, in no fixed order); use PG_BACKEND=cpu for a bit-reproducible run");
         return std::make_unique<Session>(make_cuda_memory(CudaDevice::get()));
     }
     PG_CHECK(b == "cpu", "unknown backend '{}': use cpu or cuda", b);

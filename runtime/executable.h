@@ -52,8 +52,8 @@ public:
     virtual std::string profile_report(int top) const;
     // With `on`, run() scans every kernel's output and throws NonFiniteError (runtime/nan_check.h)
     // naming the first kernel that wrote a NaN or infinity, before any state update is copied.
-    // On by default under PG_NAN_CHECK=full; the CPU backend only (pg::Error elsewhere).
-    virtual void check_outputs(bool on);
+    // On by default under PG_NAN_CHECK=full (on CUDA every step then runs launch by launch).
+    virtual void check_outputs(bool on) = 0;
     virtual std::vector<KernelTime> profile() const;
 
     std::string backend() const { return session_.device().name(); }

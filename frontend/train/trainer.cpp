@@ -36,7 +36,7 @@
 #include "frontend/train/weight_averaging.h"
 #include "runtime/comm/world.h"
 #include "frontend/train/stop_signals.h"
-#include "runtime/determinism.h"
+#include "base/determinism.h"
 #include "runtime/executable.h"
 
 namespace pg {
