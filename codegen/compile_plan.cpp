@@ -123,6 +123,7 @@ PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const
 void add_update_copies(ExecPlan& p) {
     for (const StateUpdate& u : p.graph.updates()) {
         if (u.value == u.state) continue;  // stores itself (a broadcast into the param, or nothing)
+        if (collective_writes_state(u.collective)) continue;  // the collective stores it
         PlanStep st;
         bool zero = is_zero_fill(p.graph, u.value);
         st.kind = zero ? PlanStep::Kind::Zero : PlanStep::Kind::Copy;

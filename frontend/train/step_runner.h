@@ -5,7 +5,8 @@
 // with PG_DEBUG=1 each step prints those byte counts. With several ranks (comm::world(), given to
 // the session) the last micro-step runs the graph whose gradient accumulators are all-reduced
 // (TrainingGraphs::micro_sync, bucketed and overlapped with backward), and loss() is the mean
-// over all ranks.
+// over all ranks. With parallel Muon, the optimizer graph is preceded by the shard graph
+// (TrainingGraphs::muon_shard), which the guard treats as part of the optimizer.
 //
 // The non-finite guard (PG_NAN_CHECK, runtime/nan_check.h) lives here because the step's order
 // gives it the last good state for free: the micro-steps only add into the gradient accumulators,
@@ -88,6 +89,7 @@ private:
     TrainingGraphs graphs_;
     std::unique_ptr<Executable> micro_exe_, optimizer_exe_;
     std::unique_ptr<Executable> sync_exe_;  // the last micro-step of a data-parallel step
+    std::unique_ptr<Executable> muon_shard_exe_;  // parallel Muon's Newton-Schulz on this rank's share
     HostTensor ids_, targets_;
     NanCheck check_ = NanCheck::Loss;
     std::string fault_, fault_kernel_;
