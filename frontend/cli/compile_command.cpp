@@ -49,12 +49,14 @@ Options:
                          bytes, launch overhead; a lower bound, see codegen/perf_model.h), the top
                          kernels by estimated time and the step totals; --arch defaults to sm_90a
   --gpu NAME             the GPU of --estimate: h100 (default) or h200
+  --cpu                  plan for the CPU backend instead (nothing compiled): each graph's kernel
+                         counts and memory plan (arena bytes)
   --top N                kernels listed per graph by --estimate (default 15))";
 
 struct CompileArgs {
     std::string arch;
     bool unfused = false, use_cache = true, quiet = false;
-    bool estimate = false;
+    bool estimate = false, cpu = false;
     std::string gpu = "h100";
     int top = 15;
 };
@@ -89,6 +91,8 @@ CompileArgs parse_args(const std::vector<std::string>& args) {
             a.gpu = *g;
         } else if (auto t = flag_value(args, i, "--top")) {
             a.top = parse_top(*t);
+        } else if (flag == "--cpu") {
+            a.cpu = true;
         } else if (flag == "--unfused" || flag == "--no-cache" || flag == "--quiet" || flag == "--estimate") {
             a.unfused |= flag == "--unfused";
             a.use_cache &= flag != "--no-cache";
@@ -161,9 +165,9 @@ PlannedGraphs plan_graphs(const CompileArgs& a, const Hyperparams& h) {
     p.eval = build_eval_graph(h.model, h.val_rows(), h.train_seq_len);
     fmt::print("  graphs built in {:.2f} s: {} micro-steps of {} sequences, the optimizer, evaluation of {} sequences\n",
                seconds_since(t0), p.step.micro_steps, p.step.micro_rows, h.val_rows());
-    Target target = cuda_target(a.arch);
+    Target target = a.cpu ? cpu_target() : cuda_target(a.arch);
     target.fusion = target.fusion && !a.unfused;
-    target.tuned = installed_gpu_decisions();
+    if (!a.cpu) target.tuned = installed_gpu_decisions();
     fmt::print("  tuning: {}\n", target.tuned ? fmt::format("{} decisions from {}", target.tuned->kernels.size(),
                                                                 TuningDb::default_path())
                                                : "none (the documented heuristics)");
@@ -211,8 +215,19 @@ int run_estimate(CompileArgs a) {
     return 0;
 }
 
+// --cpu: the CPU backend's plans only (kernel counts and memory plans).
+int run_cpu_plan(const CompileArgs& a) {
+    PG_CHECK(!a.estimate, "--cpu plans for the CPU and --estimate estimates a GPU: pass one of them");
+    Hyperparams h = read_hyperparams();
+    print_banner(a, h);
+    fmt::print("  target: cpu (planned only, nothing compiled)\n");
+    plan_graphs(a, h);
+    return 0;
+}
+
 int run_compile(std::vector<std::string> args) {
     CompileArgs a = parse_args(args);
+    if (a.cpu) return run_cpu_plan(a);
     if (a.estimate) return run_estimate(a);
     LibraryStatus nvrtc = nvrtc_status();
     PG_CHECK(nvrtc.ok, "{}", nvrtc.detail);

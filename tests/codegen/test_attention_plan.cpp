@@ -1,0 +1,54 @@
+// The CPU plan of a GPT training micro-step with the flash-attention templates: no buffer holds
+// [T, T] scores (the reference decomposition, PG_FUSION=0, does), the forward's out and
+// log-sum-exp share one kernel as do dk and dv, and the arena shrinks.
+#include <doctest/doctest.h>
+
+#include "codegen/compile_plan.h"
+#include "frontend/train/step_graphs.h"
+#include "tests/support/training_configs.h"
+
+using namespace pg;
+
+namespace {
+
+// The largest intermediate buffer of the plan, in elements.
+int64_t largest_buffer(const ExecPlan& p) {
+    int64_t most = 0;
+    for (NodeId i = 0; i < p.graph.size(); ++i)
+        if (p.arena_offset[static_cast<size_t>(i)] >= 0) most = std::max(most, numel(p.graph[i].shape));
+    return most;
+}
+
+}  // namespace
+
+TEST_CASE("attention plan: the CPU micro-step at seq 256 has no [T, T] buffer with flash attention") {
+    Hyperparams h = testing::tiny_training(4);
+    h.train_seq_len = 256;
+    h.train_batch_tokens = 8 * 4 * 256;
+    TrainingGraphs tg = build_training_graphs(h);
+    const Graph& g = *tg.micro.graph;
+    // 4 rows x 2 kv heads x 256 x 256 grouped scores = 524,288 elements; the largest activation
+    // otherwise is the MLP's hidden [1024, 128] (131,072), the logits [1024, 96] smaller still.
+    const int64_t scores = 4 * 2 * 256 * 256;
+    Target flash = cpu_target();
+    flash.fusion = true;
+    flash.attention.dtypes = {DType::f32};
+    Target reference = flash;
+    reference.attention = {};
+    ExecPlan with = compile_plan(g, flash);
+    ExecPlan without = compile_plan(g, reference);
+    CHECK(largest_buffer(with) < scores);
+    CHECK(largest_buffer(without) >= scores);
+    CHECK(with.arena_bytes < without.arena_bytes);
+    // Per layer (2): one forward (out and lse together), one dq and one dk/dv pass.
+    CHECK(with.count(PlanStep::Kind::Attention) == 2 * 3);
+    for (const PlanStep& st : with.steps) {
+        if (st.kind != PlanStep::Kind::Attention) continue;
+        INFO(st.name, " ", st.attention->to_string());
+        bool both = st.attention->has_output[0] && st.attention->has_output[1];
+        CHECK((st.attention->pass == attn::Pass::GradQ || both));
+    }
+    Target unfused = flash;
+    unfused.fusion = false;
+    CHECK(compile_plan(g, unfused).count(PlanStep::Kind::Attention) == 0);  // PG_FUSION=0: the reference
+}
