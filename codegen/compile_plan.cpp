@@ -17,6 +17,7 @@
 #include "codegen/memory_plan.h"
 #include "codegen/view.h"
 #include "codegen/workload.h"
+#include "ops/attention/attention_cuda.h"
 #include "ops/gemm/gemm_cuda.h"
 
 namespace pg {
@@ -85,9 +86,20 @@ void configure(PlanStep& st, const Target& t, T heuristic) {
     st.config = tuned;
 }
 
+// The attention template instance of an Attention step, its entry named after its own text.
+CudaKernelSource render_attention(const PlanStep& st) {
+    const attn::AttentionProblem& p = *st.attention;
+    std::string entry = "attention_" + sha256_hex(attn::attention_cuda_source(p, "entry")).substr(0, 12);
+    CudaKernelSource k;
+    k.name = st.name;
+    k.source = attn::attention_cuda_source(p, entry);
+    k.launches = {{entry, attn::attention_grid(p), attn::cuda_threads(p)}};
+    k.mapping = fmt::format("flash {} blk {} threads {}", p.to_string(), attn::cuda_block_rows(p), attn::cuda_threads(p));
+    return k;
+}
+
 // An attention pass: the problem of its first node with every present sibling's slot marked.
 PlanStep plan_attention_step(const Graph& g, const ScheduledKernel& sk, size_t index, const Target& t) {
-    PG_ASSERT(t.kind == TargetKind::Cpu, "no flash-attention template for {}", t.to_string());
     PlanStep st;
     st.kind = PlanStep::Kind::Attention;
     st.kernel_kind = sk.kind;
@@ -100,6 +112,7 @@ PlanStep plan_attention_step(const Graph& g, const ScheduledKernel& sk, size_t i
     const std::vector<NodeId>& in = g[sk.root].inputs;
     st.buffers.insert(st.buffers.end(), in.begin(), in.end());
     st.name = fmt::format("k{:03}_attention_{}", index, st.attention->pass == attn::Pass::Forward ? "fwd" : "bwd");
+    if (t.kind == TargetKind::Cuda) st.cuda = render_attention(st);
     return st;
 }
 
@@ -187,6 +200,7 @@ void plan_arena(ExecPlan& p) {
 }  // namespace
 
 CudaKernelSource render_cuda_step(const PlanStep& st, const KernelConfig& config) {
+    if (st.kind == PlanStep::Kind::Attention) return render_attention(st);
     if (st.kind == PlanStep::Kind::Gemm) {
         const auto& c = std::get<gemm::GemmConfig>(config);
         c.validate();

@@ -79,6 +79,7 @@ Target cuda_target(const std::string& arch) {
     t.gemm_low_precision = true;
     t.row_accumulation = false;
     t.separate_nested_reductions = true;
+    if (env::get_bool("PG_FLASH_ATTENTION")) t.attention = {{DType::bf16, DType::f16}, {64, 128}};  // attention_cuda.h
     return t;
 }
 

@@ -6,7 +6,8 @@
 //         runs as the CPU flash attention (ops/attention/flash_cpu.h) when fusion is on.
 //   CUDA: matmuls of any float dtype above PG_CUDA_GEMM_MIN_FLOPS run as GEMM template
 //         instances; no row accumulation (one thread, warp or block per output element); nested
-//         reductions get kernels of their own; kernels are rendered as CUDA C++ for NVRTC.
+//         reductions get kernels of their own; kernels are rendered as CUDA C++ for NVRTC;
+//         bf16/f16 attention with head dim 64 or 128 runs as the flash-attention template.
 #pragma once
 #include <cstdint>
 #include <memory>
