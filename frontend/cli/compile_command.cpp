@@ -17,6 +17,7 @@
 #include "codegen/perf_model.h"
 #include "frontend/cli/command.h"
 #include "frontend/cli/estimate_table.h"
+#include "frontend/train/compute_dtype.h"
 #include "frontend/train/step_graphs.h"
 #include "runtime/cuda/cuda_libs.h"
 #include "runtime/cuda/nvrtc_compiler.h"
@@ -141,12 +142,20 @@ size_t print_kernel_table(const ExecPlan& plan, const CudaProgram& program, size
     return i;
 }
 
+// The trainer's settings for the planned target: PG_COMPUTE_DTYPE=auto follows the target (bf16 on
+// CUDA), not the backend this machine would pick.
+Hyperparams read_for_target(const CompileArgs& a) {
+    Hyperparams h = read_hyperparams();
+    h.model.compute_dtype = compute_dtype_for(a.cpu ? "cpu" : "cuda");
+    return h;
+}
+
 void print_banner(const CompileArgs& a, const Hyperparams& h) {
     const GptConfig& m = h.model;
     fmt::print("pgolf compile: GPT {} layers, d {}, {} heads / {} kv, vocab {}, mlp x{}; {} tokens per step of seq {}; "
-               "{}\n",
+               "{}, {} activations\n",
                m.num_layers, m.model_dim, m.num_heads, m.num_kv_heads, m.vocab_size, m.mlp_mult, h.train_batch_tokens,
-               h.train_seq_len, a.unfused ? "unfused" : "fused");
+               h.train_seq_len, a.unfused ? "unfused" : "fused", dtype_name(m.compute_dtype));
 }
 
 struct PlannedGraphs {
@@ -208,7 +217,7 @@ void print_estimates(const CompileArgs& a, const PlannedGraphs& p, const Hyperpa
 int run_estimate(CompileArgs a) {
     gpu_peaks(a.gpu);  // fail on an unknown --gpu before building anything
     if (a.arch.empty()) a.arch = env::get("PG_CUDA_ARCH").empty() ? "sm_90a" : env::get("PG_CUDA_ARCH");
-    Hyperparams h = read_hyperparams();
+    Hyperparams h = read_for_target(a);
     print_banner(a, h);
     fmt::print("  target: {} (planned only, nothing compiled)\n", a.arch);
     print_estimates(a, plan_graphs(a, h), h);
@@ -218,7 +227,7 @@ int run_estimate(CompileArgs a) {
 // --cpu: the CPU backend's plans only (kernel counts and memory plans).
 int run_cpu_plan(const CompileArgs& a) {
     PG_CHECK(!a.estimate, "--cpu plans for the CPU and --estimate estimates a GPU: pass one of them");
-    Hyperparams h = read_hyperparams();
+    Hyperparams h = read_for_target(a);
     print_banner(a, h);
     fmt::print("  target: cpu (planned only, nothing compiled)\n");
     plan_graphs(a, h);
@@ -237,7 +246,7 @@ int run_compile(std::vector<std::string> args) {
                  "--arch sm_80 (A100)", why);
     }
     a.arch = CudaProgram::resolve_arch(a.arch);  // fail on a bad --arch before building anything
-    Hyperparams h = read_hyperparams();
+    Hyperparams h = read_for_target(a);
     print_banner(a, h);
     fmt::print("  compiler: {}\n", nvrtc.detail);
     auto t0 = std::chrono::steady_clock::now();
