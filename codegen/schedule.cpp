@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 #include "base/env.h"
 #include "base/error.h"
@@ -102,12 +103,13 @@ void plan_attention(const Graph& g, const std::vector<bool>& live, Schedule& s, 
     }
 }
 
-// The attention kernels: one per pass and operand list, its outputs filled slot by slot.
-void add_attention_kernel(const Graph& g, NodeId i, Schedule& s, std::map<std::vector<NodeId>, size_t>& passes) {
+// One attention pass: its operands, the pass and the softmax scale.
+using AttentionPassKey = std::tuple<std::vector<NodeId>, attn::Pass, double>;
+
+// The attention kernels: one per pass key, its outputs filled slot by slot.
+void add_attention_kernel(const Graph& g, NodeId i, Schedule& s, std::map<AttentionPassKey, size_t>& passes) {
     const Node& n = g[i];
-    std::vector<NodeId> key = n.inputs;
-    key.push_back(static_cast<NodeId>(attn::pass_of(n)));
-    auto [it, added] = passes.try_emplace(key, s.kernels.size());
+    auto [it, added] = passes.try_emplace(AttentionPassKey{n.inputs, attn::pass_of(n), n.scalar}, s.kernels.size());
     if (added) {
         ScheduledKernel k{KernelKind::Attention, i, {}};
         k.outputs.assign(static_cast<size_t>(attn::problem_of(g, i).output_slots()), kNoNode);
@@ -207,7 +209,7 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
     }
     // Kernels in node order: inputs always precede users, so this is a valid execution order (the
     // siblings of an attention pass have the same inputs as the first of them).
-    std::map<std::vector<NodeId>, size_t> attention_passes;
+    std::map<AttentionPassKey, size_t> attention_passes;
     for (NodeId i = 0; i < n; ++i) {
         if (!live[i] || !s.materialized[i] || is_leaf_buffer(g[i].op)) continue;
         if (is_template[i]) {

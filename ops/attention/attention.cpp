@@ -6,6 +6,12 @@
 // without an attention template. The gradient rule is flash attention's: with the saved lse and
 // delta = rowsum(dout * out), AttentionGrad recomputes the probabilities block by block instead
 // of keeping them (ops/attention/attention_grad.cpp), so a template never holds [T, T] either.
+//
+// Masking at BOS (variable-length documents packed in one row, as some records train): not built.
+// It would be one more operand, doc_start [B, T] i32 (the position of the BOS that opens each
+// token's document), with the mask "doc_start[i] <= j <= i" in place of "j <= i" here and in the
+// templates, which could then also skip the key blocks that end before their row block's smallest
+// doc_start.
 #include "graph/build.h"
 #include "graph/composite.h"
 #include "ops/attention/attention_scores.h"

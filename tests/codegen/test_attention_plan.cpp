@@ -1,10 +1,12 @@
 // The CPU plan of a GPT training micro-step with the flash-attention templates: no buffer holds
 // [T, T] scores (the reference decomposition, PG_FUSION=0, does), the forward's out and
-// log-sum-exp share one kernel as do dk and dv, and the arena shrinks.
+// log-sum-exp share one kernel as do dk and dv, and the arena shrinks; nodes of different passes
+// (operands or scale) never share one.
 #include <doctest/doctest.h>
 
 #include "codegen/compile_plan.h"
 #include "frontend/train/step_graphs.h"
+#include "graph/build.h"
 #include "tests/support/training_configs.h"
 
 using namespace pg;
@@ -51,4 +53,20 @@ TEST_CASE("attention plan: the CPU micro-step at seq 256 has no [T, T] buffer wi
     Target unfused = flash;
     unfused.fusion = false;
     CHECK(compile_plan(g, unfused).count(PlanStep::Kind::Attention) == 0);  // PG_FUSION=0: the reference
+}
+
+TEST_CASE("attention plan: only nodes of one pass, operands and scale share a kernel") {
+    namespace b = build;
+    Graph g;
+    NodeId q = b::input(g, "q", {1, 2, 9, 4}, DType::f32), k = b::input(g, "k", {1, 1, 9, 4}, DType::f32);
+    NodeId v = b::input(g, "v", {1, 1, 9, 4}, DType::f32);
+    g.set_output("a", b::attention(g, q, k, v, 0.5));
+    g.set_output("lse", b::attention_lse(g, q, k, v, 0.5));
+    g.set_output("b", b::attention(g, q, k, v, 0.25));  // another scale: another pass
+    g.set_output("c", b::attention(g, q, v, k, 0.5));   // other operands: another pass
+    Target t = cpu_target();
+    t.fusion = true;
+    t.attention.dtypes = {DType::f32};
+    ExecPlan p = compile_plan(g, t);
+    CHECK(p.count(PlanStep::Kind::Attention) == 3);
 }
