@@ -18,6 +18,7 @@
 #include "codegen/memory_plan.h"
 #include "codegen/view.h"
 #include "codegen/workload.h"
+#include "ops/attention/attention_cuda.h"
 #include "ops/gemm/gemm_cuda.h"
 
 namespace pg {
@@ -86,8 +87,39 @@ void configure(PlanStep& st, const Target& t, T heuristic) {
     st.config = tuned;
 }
 
+// The attention template instance of an Attention step, its entry named after its own text.
+CudaKernelSource render_attention(const PlanStep& st) {
+    const attn::AttentionProblem& p = *st.attention;
+    std::string entry = "attention_" + sha256_hex(attn::attention_cuda_source(p, "entry")).substr(0, 12);
+    CudaKernelSource k;
+    k.name = st.name;
+    k.source = attn::attention_cuda_source(p, entry);
+    k.launches = {{entry, attn::attention_grid(p), attn::cuda_threads(p)}};
+    k.mapping = fmt::format("flash {} blk {} threads {}", p.to_string(), attn::cuda_block_rows(p), attn::cuda_threads(p));
+    return k;
+}
+
+// An attention pass: the problem of its first node with every present sibling's slot marked.
+PlanStep plan_attention_step(const Graph& g, const ScheduledKernel& sk, size_t index, const Target& t) {
+    PlanStep st;
+    st.kind = PlanStep::Kind::Attention;
+    st.kernel_kind = sk.kind;
+    st.attention = attn::problem_of(g, sk.root);
+    for (size_t slot = 0; slot < sk.outputs.size(); ++slot) {
+        st.attention->has_output[slot] = sk.outputs[slot] != kNoNode;
+        if (sk.outputs[slot] != kNoNode) st.buffers.push_back(sk.outputs[slot]);
+    }
+    st.attention->validate();
+    const std::vector<NodeId>& in = g[sk.root].inputs;
+    st.buffers.insert(st.buffers.end(), in.begin(), in.end());
+    st.name = fmt::format("k{:03}_attention_{}", index, st.attention->pass == attn::Pass::Forward ? "fwd" : "bwd");
+    if (t.kind == TargetKind::Cuda) st.cuda = render_attention(st);
+    return st;
+}
+
 PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const Target& t) {
     const ScheduledKernel& sk = s.kernels[index];
+    if (sk.kind == KernelKind::Attention) return plan_attention_step(g, sk, index, t);
     PlanStep st;
     st.kernel_kind = sk.kind;
     if (sk.kind == KernelKind::Gemm) {
@@ -146,6 +178,8 @@ void plan_arena(ExecPlan& p) {
         if (st.kind == PlanStep::Kind::Copy || st.kind == PlanStep::Kind::Zero || st.kind == PlanStep::Kind::Collective)
             continue;  // their buffers are update values, live to the end
         first[p.schedule.kernels[pos].root] = static_cast<int>(pos);  // kernel steps precede the copies
+        for (NodeId out : p.schedule.kernels[pos].outputs)
+            if (out != kNoNode) first[out] = static_cast<int>(pos);
         for (NodeId id : st.buffers)
             if (!is_leaf[id]) last[id] = std::max(last[id], static_cast<int>(pos));
     }
@@ -169,6 +203,7 @@ void plan_arena(ExecPlan& p) {
 }  // namespace
 
 CudaKernelSource render_cuda_step(const PlanStep& st, const KernelConfig& config) {
+    if (st.kind == PlanStep::Kind::Attention) return render_attention(st);
     if (st.kind == PlanStep::Kind::Gemm) {
         const auto& c = std::get<gemm::GemmConfig>(config);
         c.validate();
@@ -186,7 +221,8 @@ int ExecPlan::count(PlanStep::Kind kind) const {
 
 int ExecPlan::count(KernelKind kind) const {
     return static_cast<int>(std::count_if(steps.begin(), steps.end(), [&](const PlanStep& s) {
-        return (s.kind == PlanStep::Kind::Kernel || s.kind == PlanStep::Kind::Gemm) && s.kernel_kind == kind;
+        bool kernel = s.kind == PlanStep::Kind::Kernel || s.kind == PlanStep::Kind::Gemm || s.kind == PlanStep::Kind::Attention;
+        return kernel && s.kernel_kind == kind;
     }));
 }
 

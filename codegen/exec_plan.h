@@ -16,6 +16,7 @@
 #include "codegen/schedule.h"
 #include "codegen/target.h"
 #include "graph/graph.h"
+#include "ops/attention/attention_problem.h"
 #include "ops/gemm/gemm_problem.h"
 
 namespace pg {
@@ -46,7 +47,9 @@ struct PlanStep {
     // (-1: before the first step), when its last value is final and read by no later kernel, so
     // that it overlaps the kernels that follow, and completes it at its own position: after the
     // kernels, before the copies that store the values.
-    enum class Kind : uint8_t { Kernel, Gemm, Copy, Zero, Collective };
+    // Attention: a flash-attention pass (CPU: ops/attention/flash_cpu.h); buffers as
+    // attn::AttentionProblem orders them (the outputs the graph uses, then the inputs).
+    enum class Kind : uint8_t { Kernel, Gemm, Copy, Zero, Collective, Attention };
     Kind kind = Kind::Kernel;
     KernelKind kernel_kind = KernelKind::Loop;  // of the scheduled kernel (Kernel and Gemm)
     std::string name;                           // "k012_mul": dumps, profiles, reports
@@ -55,6 +58,7 @@ struct PlanStep {
     std::vector<NodeId> buffers;
     std::optional<kir::Kernel> kir;          // Kernel
     std::optional<gemm::GemmProblem> gemm;   // Gemm: shapes, transposes, strided batch views
+    std::optional<attn::AttentionProblem> attention;  // Attention
     std::optional<CudaKernelSource> cuda;    // CUDA target: Kernel and Gemm steps
     int64_t copy_bytes = 0;                  // Copy and Zero; Collective: the bucket's bytes
     int issue_after = -1;                    // Collective

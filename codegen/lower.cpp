@@ -425,9 +425,10 @@ LoweredKernel lower_kernel(const Graph& g, const Schedule& s, const ScheduledKer
     switch (k.kind) {
         case KernelKind::Loop: return l.lower_loop();
         case KernelKind::ScatterAdd: return l.lower_scatter();
-        case KernelKind::Gemm: break;
+        case KernelKind::Gemm:
+        case KernelKind::Attention: break;
     }
-    PG_UNREACHABLE("BLAS kernels are not lowered to kir");
+    PG_UNREACHABLE("BLAS and attention kernels are not lowered to kir");
 }
 
 }  // namespace pg

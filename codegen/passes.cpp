@@ -15,6 +15,7 @@
 #include "graph/build.h"
 #include "graph/composite.h"
 #include "graph/text.h"
+#include "ops/attention/attention_problem.h"
 
 namespace pg {
 
@@ -103,14 +104,25 @@ Graph widen_matmuls(const Graph& g) {
     });
 }
 
+bool AttentionTemplates::serves(const Graph& g, const Node& n) const {
+    if (!attn::is_template_op(n.op)) return false;
+    const Node& q = g[n.inputs[0]];
+    auto has = [](const auto& list, auto x) { return std::find(list.begin(), list.end(), x) != list.end(); };
+    return has(dtypes, q.dtype) && (head_dims.empty() || has(head_dims, q.shape[3]));
+}
+
 Graph run_passes(const Graph& g, const PassOptions& opts) {
     struct Pass {
         const char* name;
         std::function<Graph(const Graph&)> run;
-        bool primitive_after;
+        bool primitive_after;  // but the attention templates kept
     };
     std::vector<Pass> passes = {
-        {"decompose", [](const Graph& x) { return decompose(x); }, true},
+        {"decompose",
+         [&opts](const Graph& x) {
+             return decompose(x, [&opts](const Graph& h, const Node& n) { return opts.attention.serves(h, n); });
+         },
+         true},
         {"simplify", [](const Graph& x) { return simplify(x); }, true},
         {"split_reductions", [](const Graph& x) { return split_reductions(x); }, true},
     };
@@ -121,7 +133,7 @@ Graph run_passes(const Graph& g, const PassOptions& opts) {
     Graph cur = rebuild(g, [](Graph& dst, const Node& n, const std::vector<NodeId>& map) { return copy_node(dst, n, map); });
     for (const Pass& p : passes) {
         cur = p.run(cur);
-        verify(cur, p.name, p.primitive_after);
+        verify(cur, p.name, p.primitive_after && opts.attention.dtypes.empty());
         maybe_dump(cur, p.name);
     }
     return cur;

@@ -2,17 +2,29 @@
 // the graph after every pass whose name matches (to PG_DUMP_DIR/<pass>.graph when that is set,
 // else to stderr).
 #pragma once
+#include <vector>
+
 #include "graph/graph.h"
 
 namespace pg {
+
+// The attention nodes (Attention, AttentionLse, AttentionGrad) a target runs as flash-attention
+// templates (ops/attention): those of q's dtype in `dtypes` and, when head_dims is not empty, of a
+// listed head dim. The others decompose into the reference expansion ([T, T] scores).
+struct AttentionTemplates {
+    std::vector<DType> dtypes;  // empty: no template, every attention decomposes
+    std::vector<int64_t> head_dims;
+    bool serves(const Graph& g, const Node& n) const;
+};
 
 struct PassOptions {
     // CPU: bf16/f16 matmuls become f32 matmuls of the widened operands, rounded once at the end,
     // so that they run on OpenBLAS or the vectorized generated kernel (see widen_matmuls).
     bool widen_low_precision_matmuls = false;
+    AttentionTemplates attention;
 };
 
-// verify -> decompose -> simplify -> split_reductions [-> widen_matmuls], verifying after every pass
+// verify -> decompose (but the attention templates) -> simplify -> split_reductions [-> widen_matmuls], verifying after every pass
 Graph run_passes(const Graph& g, const PassOptions& opts = {});
 
 // matmul(a, b) in bf16/f16 -> cast(matmul(cast(a, f32), cast(b, f32)), dtype): the products and

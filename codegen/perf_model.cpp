@@ -79,6 +79,7 @@ const char* kind_name(const PlanStep& st) {
         case PlanStep::Kind::Copy: return "copy";
         case PlanStep::Kind::Zero: return "zero";
         case PlanStep::Kind::Gemm: return "gemm";
+        case PlanStep::Kind::Attention: return "attention";
         case PlanStep::Kind::Kernel: return st.kernel_kind == KernelKind::ScatterAdd ? "scatter" : "loop";
     }
     return "?";
@@ -97,6 +98,7 @@ KernelWork step_work(const PlanStep& st) {
     if (st.kind == PlanStep::Kind::Zero) w.bytes = static_cast<double>(st.copy_bytes);
     if (st.kind == PlanStep::Kind::Gemm) w = gemm_work(st.gemm.value(), uses_tensor_cores(st));
     if (st.kind == PlanStep::Kind::Kernel) w = loop_work(st.kir.value());
+    if (st.kind == PlanStep::Kind::Attention) w = attention_work(st.attention.value());
     w.launches = launches_of(st);
     return w;
 }
@@ -127,6 +129,22 @@ KernelWork loop_work(const kir::Kernel& k) {
         double size = static_cast<double>(k.buffers[b].numel) * static_cast<double>(dtype_size(k.buffers[b].dtype));
         w.bytes += (c.loaded[b] ? size : 0) + (c.stored[b] ? size : 0);
     }
+    return w;
+}
+
+KernelWork attention_work(const attn::AttentionProblem& p) {
+    using attn::Pass;
+    KernelWork w;
+    w.simt_fma_flops = p.flops();  // both templates multiply with f32 FMAs (attention_cuda.cpp)
+    double pairs = static_cast<double>(p.b * p.h) * static_cast<double>(p.t) * static_cast<double>(p.t + 1) / 2;
+    w.simt_ops = pairs * (p.pass == Pass::Forward ? 4 : 5);
+    double q_elems = static_cast<double>(p.b * p.h * p.t * p.d), kv_elems = static_cast<double>(p.b * p.hkv * p.t * p.d);
+    double rows = static_cast<double>(p.b * p.h * p.t), esize = static_cast<double>(dtype_size(p.dtype));
+    double inputs = (q_elems + 2 * kv_elems) * esize + (p.pass == Pass::Forward ? 0 : q_elems * esize + 2 * rows * 4);
+    double outputs = p.pass == Pass::Forward ? (p.has_output[0] ? q_elems * esize : 0) + (p.has_output[1] ? rows * 4 : 0)
+                     : p.pass == Pass::GradQ ? q_elems * esize
+                                             : (p.has_output[0] + p.has_output[1]) * kv_elems * esize;
+    w.bytes = inputs + outputs;
     return w;
 }
 

@@ -17,6 +17,11 @@
 //                per cycle, where the peak counts an FMA as two); bytes = every buffer the kernel
 //                loads read once, every buffer it stores written once (a += store both).
 //   Copy / Zero  2 x bytes / bytes, one launch (a device memcpy / memset node).
+//   Attention    a flash-attention pass: its causal products (AttentionProblem::flops) as SIMT
+//                FMAs (the template has no mma.sync path yet), plus the softmax's SIMT ops per
+//                visible (query, key) pair (forward 4: scale, max, exp, sum; backward 5: scale,
+//                exp, dP - delta, times P, times scale); bytes = every input read once and every
+//                output written once (no [T, T] tensor goes through memory).
 #pragma once
 #include <string>
 #include <vector>
@@ -54,10 +59,12 @@ struct KernelWork {
 KernelWork loop_work(const kir::Kernel& k);
 // The work of a GEMM; `tensor_cores` chooses the unit.
 KernelWork gemm_work(const gemm::GemmProblem& p, bool tensor_cores);
+// The work of a flash-attention pass, counted as the header says.
+KernelWork attention_work(const attn::AttentionProblem& p);
 
 struct KernelEstimate {
     std::string name;        // the plan step's name
-    std::string kind;        // "gemm", "loop", "scatter", "copy", "zero"
+    std::string kind;        // "gemm", "loop", "scatter", "copy", "zero", "attention"
     KernelWork work;
     double compute_seconds = 0, memory_seconds = 0;
     double seconds = 0;      // roofline + launches

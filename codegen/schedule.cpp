@@ -4,11 +4,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "base/env.h"
 #include "base/error.h"
 #include "codegen/view.h"
 #include "codegen/workload.h"
+#include "ops/attention/attention_problem.h"
 
 namespace pg {
 
@@ -87,6 +90,36 @@ void plan_blas(const Graph& g, const ScheduleOptions& opts, const std::vector<bo
     }
 }
 
+// Marks the attention template nodes and materialises their operands.
+void plan_attention(const Graph& g, const std::vector<bool>& live, Schedule& s, std::vector<bool>& is_template) {
+    for (NodeId i = 0; i < g.size(); ++i) {
+        if (!live[i] || !attn::is_template_op(g[i].op)) continue;
+        is_template[i] = true;
+        for (NodeId operand : g[i].inputs) {
+            if (s.materialized[operand] || is_leaf_buffer(g[operand].op)) continue;
+            s.materialized[operand] = true;
+            s.decisions[operand] = {false, "operand of an attention template"};
+        }
+    }
+}
+
+// One attention pass: its operands, the pass and the softmax scale.
+using AttentionPassKey = std::tuple<std::vector<NodeId>, attn::Pass, double>;
+
+// The attention kernels: one per pass key, its outputs filled slot by slot.
+void add_attention_kernel(const Graph& g, NodeId i, Schedule& s, std::map<AttentionPassKey, size_t>& passes) {
+    const Node& n = g[i];
+    auto [it, added] = passes.try_emplace(AttentionPassKey{n.inputs, attn::pass_of(n), n.scalar}, s.kernels.size());
+    if (added) {
+        ScheduledKernel k{KernelKind::Attention, i, {}};
+        k.outputs.assign(static_cast<size_t>(attn::problem_of(g, i).output_slots()), kNoNode);
+        s.kernels.push_back(std::move(k));
+    }
+    ScheduledKernel& k = s.kernels[it->second];
+    PG_ASSERT(k.outputs[static_cast<size_t>(attn::slot_of(n))] == kNoNode, "two attention nodes in one slot (%{})", i);
+    k.outputs[static_cast<size_t>(attn::slot_of(n))] = i;
+}
+
 }  // namespace
 
 bool is_outer_reduction(const Graph& g, NodeId id) {
@@ -108,10 +141,12 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
     std::vector<bool> live = live_nodes(g);
     std::vector<bool> is_blas(n, false);
     std::vector<bool> forced(n, false);
+    std::vector<bool> is_template(n, false);
     for (const Output& o : g.outputs()) forced[o.id] = true;
     for (const StateUpdate& u : g.updates())
         if (!is_zero_fill(g, u.value)) forced[u.value] = true;  // a zero fill needs no buffer of its own
     plan_blas(g, opts, live, s, is_blas);
+    plan_attention(g, live, s, is_template);
 
     s.options = opts;
     auto users = g.users();
@@ -120,7 +155,8 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
     for (NodeId i = n - 1; i >= 0; --i) {
         if (!live[i]) continue;
         const Node& node = g[i];
-        PG_ASSERT(op_kind(node.op) != OpKind::Composite, "schedule needs a decomposed graph ({})", op_name(node.op));
+        PG_ASSERT(op_kind(node.op) != OpKind::Composite || is_template[i], "schedule needs a decomposed graph ({})",
+                  op_name(node.op));
         double e = 0;
         int live_users = 0;
         for (NodeId u : users[i]) {
@@ -147,7 +183,7 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
             decide(!forced[i], forced[i] ? "graph output" : "constant: always inlined");
         } else if (forced[i]) {
             decide(false, "graph output or state update");
-        } else if (node.op == Op::Matmul || node.op == Op::ScatterAdd) {
+        } else if (node.op == Op::Matmul || node.op == Op::ScatterAdd || is_template[i]) {
             decide(false, "anchor: a kernel of its own");
         } else if (live_users == 0) {
             // Only read in place by BLAS (a view chain node that is not itself needed).
@@ -171,9 +207,15 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
             decide(false, fmt::format("{} would be evaluated {} times", op_name(node.op), e));
         }
     }
-    // Kernels in node order: inputs always precede users, so this is a valid execution order.
+    // Kernels in node order: inputs always precede users, so this is a valid execution order (the
+    // siblings of an attention pass have the same inputs as the first of them).
+    std::map<AttentionPassKey, size_t> attention_passes;
     for (NodeId i = 0; i < n; ++i) {
         if (!live[i] || !s.materialized[i] || is_leaf_buffer(g[i].op)) continue;
+        if (is_template[i]) {
+            add_attention_kernel(g, i, s, attention_passes);
+            continue;
+        }
         KernelKind kind = is_blas[i] ? KernelKind::Gemm : g[i].op == Op::ScatterAdd ? KernelKind::ScatterAdd
                                                                                       : KernelKind::Loop;
         s.kernels.push_back({kind, i});
@@ -191,13 +233,13 @@ StridedView gemm_operand(const Graph& g, const Schedule& s, NodeId operand) {
 }
 
 std::string describe(const Graph& g, const Schedule& s, bool verbose) {
-    int loop = 0, blas = 0, scatter = 0, inlined = 0;
-    for (const ScheduledKernel& k : s.kernels)
-        (k.kind == KernelKind::Loop ? loop : k.kind == KernelKind::Gemm ? blas : scatter)++;
+    int count[4] = {0, 0, 0, 0}, inlined = 0;  // per KernelKind
+    for (const ScheduledKernel& k : s.kernels) ++count[static_cast<int>(k.kind)];
     std::vector<bool> live = live_nodes(g);
     for (NodeId i = 0; i < g.size(); ++i) inlined += live[i] && !s.materialized[i];
-    std::string out = fmt::format("{} kernels ({} loop, {} gemm, {} scatter); {} nodes inlined",
-                                  s.kernels.size(), loop, blas, scatter, inlined);
+    std::string attention = count[3] ? fmt::format(", {} attention", count[3]) : "";
+    std::string out = fmt::format("{} kernels ({} loop, {} gemm, {} scatter{}); {} nodes inlined", s.kernels.size(),
+                                  count[0], count[1], count[2], attention, inlined);
     if (verbose)
         for (NodeId i = 0; i < g.size(); ++i)
             if (live[i] && s.materialized[i] && !is_leaf_buffer(g[i].op))

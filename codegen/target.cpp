@@ -26,7 +26,15 @@ PG_KNOB({.name = "PG_CUDA_GEMM_MIN_FLOPS", .kind = env::KnobKind::Int, .default_
          .doc = "matmuls with M*N*K at least this run as GEMM template kernels on the GPU; 0 = never",
          .affects_codegen = true});
 
-PassOptions Target::pass_options() const { return PassOptions{.widen_low_precision_matmuls = widen_low_precision_matmuls}; }
+PG_KNOB({.name = "PG_FLASH_ATTENTION", .kind = env::KnobKind::Bool, .default_value = "1",
+         .doc = "0 decomposes attention into its reference expansion ([T, T] scores) even with fusion on",
+         .affects_codegen = true});
+
+PassOptions Target::pass_options() const {
+    // PG_FUSION=0 is the unfused reference: every attention decomposes there.
+    return PassOptions{.widen_low_precision_matmuls = widen_low_precision_matmuls,
+                       .attention = fusion ? attention : AttentionTemplates{}};
+}
 
 ScheduleOptions Target::schedule_options() const {
     ScheduleOptions o;
@@ -43,6 +51,7 @@ ScheduleOptions Target::schedule_options() const {
 std::string Target::to_string() const {
     std::string s = kind == TargetKind::Cpu ? "cpu" : "cuda " + arch;
     if (!fusion) s += " unfused";
+    if (fusion && !attention.dtypes.empty()) s += " flash";
     s += gemm_min_flops > 0 ? fmt::format(" gemm>={}", gemm_min_flops) : " no-gemm";
     if (fusion_max_recompute != 4) s += fmt::format(" recompute<={}", fusion_max_recompute);
     if (deterministic && kind == TargetKind::Cuda) s += " deterministic";
@@ -58,6 +67,7 @@ Target cpu_target() {
     t.fusion_max_recompute = env::get_float("PG_FUSION_MAX_RECOMPUTE");
     t.gemm_min_flops = env::get_int("PG_BLAS_MIN_FLOPS");
     t.widen_low_precision_matmuls = true;
+    if (env::get_bool("PG_FLASH_ATTENTION")) t.attention.dtypes = {DType::f32};
     return t;
 }
 
@@ -72,6 +82,7 @@ Target cuda_target(const std::string& arch) {
     t.row_accumulation = false;
     t.separate_nested_reductions = true;
     t.deterministic = deterministic_mode();
+    if (env::get_bool("PG_FLASH_ATTENTION")) t.attention = {{DType::bf16, DType::f16}, {64, 128}};  // attention_cuda.h
     return t;
 }
 

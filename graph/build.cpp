@@ -203,6 +203,12 @@ NodeId fake_quant(Graph& g, NodeId x, int64_t bits) { return make(g, Op::FakeQua
 NodeId attention(Graph& g, NodeId q, NodeId k, NodeId v, double scale) {
     return make(g, Op::Attention, {q, k, v}, DType::f32, {}, {}, scale);
 }
+NodeId attention_lse(Graph& g, NodeId q, NodeId k, NodeId v, double scale) {
+    return make(g, Op::AttentionLse, {q, k, v}, DType::f32, {}, {}, scale);
+}
+NodeId attention_grad(Graph& g, const std::vector<NodeId>& qkv_dout_lse_delta, double scale, int64_t which) {
+    return make(g, Op::AttentionGrad, qkv_dout_lse_delta, DType::f32, {}, {which}, scale);
+}
 
 NodeId sum_to(Graph& g, NodeId a, const Shape& target) {
     const Shape& s = g[a].shape;

@@ -30,10 +30,16 @@ Registry& registry() {
 // softmax); nesting is shallow, so a pass count this large means a rule expands into itself.
 constexpr int kMaxDecomposePasses = 16;
 
-bool has_composites(const Graph& g) {
+using Keep = std::function<bool(const Graph&, const Node&)>;
+
+bool expands(const Graph& g, const Node& n, const Keep& keep) {
+    return op_kind(n.op) == OpKind::Composite && !(keep && keep(g, n));
+}
+
+bool has_composites(const Graph& g, const Keep& keep) {
     std::vector<bool> live = live_nodes(g);
     for (NodeId i = 0; i < g.size(); ++i)
-        if (live[i] && op_kind(g[i].op) == OpKind::Composite) return true;
+        if (live[i] && expands(g, g[i], keep)) return true;
     return false;
 }
 
@@ -58,14 +64,15 @@ const CompositeRule& composite_rule(Op op) {
     return r.rules[i];
 }
 
-Graph decompose(const Graph& g) {
-    auto expand = [](Graph& dst, const Node& n, const std::vector<NodeId>& map) {
+Graph decompose(const Graph& g, const Keep& keep) {
+    auto expand = [&keep](Graph& dst, const Node& n, const std::vector<NodeId>& map) {
         if (op_kind(n.op) != OpKind::Composite) return copy_node(dst, n, map);
         std::vector<NodeId> in;
         in.reserve(n.inputs.size());
         for (NodeId i : n.inputs) in.push_back(map[i]);
         Node local = n;
         local.inputs = in;
+        if (!expands(dst, local, keep)) return copy_node(dst, n, map);
         NodeId out = composite_rule(n.op).decompose(dst, local, in);
         PG_ASSERT(dst[out].shape == n.shape && dst[out].dtype == n.dtype,
                   "decomposition of {} gives {} {}, expected {} {}", op_name(n.op),
@@ -74,7 +81,7 @@ Graph decompose(const Graph& g) {
         return out;
     };
     Graph cur = rebuild(g, expand);
-    for (int pass = 1; has_composites(cur); ++pass) {
+    for (int pass = 1; has_composites(cur, keep); ++pass) {
         PG_ASSERT(pass < kMaxDecomposePasses, "decompose did not converge after {} passes", pass);
         cur = rebuild(cur, expand);
     }

@@ -23,8 +23,10 @@ struct CompositeRule {
 bool register_composite(Op op, CompositeRule rule);
 const CompositeRule& composite_rule(Op op);  // InternalError if op has no registered rule
 
-// Expands every composite node into primitives (repeatedly, until none remain).
-Graph decompose(const Graph& g);
+// Expands every composite node into primitives (repeatedly, until none remain), except the nodes
+// for which keep(graph, node) holds (node's inputs are ids in graph): a backend runs those as
+// templates (codegen keeps attention for its flash-attention templates).
+Graph decompose(const Graph& g, const std::function<bool(const Graph&, const Node&)>& keep = {});
 
 }  // namespace pg
 

@@ -205,6 +205,20 @@ void infer_matmul(const Graph& g, Node& n) {
     n.dtype = a.dtype;
 }
 
+// AttentionGrad's extra operands (dout like q; lse and delta f32 [B, H, T]) and its result: dq
+// shaped like q, dk and dv like k.
+void infer_attention_grad(const Graph& g, Node& n) {
+    const Node& q = g[n.inputs[0]];
+    const Node& dout = g[n.inputs[3]];
+    Shape rows{q.shape[0], q.shape[1], q.shape[2]};
+    INFER_CHECK(dout.shape == q.shape && dout.dtype == q.dtype, "dout must match q's shape and dtype");
+    for (int i : {4, 5})
+        INFER_CHECK(g[n.inputs[i]].shape == rows && g[n.inputs[i]].dtype == DType::f32,
+                    "lse and delta must be f32 {}", shape_str(rows));
+    INFER_CHECK(n.ints.size() == 1 && n.ints[0] >= 0 && n.ints[0] <= 2, "which must be 0 (dq), 1 (dk) or 2 (dv)");
+    n.shape = n.ints[0] == 0 ? q.shape : g[n.inputs[1]].shape;
+}
+
 void infer_composite(const Graph& g, Node& n) {
     const Node& a = g[n.inputs[0]];
     INFER_CHECK(is_float(a.dtype), "{} needs a float operand", op_name(n.op));
@@ -235,7 +249,9 @@ void infer_composite(const Graph& g, Node& n) {
             INFER_CHECK(a.shape.size() == 2 && is_float(a.dtype), "expects a float matrix [rows, cols]");
             INFER_CHECK(n.ints.size() == 1 && n.ints[0] >= 2 && n.ints[0] <= 16, "bits must be in [2, 16]");
             return;
-        case Op::Attention: {
+        case Op::Attention:
+        case Op::AttentionLse:
+        case Op::AttentionGrad: {
             const Node& k = g[n.inputs[1]];
             const Node& v = g[n.inputs[2]];
             INFER_CHECK(a.shape.size() == 4 && k.shape.size() == 4 && v.shape == k.shape,
@@ -245,6 +261,11 @@ void infer_composite(const Graph& g, Node& n) {
             INFER_CHECK(k.shape[1] > 0 && a.shape[1] % k.shape[1] == 0, "query heads {} not a multiple of kv heads {}",
                         a.shape[1], k.shape[1]);
             INFER_CHECK(k.dtype == a.dtype && v.dtype == a.dtype, "q, k, v dtypes differ");
+            if (n.op == Op::AttentionLse) {
+                n.shape = {a.shape[0], a.shape[1], a.shape[2]};
+                n.dtype = DType::f32;
+            }
+            if (n.op == Op::AttentionGrad) infer_attention_grad(g, n);
             return;
         }
         default: PG_UNREACHABLE();

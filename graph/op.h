@@ -25,6 +25,11 @@
 //   Rope              x [B, T, H, D]; ints = {rotated dims}; scalar = base; halves convention
 //   Attention         (q [B, H, T, D], k [B, Hkv, T, D], v [B, Hkv, T, D]) -> [B, H, T, D],
 //                     causal, GQA (head h reads kv head h / (H / Hkv)); scalar = softmax scale
+//   AttentionLse      (q, k, v) -> [B, H, T] f32: the log-sum-exp of each query's scaled, masked
+//                     scores (the softmax statistics the backward reuses); scalar = softmax scale
+//   AttentionGrad     (q, k, v, dout [B, H, T, D], lse [B, H, T] f32, delta [B, H, T] f32) with
+//                     delta = rowsum(dout * out): ints = {which}: 0 -> dq [B, H, T, D],
+//                     1 -> dk, 2 -> dv [B, Hkv, T, D], in q's dtype; scalar = softmax scale
 #pragma once
 #include <cstdint>
 #include <string_view>
@@ -87,6 +92,8 @@ enum class OpKind : uint8_t { Leaf, Unary, Binary, Ternary, Reduce, Movement, In
     X(RmsNorm, "rms_norm", Composite, 1)       \
     X(Rope, "rope", Composite, 1)              \
     X(Attention, "attention", Composite, 3)   \
+    X(AttentionLse, "attention_lse", Composite, 3) \
+    X(AttentionGrad, "attention_grad", Composite, 6) \
     X(FakeQuant, "fake_quant", Composite, 1)
 
 enum class Op : uint8_t {

@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "base/thread_pool.h"
 #include "codegen/compile_plan.h"
+#include "ops/attention/flash_cpu.h"
 #include "runtime/blas.h"
 #include "runtime/comm/communicator.h"
 #include "runtime/cpu_jit.h"
@@ -24,13 +25,14 @@ PG_KNOB({.name = "PG_PROFILE", .kind = env::KnobKind::Bool, .default_value = "0"
          .doc = "1 times every kernel launch of the CPU plan (adds a clock read per launch)"});
 
 struct CpuExecutable::Step {
-    enum Kind { Launch, Blas, Copy, Zero, Complete } kind = Launch;  // Complete: the collectives
+    enum Kind { Launch, Blas, Copy, Zero, Complete, Attention } kind = Launch;  // Complete: the collectives
     CpuKernelFn fn = nullptr;
     std::vector<void*> buffers;
     int64_t extent = 1;
     int threads = 0;  // Launch: CpuLoopConfig::threads
     std::unique_ptr<BlasMatmul> blas;
     size_t bytes = 0;  // Copy: buffers = {dst, src}; Zero: buffers = {dst}
+    std::optional<attn::AttentionProblem> attention;  // buffers in slot order (attn::slot_buffers)
 };
 
 namespace {
@@ -79,6 +81,11 @@ void CpuExecutable::build_steps() {
             st.extent = ps.kir->parallel_extent();
             st.threads = std::get<CpuLoopConfig>(ps.config).threads;
             (ps.kernel_kind == KernelKind::Loop ? stats_.loop_kernels : stats_.scatter_kernels)++;
+        } else if (ps.kind == PlanStep::Kind::Attention) {
+            st.kind = Step::Attention;
+            st.attention = ps.attention;
+            st.buffers = attn::slot_buffers(*ps.attention, st.buffers);
+            ++stats_.attention_kernels;
         } else if (ps.kind == PlanStep::Kind::Collective) {
             st.kind = Step::Complete;
         } else {
@@ -116,6 +123,7 @@ void CpuExecutable::run_one(const Step& st) const {
         case Step::Copy: std::memcpy(st.buffers[0], st.buffers[1], st.bytes); break;
         case Step::Zero: std::memset(st.buffers[0], 0, st.bytes); break;
         case Step::Complete: break;  // run() completes the collectives: it holds the communicator
+        case Step::Attention: attn::flash_cpu(*st.attention, st.buffers); break;
     }
 }
 
@@ -139,7 +147,8 @@ void CpuExecutable::run() {
         }
         issue_collectives(comm, i + 1);
         if (profile_) step_seconds_[i] += std::chrono::duration<double>(Clock::now() - t0).count();
-        if (check_outputs_ && (steps_[i].kind == Step::Launch || steps_[i].kind == Step::Blas)) check_output(i);
+        Step::Kind k = steps_[i].kind;
+        if (check_outputs_ && (k == Step::Launch || k == Step::Blas || k == Step::Attention)) check_output(i);
     }
     profiled_runs_ += profile_;
 }
@@ -181,13 +190,17 @@ std::string CpuExecutable::summary() const {
 
 namespace {
 
+const char* step_label(const PlanStep& st) {
+    return st.kind == PlanStep::Kind::Gemm ? "blas" : st.kind == PlanStep::Kind::Attention ? "flash" : "loop";
+}
+
 // "k012 loop exp [4, 32]": the profile's name of a step.
 std::string profile_name(const ExecPlan& p, size_t i) {
     const PlanStep& st = p.steps[i];
     if (st.kind == PlanStep::Kind::Copy || st.kind == PlanStep::Kind::Zero || st.kind == PlanStep::Kind::Collective)
         return st.name;
     NodeId root = p.schedule.kernels[i].root;
-    return fmt::format("k{:03} {} {} {}", i, st.kind == PlanStep::Kind::Gemm ? "blas" : "loop",
+    return fmt::format("k{:03} {} {} {}", i, step_label(st),
                        op_name(p.graph[root].op), shape_str(p.graph[root].shape));
 }
 
@@ -197,7 +210,7 @@ std::string profile_kind(const ExecPlan& p, size_t i) {
     if (st.kind == PlanStep::Kind::Copy) return "copy updates";
     if (st.kind == PlanStep::Kind::Zero) return "zero updates";
     if (st.kind == PlanStep::Kind::Collective) return "all-reduce wait";
-    return fmt::format("{} {}", st.kind == PlanStep::Kind::Gemm ? "blas" : "loop", op_name(p.graph[p.schedule.kernels[i].root].op));
+    return fmt::format("{} {}", step_label(st), op_name(p.graph[p.schedule.kernels[i].root].op));
 }
 
 }  // namespace

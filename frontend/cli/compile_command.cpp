@@ -17,6 +17,7 @@
 #include "codegen/perf_model.h"
 #include "frontend/cli/command.h"
 #include "frontend/cli/estimate_table.h"
+#include "frontend/train/compute_dtype.h"
 #include "frontend/train/step_graphs.h"
 #include "runtime/cuda/cuda_libs.h"
 #include "runtime/cuda/nvrtc_compiler.h"
@@ -49,12 +50,14 @@ Options:
                          bytes, launch overhead; a lower bound, see codegen/perf_model.h), the top
                          kernels by estimated time and the step totals; --arch defaults to sm_90a
   --gpu NAME             the GPU of --estimate: h100 (default) or h200
+  --cpu                  plan for the CPU backend instead (nothing compiled): each graph's kernel
+                         counts and memory plan (arena bytes)
   --top N                kernels listed per graph by --estimate (default 15))";
 
 struct CompileArgs {
     std::string arch;
     bool unfused = false, use_cache = true, quiet = false;
-    bool estimate = false;
+    bool estimate = false, cpu = false;
     std::string gpu = "h100";
     int top = 15;
 };
@@ -89,6 +92,8 @@ CompileArgs parse_args(const std::vector<std::string>& args) {
             a.gpu = *g;
         } else if (auto t = flag_value(args, i, "--top")) {
             a.top = parse_top(*t);
+        } else if (flag == "--cpu") {
+            a.cpu = true;
         } else if (flag == "--unfused" || flag == "--no-cache" || flag == "--quiet" || flag == "--estimate") {
             a.unfused |= flag == "--unfused";
             a.use_cache &= flag != "--no-cache";
@@ -137,12 +142,20 @@ size_t print_kernel_table(const ExecPlan& plan, const CudaProgram& program, size
     return i;
 }
 
+// The trainer's settings for the planned target: PG_COMPUTE_DTYPE=auto follows the target (bf16 on
+// CUDA), not the backend this machine would pick.
+Hyperparams read_for_target(const CompileArgs& a) {
+    Hyperparams h = read_hyperparams();
+    h.model.compute_dtype = compute_dtype_for(a.cpu ? "cpu" : "cuda");
+    return h;
+}
+
 void print_banner(const CompileArgs& a, const Hyperparams& h) {
     const GptConfig& m = h.model;
     fmt::print("pgolf compile: GPT {} layers, d {}, {} heads / {} kv, vocab {}, mlp x{}; {} tokens per step of seq {}; "
-               "{}\n",
+               "{}, {} activations\n",
                m.num_layers, m.model_dim, m.num_heads, m.num_kv_heads, m.vocab_size, m.mlp_mult, h.train_batch_tokens,
-               h.train_seq_len, a.unfused ? "unfused" : "fused");
+               h.train_seq_len, a.unfused ? "unfused" : "fused", dtype_name(m.compute_dtype));
 }
 
 struct PlannedGraphs {
@@ -161,9 +174,9 @@ PlannedGraphs plan_graphs(const CompileArgs& a, const Hyperparams& h) {
     p.eval = build_eval_graph(h.model, h.val_rows(), h.train_seq_len);
     fmt::print("  graphs built in {:.2f} s: {} micro-steps of {} sequences, the optimizer, evaluation of {} sequences\n",
                seconds_since(t0), p.step.micro_steps, p.step.micro_rows, h.val_rows());
-    Target target = cuda_target(a.arch);
+    Target target = a.cpu ? cpu_target() : cuda_target(a.arch);
     target.fusion = target.fusion && !a.unfused;
-    target.tuned = installed_gpu_decisions();
+    if (!a.cpu) target.tuned = installed_gpu_decisions();
     fmt::print("  tuning: {}\n", target.tuned ? fmt::format("{} decisions from {}", target.tuned->kernels.size(),
                                                                 TuningDb::default_path())
                                                : "none (the documented heuristics)");
@@ -204,15 +217,26 @@ void print_estimates(const CompileArgs& a, const PlannedGraphs& p, const Hyperpa
 int run_estimate(CompileArgs a) {
     gpu_peaks(a.gpu);  // fail on an unknown --gpu before building anything
     if (a.arch.empty()) a.arch = env::get("PG_CUDA_ARCH").empty() ? "sm_90a" : env::get("PG_CUDA_ARCH");
-    Hyperparams h = read_hyperparams();
+    Hyperparams h = read_for_target(a);
     print_banner(a, h);
     fmt::print("  target: {} (planned only, nothing compiled)\n", a.arch);
     print_estimates(a, plan_graphs(a, h), h);
     return 0;
 }
 
+// --cpu: the CPU backend's plans only (kernel counts and memory plans).
+int run_cpu_plan(const CompileArgs& a) {
+    PG_CHECK(!a.estimate, "--cpu plans for the CPU and --estimate estimates a GPU: pass one of them");
+    Hyperparams h = read_for_target(a);
+    print_banner(a, h);
+    fmt::print("  target: cpu (planned only, nothing compiled)\n");
+    plan_graphs(a, h);
+    return 0;
+}
+
 int run_compile(std::vector<std::string> args) {
     CompileArgs a = parse_args(args);
+    if (a.cpu) return run_cpu_plan(a);
     if (a.estimate) return run_estimate(a);
     LibraryStatus nvrtc = nvrtc_status();
     PG_CHECK(nvrtc.ok, "{}", nvrtc.detail);
@@ -222,7 +246,7 @@ int run_compile(std::vector<std::string> args) {
                  "--arch sm_80 (A100)", why);
     }
     a.arch = CudaProgram::resolve_arch(a.arch);  // fail on a bad --arch before building anything
-    Hyperparams h = read_hyperparams();
+    Hyperparams h = read_for_target(a);
     print_banner(a, h);
     fmt::print("  compiler: {}\n", nvrtc.detail);
     auto t0 = std::chrono::steady_clock::now();

@@ -11,11 +11,23 @@
 namespace pg::cli {
 
 std::string memory_plan_line(const ExecPlan& plan) {
-    int64_t params = 0, inputs = 0;
+    int64_t params = 0, inputs = 0, largest_bytes = 0;
     for (const PlanLeaf& l : plan.leaves) (l.role == LeafRole::Param ? params : inputs) += l.bytes();
-    return fmt::format("memory plan: arena {} B ({:.2f} MiB), unshared {} B ({:.2f} MiB); params {} B, inputs {} B",
+    NodeId largest = kNoNode;  // the largest arena buffer: shows whether any [T, T] scores remain
+    for (NodeId i = 0; i < plan.graph.size(); ++i) {
+        const Node& n = plan.graph[i];
+        int64_t bytes = numel(n.shape) * static_cast<int64_t>(dtype_size(n.dtype));
+        if (plan.arena_offset[static_cast<size_t>(i)] < 0 || bytes <= largest_bytes) continue;
+        largest = i;
+        largest_bytes = bytes;
+    }
+    std::string biggest = largest == kNoNode ? "none"
+                                             : fmt::format("{} B ({} {} {})", largest_bytes, op_name(plan.graph[largest].op),
+                                                           dtype_name(plan.graph[largest].dtype), shape_str(plan.graph[largest].shape));
+    return fmt::format("memory plan: arena {} B ({:.2f} MiB), unshared {} B ({:.2f} MiB); params {} B, inputs {} B; "
+                       "largest buffer {}",
                        plan.arena_bytes, plan.arena_bytes / 1048576.0, plan.naive_bytes, plan.naive_bytes / 1048576.0,
-                       params, inputs);
+                       params, inputs, biggest);
 }
 
 void print_estimate(const std::string& graph_name, const StepEstimate& e, int top) {

@@ -8,8 +8,10 @@
 
 #include "base/env.h"
 #include "base/error.h"
+#include "frontend/train/compute_dtype.h"
 #include "frontend/train/data_parallel.h"
 #include "frontend/models/variant_knobs.h"
+#include "runtime/executable.h"
 
 namespace pg {
 
@@ -61,9 +63,10 @@ PG_KNOB({.name = "SEEDS", .kind = KnobKind::String, .default_value = "",
 PG_KNOB({.name = "RUN_ID", .kind = KnobKind::String, .default_value = "", .doc = "run name (default: a timestamp)"});
 PG_KNOB({.name = "RUN_DIR", .kind = KnobKind::String, .default_value = "",
          .doc = "directory for the log, checkpoint and artifact (default: runs/<RUN_ID>)"});
-PG_KNOB({.name = "PG_COMPUTE_DTYPE", .kind = KnobKind::String, .default_value = "f32",
-         .doc = "activation dtype of the model: f32, or bf16 as the baseline's autocast (fp32 master weights)",
-         .choices = {"f32", "bf16"}});
+PG_KNOB({.name = "PG_COMPUTE_DTYPE", .kind = KnobKind::String, .default_value = "auto",
+         .doc = "activation dtype of the model: auto (bf16 on the GPU, f32 on the CPU), f32, or bf16 as the "
+                "baseline's autocast (fp32 master weights, softmax statistics and cross-entropy)",
+         .choices = {"auto", "f32", "bf16"}});
 PG_KNOB({.name = "RESUME_FROM", .kind = KnobKind::String, .default_value = "",
          .doc = "checkpoint (.ckpt) to resume training from (weights, optimizer state, step, data position), or "
                 "auto: the newest valid checkpoint in RUN_DIR, if any"});
@@ -105,7 +108,7 @@ Hyperparams read_hyperparams() {
     m.logit_softcap = env::get_float("LOGIT_SOFTCAP");
     m.qk_gain_init = env::get_float("QK_GAIN_INIT");
     m.tied_embed_init_std = env::get_float("TIED_EMBED_INIT_STD");
-    m.compute_dtype = parse_dtype(env::get("PG_COMPUTE_DTYPE"));
+    m.compute_dtype = compute_dtype_for(selected_backend());
     PG_CHECK(env::get_bool("TIE_EMBEDDINGS"), "TIE_EMBEDDINGS=0 (an untied head) is not supported; use 1");
     h.train_batch_tokens = env::get_int("TRAIN_BATCH_TOKENS");
     h.train_seq_len = env::get_int("TRAIN_SEQ_LEN");

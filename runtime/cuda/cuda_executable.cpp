@@ -62,7 +62,7 @@ CudaExecutable::~CudaExecutable() {
 void CudaExecutable::add_replay_steps(const PlanStep& ps, const CudaProgram& program, size_t& source_index) {
     std::vector<DevicePtr> args;
     for (NodeId id : ps.buffers) args.push_back(address(id));
-    if (ps.kind != PlanStep::Kind::Kernel && ps.kind != PlanStep::Kind::Gemm) {
+    if (!ps.cuda) {  // copies, fills, collectives
         Step st;
         st.kind = ps.kind == PlanStep::Kind::Copy ? Step::Copy : ps.kind == PlanStep::Kind::Zero ? Step::Zero : Step::Complete;
         st.args = args;
@@ -86,8 +86,9 @@ void CudaExecutable::add_replay_steps(const PlanStep& ps, const CudaProgram& pro
         ++stats_.launches;
     }
     steps_.back().finishes = &ps - plan_.steps.data();
-    (ps.kernel_kind == KernelKind::Gemm ? stats_.gemm_kernels
+    (ps.kernel_kind == KernelKind::Gemm         ? stats_.gemm_kernels
      : ps.kernel_kind == KernelKind::ScatterAdd ? stats_.scatter_kernels
+     : ps.kernel_kind == KernelKind::Attention  ? stats_.attention_kernels
                                                 : stats_.loop_kernels)++;
 }
 

@@ -6,7 +6,10 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "codegen/compile_plan.h"
+#include "graph/build.h"
 #include "frontend/train/step_graphs.h"
 #include "runtime/cuda/nvrtc_compiler.h"
 #include "tests/cuda/cuda_test_util.h"
@@ -58,7 +61,50 @@ void check_training_step(const Hyperparams& h, const std::vector<std::string>& a
     }
 }
 
+// q [B, H, T, D] and k, v [B, Hkv, T, D] in bf16 with the forward and the three gradients as
+// outputs: the graph of every flash-attention pass.
+Graph attention_passes(int64_t b, int64_t h, int64_t hkv, int64_t t, int64_t d) {
+    namespace bd = build;
+    Graph g;
+    NodeId q = bd::input(g, "q", {b, h, t, d}, DType::bf16);
+    NodeId k = bd::input(g, "k", {b, hkv, t, d}, DType::bf16);
+    NodeId v = bd::input(g, "v", {b, hkv, t, d}, DType::bf16);
+    NodeId dout = bd::input(g, "dout", {b, h, t, d}, DType::bf16);
+    double scale = 1.0 / std::sqrt(static_cast<double>(d));
+    NodeId out = bd::attention(g, q, k, v, scale);
+    NodeId delta = bd::reshape(g, bd::sum(g, bd::mul(g, bd::cast(g, dout, DType::f32), bd::cast(g, out, DType::f32)), {-1}),
+                               {b, h, t});
+    std::vector<NodeId> ops = {q, k, v, dout, bd::attention_lse(g, q, k, v, scale), delta};
+    g.set_output("out", out);
+    for (int64_t which = 0; which < 3; ++which)
+        g.set_output(fmt::format("grad{}", which), bd::attention_grad(g, ops, scale, which));
+    return g;
+}
+
 }  // namespace
+
+TEST_CASE("cuda: the flash-attention template compiles for sm_90a and sm_80 at head dims 64 and 128, no spills") {
+    PG_SKIP_UNLESS_NVRTC();
+    for (const std::string arch : {"sm_90a", "sm_80"}) {
+        for (int64_t d : {64, 128}) {
+            // The baseline's shape per micro-step (64 sequences of 1024, 8 heads over 4 kv heads).
+            ExecPlan plan = compile_plan(attention_passes(64, 8, 4, 1024, d), cuda_target(arch));
+            std::vector<CudaKernelSource> sources;
+            for (const PlanStep& st : plan.steps)
+                if (st.kind == PlanStep::Kind::Attention) sources.push_back(*st.cuda);
+            REQUIRE(sources.size() == 3);  // forward (out and lse), dq, dk and dv
+            std::unique_ptr<CudaProgram> program = CudaProgram::compile(sources, {arch, true});
+            for (size_t i = 0; i < sources.size(); ++i) {
+                const CudaEntryReport& e = program->report(i).entries.at(0);
+                MESSAGE(arch, " ", sources[i].mapping, ": ", e.registers, " registers, ", e.shared_bytes,
+                        " B shared, spills ", e.spill_stores, "/", e.spill_loads);
+                INFO(arch, " ", sources[i].mapping);
+                CHECK(e.spill_stores + e.spill_loads == 0);
+                CHECK(e.shared_bytes <= 48 * 1024);
+            }
+        }
+    }
+}
 
 TEST_CASE("cuda: every kernel of the tiny GPT's training step compiles for sm_90a and sm_80, fused and unfused") {
     PG_SKIP_UNLESS_NVRTC();

@@ -127,6 +127,27 @@ void add_composite_cases(std::vector<OpCase>& t) {
                      NodeId v = b::param(g, "v", {2, 2, 9, 8});
                      return b::attention(g, q, k, v, 0.35);
                  }});
+    // T = 70 is ragged against the CPU flash attention's 64-row and 64-key blocks
+    // (ops/attention/flash_cpu.h): the second block holds 6 rows, partly above the diagonal.
+    t.push_back({"attention + its log-sum-exp, T=70, H=4 over Hkv=2", [](Graph& g) {
+                     NodeId q = b::param(g, "q", {1, 4, 70, 8});
+                     NodeId k = b::param(g, "k", {1, 2, 70, 8});
+                     NodeId v = b::param(g, "v", {1, 2, 70, 8});
+                     NodeId lse = b::reshape(g, b::attention_lse(g, q, k, v, 0.35), {1, 4, 70, 1});
+                     return b::add(g, b::attention(g, q, k, v, 0.35), lse);
+                 }});
+    // The backward passes with the statistics the forward gives them; dq, dk and dv side by side.
+    t.push_back({"attention_grad dq | dk | dv, T=70, H=4 over Hkv=2", [](Graph& g) {
+                     NodeId q = b::param(g, "q", {1, 4, 70, 8});
+                     NodeId k = b::param(g, "k", {1, 2, 70, 8});
+                     NodeId v = b::param(g, "v", {1, 2, 70, 8});
+                     NodeId dout = b::param(g, "dout", {1, 4, 70, 8});
+                     NodeId out = b::attention(g, q, k, v, 0.35);
+                     NodeId delta = b::reshape(g, b::sum(g, b::mul(g, dout, out), {-1}), {1, 4, 70});
+                     std::vector<NodeId> ops = {q, k, v, dout, b::attention_lse(g, q, k, v, 0.35), delta};
+                     return b::concat(g, {b::attention_grad(g, ops, 0.35, 0), b::attention_grad(g, ops, 0.35, 1),
+                                          b::attention_grad(g, ops, 0.35, 2)}, 1);
+                 }});
     // Rounding is discontinuous: a backend whose x/scale differs from the interpreter's in the last
     // bit can move an element by one int6 step, rowmax/31 (3.2% of the row's largest value).
     t.push_back({"fake_quant int6, per row", [](Graph& g) {

@@ -1,0 +1,27 @@
+// The CUDA flash-attention template: one instance per attention pass (attention_problem.h), bf16
+// or f16 in and out, f32 arithmetic and softmax statistics, causal (key blocks above the diagonal
+// are never visited), GQA by indexing the kv head h / G, head dims 64 and 128. The instance
+// source expects the CUDA prelude before it, defines its helpers in the namespace <entry>_ns and
+//   extern "C" __global__ void <entry>(<the step's buffers: present outputs, then inputs>)
+// with 16-bit tensors as pg_u16 and lse / delta as float. Grid: x over row blocks (key blocks for
+// GradKV), y over heads (kv heads for GradKV), z over the batch.
+#pragma once
+#include <array>
+#include <string>
+
+#include "ops/attention/attention_problem.h"
+
+namespace pg::attn {
+
+// Whether the template serves the problem's dtype and head dim.
+bool cuda_template_serves(DType dtype, int64_t head_dim);
+
+// Rows per block (queries, or keys for GradKV; the key and query blocks are equal): the largest of
+// 64, 32, 16 whose shared tiles fit the 48 KiB of static shared memory (see attention_cuda.cpp).
+int cuda_block_rows(const AttentionProblem& p);
+int cuda_threads(const AttentionProblem& p);  // (block rows)^2 / 16: a 4 x 4 micro-tile each
+
+std::string attention_cuda_source(const AttentionProblem& p, const std::string& entry);
+std::array<int64_t, 3> attention_grid(const AttentionProblem& p);
+
+}  // namespace pg::attn
