@@ -7,15 +7,18 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "base/error.h"
 #include "base/thread_pool.h"
 #include "codegen/compile_plan.h"
+#include "codegen/llvm/loop_blocking.h"
 #include "codegen/workload.h"
 #include "graph/build.h"
 #include "graph/interpreter.h"
 #include "runtime/cpu_executable.h"
+#include "runtime/tuning/tuning_inputs.h"
 
 namespace pg {
 namespace {
@@ -24,24 +27,6 @@ namespace {
 // shared machine spread by a few percent, and a decision made on noise only churns the database.
 constexpr double kMinGain = 0.05;
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// Deterministic values in [-0.5, 0.5) for floats, small indices for integers, 1 for scalars:
-// finite inputs keep every kernel on its normal path (no NaN or denormal slow paths).
-HostTensor leaf_value(const PlanLeaf& leaf, uint64_t seed) {
-    HostTensor t(leaf.dtype, leaf.shape);
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (int64_t i = 0; i < t.numel(); ++i) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        double u = static_cast<double>(x >> 11) / 9007199254740992.0;
-        t.set(i, leaf.role == LeafRole::Scalar ? 1.0 : is_float(leaf.dtype) ? u - 0.5 : static_cast<double>(i % 7));
-    }
-    return t;
-}
-
-void fill_leaves(Executable& exe) {
-    uint64_t seed = 1;
-    for (const PlanLeaf& leaf : exe.plan().leaves) exe.set(leaf.name, leaf_value(leaf, seed++));
-}
 
 // An f32 buffer's bytes as a tensor.
 HostTensor as_tensor(std::string_view bytes, const Shape& shape) {
@@ -65,7 +50,7 @@ struct MatmulCandidate {
         t.gemm_min_flops = library ? 1 : 0;
         session = open_session("cpu");
         exe = std::make_unique<CpuExecutable>(*session, graph, t);
-        fill_leaves(*exe);
+        fill_tuning_inputs(*exe);
     }
 
     // Normwise error of an f32 dot product of length k against fp64 stays far below k ulps;
@@ -109,6 +94,19 @@ std::vector<KernelConfig> step_candidates(const PlanStep& st) {
     out = {CpuGemmConfig{0}};
     for (int b = 1; b <= max_blocks; b *= 2) out.push_back(CpuGemmConfig{b});
     return out;
+}
+
+// The second round of a loop step: `base` (the thread split's winner) and its loop blockings,
+// each keeping base's thread split; empty when the kernel has none. The rounds are coordinate
+// descent (threads x blockings would be 3 x 5 candidates, each blocking a JIT compile).
+std::vector<KernelConfig> blocking_round(const PlanStep& st, const CpuLoopConfig& base) {
+    if (st.kind != PlanStep::Kind::Kernel) return {};
+    std::vector<KernelConfig> out{base};
+    for (CpuLoopConfig c : blocking_candidates(*st.kir, ThreadPool::global().num_threads())) {
+        c.threads = base.threads;
+        out.push_back(c);
+    }
+    return out.size() > 1 ? out : std::vector<KernelConfig>{};
 }
 
 // Step i's output after running it with `config`, as bytes.
@@ -214,27 +212,54 @@ void CpuAutotuner::tune_matmuls(const Graph& primitive) {
     }
 }
 
+// Tunes step i: its thread split (or row blocks), then for a loop kernel its blocking with the
+// split's winner. The record's default is the heuristic's time, its tuned time the final winner's.
+WorkloadResult CpuAutotuner::tune_step(CpuExecutable& exe, size_t i, KernelConfig& winner) {
+    const PlanStep& st = exe.plan().steps[i];
+    std::vector<KernelConfig> first = step_candidates(st);
+    winner = st.kind == PlanStep::Kind::Kernel ? KernelConfig{CpuLoopConfig{}} : KernelConfig{CpuGemmConfig{}};
+    std::optional<WorkloadResult> res;
+    if (!first.empty()) res = decide_step(exe, i, first, options_.timing, winner);
+    const auto* split = std::get_if<CpuLoopConfig>(&winner);
+    std::vector<KernelConfig> second = blocking_round(st, split ? *split : CpuLoopConfig{});
+    if (second.empty()) return *res;
+    for (const KernelConfig& c : second) {
+        try {
+            exe.prepare_step(i, c);
+        } catch (const std::exception&) {
+            // run_step throws the same again while it is timed: the candidate counts as failed
+        }
+    }
+    WorkloadResult blocked = decide_step(exe, i, second, options_.timing, winner);
+    if (!res) return blocked;
+    res->decision = blocked.decision;
+    res->tuned_us = std::min(res->tuned_us, blocked.tuned_us);
+    res->candidates += blocked.candidates - 1;
+    res->failed += blocked.failed;
+    return *res;
+}
+
 void CpuAutotuner::tune_steps(const Graph& g) {
     Target t = cpu_target();
     t.tuned = db_.decisions(device_);
     std::unique_ptr<Session> session = open_session("cpu");
     CpuExecutable exe(*session, g, t);
-    fill_leaves(exe);
+    fill_tuning_inputs(exe);
     std::set<std::string> seen;
     for (size_t i = 0; i < exe.plan().steps.size(); ++i) {
         const PlanStep& st = exe.plan().steps[i];
         if (st.kind != PlanStep::Kind::Kernel && st.kind != PlanStep::Kind::Gemm) continue;
-        std::vector<KernelConfig> candidates = step_candidates(st);
+        const bool tunable = !step_candidates(st).empty() || !blocking_round(st, {}).empty();
         const bool first = seen.insert(st.workload).second;
         const KernelRecord* known = options_.retune ? nullptr : db_.find_kernel(device_, st.workload);
-        if (candidates.empty() || !first || known) {
-            if (first && known && !candidates.empty())
+        if (!tunable || !first || known) {
+            if (first && known && tunable)
                 report({st.workload, config_string(known->config), known->default_us, known->tuned_us, 0, 0, true});
             exe.run_step(i, {});  // its consumers need its output
             continue;
         }
         KernelConfig winner;
-        WorkloadResult res = decide_step(exe, i, candidates, options_.timing, winner);
+        WorkloadResult res = tune_step(exe, i, winner);
         db_.set_kernel(device_, st.workload, {winner, res.default_us, res.tuned_us});
         report(res);
     }
