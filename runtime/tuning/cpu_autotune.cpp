@@ -233,7 +233,9 @@ WorkloadResult CpuAutotuner::tune_step(CpuExecutable& exe, size_t i, KernelConfi
     WorkloadResult blocked = decide_step(exe, i, second, options_.timing, winner);
     if (!res) return blocked;
     res->decision = blocked.decision;
-    res->tuned_us = std::min(res->tuned_us, blocked.tuned_us);
+    // The rounds are timed minutes apart under a changing load: the second round's gain over its
+    // own base, applied to the first round's winner, not the raw times of two rounds.
+    if (std::isfinite(blocked.default_us) && blocked.default_us > 0) res->tuned_us *= blocked.tuned_us / blocked.default_us;
     res->candidates += blocked.candidates - 1;
     res->failed += blocked.failed;
     return *res;
