@@ -35,16 +35,31 @@ HostTensor as_tensor(std::string_view bytes, const Shape& shape) {
     return t;
 }
 
-// The matmul [sa] x [sb] alone on contiguous operands, compiled as an OpenBLAS call (`library`)
-// or as a generated loop kernel, with its operands filled.
+// A matmul's operand shapes and layouts (t: a transposed view of a contiguous tensor, as
+// matmul_workload says), which is what its generated loop kernel's speed depends on.
+struct MatmulShape {
+    Shape a, b;
+    bool trans_a = false, trans_b = false;
+};
+
+// Leaf `name` of shape `s`, or the transposed view of a leaf of the swapped shape.
+NodeId operand(Graph& g, const char* name, Shape s, bool transposed) {
+    if (!transposed) return build::param(g, name, s);
+    const int64_t r = static_cast<int64_t>(s.size());
+    std::swap(s[r - 2], s[r - 1]);
+    return build::transpose(g, build::param(g, name, s), r - 2, r - 1);
+}
+
+// The matmul alone on operands of its layout, compiled as an OpenBLAS call (`library`) or as a
+// generated loop kernel, with its operands filled.
 struct MatmulCandidate {
     Graph graph;
     NodeId product = kNoNode;
     std::unique_ptr<Session> session;
     std::unique_ptr<CpuExecutable> exe;
 
-    MatmulCandidate(const Shape& sa, const Shape& sb, bool library) {
-        product = build::matmul(graph, build::param(graph, "a", sa), build::param(graph, "b", sb));
+    MatmulCandidate(const MatmulShape& m, bool library) {
+        product = build::matmul(graph, operand(graph, "a", m.a, m.trans_a), operand(graph, "b", m.b, m.trans_b));
         graph.set_output("c", product);
         Target t = cpu_target();
         t.gemm_min_flops = library ? 1 : 0;
@@ -61,14 +76,14 @@ struct MatmulCandidate {
     }
 };
 
-// Microseconds per run of the matmul [sa] x [sb] as {library, generated}; +infinity for a
-// candidate that fails to compile (pruned before timing), to run, or to match the reference.
-std::array<double, 2> time_matmul(const Shape& sa, const Shape& sb, const TimingOptions& timing) {
+// Microseconds per run of the matmul as {library, generated}; +infinity for a candidate that
+// fails to compile (pruned before timing), to run, or to match the reference.
+std::array<double, 2> time_matmul(const MatmulShape& m, const TimingOptions& timing) {
     std::vector<std::unique_ptr<MatmulCandidate>> built;
     std::vector<std::function<void()>> runs;
     for (bool library : {true, false}) {
         try {
-            built.push_back(std::make_unique<MatmulCandidate>(sa, sb, library));
+            built.push_back(std::make_unique<MatmulCandidate>(m, library));
             runs.push_back([exe = built.back()->exe.get()] { exe->run(); });
         } catch (const std::exception&) {
             built.push_back(nullptr);
@@ -123,11 +138,11 @@ bool same_result(const PlanStep& st, const std::string& heuristic, const std::st
     return max_rel_error(as_tensor(candidate, shape), as_tensor(heuristic, shape)) <= 1e-6;
 }
 
-// The placement of a matmul [sa] x [sb]: the other side of the heuristic's threshold wins only by
-// kMinGain. An empty decision: neither candidate ran.
-WorkloadResult decide_matmul(const std::string& workload, const Shape& sa, const Shape& sb, bool heuristic,
+// The placement of a matmul: the other side of the heuristic's threshold wins only by kMinGain.
+// An empty decision: neither candidate ran.
+WorkloadResult decide_matmul(const std::string& workload, const MatmulShape& m, bool heuristic,
                              const TimingOptions& timing) {
-    auto [library_us, generated_us] = time_matmul(sa, sb, timing);
+    auto [library_us, generated_us] = time_matmul(m, timing);
     WorkloadResult res{workload, "", heuristic ? library_us : generated_us, 0, 2, 0, false};
     res.failed = std::isinf(library_us) + std::isinf(generated_us);
     if (res.failed == 2) return res;
@@ -205,7 +220,9 @@ void CpuAutotuner::tune_matmuls(const Graph& primitive) {
         const size_t r = n.shape.size();
         const Shape& sa = primitive[n.inputs[0]].shape;
         const bool heuristic = n.shape[r - 2] * n.shape[r - 1] * sa.back() >= cpu_target().gemm_min_flops;
-        WorkloadResult res = decide_matmul(workload, sa, primitive[n.inputs[1]].shape, heuristic, options_.timing);
+        MatmulShape m{sa, primitive[n.inputs[1]].shape, is_transposed_view(primitive, n.inputs[0]),
+                      is_transposed_view(primitive, n.inputs[1])};
+        WorkloadResult res = decide_matmul(workload, m, heuristic, options_.timing);
         if (!res.decision.empty())
             db_.set_matmul(device_, workload, {res.decision == "library", res.default_us, res.tuned_us});
         report(res);
