@@ -22,10 +22,18 @@ using Subst = std::map<int, ExprRef>;
 // fits in it stays there without blocking.
 constexpr int64_t kL1Bytes = 32 * 1024;
 
-void expr_vars(const ExprRef& e, VarSet& out) {
-    if (!e) return;
+// Expressions are DAGs (fusion shares subexpressions): every walk visits a node once.
+using Seen = std::set<const kir::Expr*>;
+
+void expr_vars(const ExprRef& e, VarSet& out, Seen& seen) {
+    if (!e || !seen.insert(e.get()).second) return;
     if (e->kind == kir::ExprKind::Var) out.insert(e->var);
-    for (const ExprRef& a : e->args) expr_vars(a, out);
+    for (const ExprRef& a : e->args) expr_vars(a, out, seen);
+}
+
+void expr_vars(const ExprRef& e, VarSet& out) {
+    Seen seen;
+    expr_vars(e, out, seen);
 }
 
 // Variables the statements read (an accumulator update reads its accumulator).
@@ -67,9 +75,10 @@ struct ReuseScan {
     Deps deps;
     std::map<int, int64_t> extent;
     int64_t bytes = 0;
+    Seen seen;
 
     void scan(const ExprRef& e) {
-        if (!e) return;
+        if (!e || !seen.insert(e.get()).second) return;
         if (e->kind == kir::ExprKind::Load) {
             VarSet d = loop_deps(e->args[0], deps);
             if (!d.count(row)) {
