@@ -3,14 +3,16 @@
 // that the compile driver consults before falling back to the documented heuristics.
 //
 //   step kind      CPU                                  CUDA
-//   Loop/Scatter   CpuLoopConfig: thread split          cuda::MappingConfig: reduction split,
+//   Loop/Scatter   CpuLoopConfig: thread split,         cuda::MappingConfig: reduction split,
+//                  loop blocking (rows x inner tile)
 //                                                       block threads, vector width
 //   Gemm           CpuGemmConfig: sgemm row blocks      gemm::GemmConfig: tiles, warps, stages
 //   matmul         on the library (OpenBLAS / the GEMM template) or a generated loop kernel: a
 //                  schedule decision, by default M*N*K >= PG_BLAS_MIN_FLOPS / PG_CUDA_GEMM_MIN_FLOPS
 //
 // A configuration that changes generated code enters the kernel's source or kir and so its
-// kernel key (runtime/kernel_cache.h); the CPU's thread split and row blocks change only how the
+// kernel key (runtime/kernel_cache.h): so does the CPU loop blocking (it rewrites the kir,
+// codegen/llvm/loop_blocking.h). The CPU's thread split and row blocks change only how the
 // runtime launches a binary, so they are part of the plan step (reports, profiles) but not of the
 // binary's key. Decisions are keyed by workload (codegen/workload.h), never by plan position.
 #pragma once
@@ -27,8 +29,17 @@ namespace pg {
 // How many of the pool's threads a Loop or ScatterAdd kernel's parallel loop spreads over.
 // 0 (the heuristic): all of them. Fewer threads pay off for small kernels, whose work is shorter
 // than the ~5-20 us it takes to hand chunks to the workers and wait for the last.
+//
+// rows / inner: the loop blocking of codegen/llvm/loop_blocking.h, rows of the parallel loop per
+// block and iterations of its inner loop per tile. 0 (the heuristic): no blocking. The generated
+// loops the plan keeps are small (matmuls below PG_BLAS_MIN_FLOPS = 2^21 multiply-adds go to
+// loops, so their reused B operand is at most a few hundred KiB and stays in the 512 KiB L2 of a
+// Zen 3 core without blocking); blocking then only shortens the vectorized inner loop, so it is
+// left to the autotuner to find the kernels where it pays.
 struct CpuLoopConfig {
     int threads = 0;
+    int rows = 0;
+    int inner = 0;
     bool operator==(const CpuLoopConfig&) const = default;
 };
 

@@ -7,10 +7,20 @@
 
 namespace pg {
 
+bool is_transposed_view(const Graph& g, NodeId operand) {
+    const Node& n = g[operand];
+    const size_t r = n.ints.size();
+    if (n.op != Op::Permute || r < 2) return false;
+    for (size_t d = 0; d + 2 < r; ++d)
+        if (n.ints[d] != static_cast<int64_t>(d)) return false;
+    return n.ints[r - 2] == static_cast<int64_t>(r - 1) && n.ints[r - 1] == static_cast<int64_t>(r - 2);
+}
+
 std::string matmul_workload(const Graph& g, NodeId matmul) {
     const Node& n = g[matmul];
-    return fmt::format("matmul {} {}x{}", dtype_name(n.dtype), shape_str(g[n.inputs[0]].shape),
-                       shape_str(g[n.inputs[1]].shape));
+    return fmt::format("matmul {} {}x{} {}{}", dtype_name(n.dtype), shape_str(g[n.inputs[0]].shape),
+                       shape_str(g[n.inputs[1]].shape), is_transposed_view(g, n.inputs[0]) ? 't' : 'n',
+                       is_transposed_view(g, n.inputs[1]) ? 't' : 'n');
 }
 
 std::string gemm_workload(const gemm::GemmProblem& p) {

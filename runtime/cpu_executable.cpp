@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "base/thread_pool.h"
 #include "codegen/compile_plan.h"
+#include "codegen/llvm/loop_blocking.h"
 #include "ops/attention/flash_cpu.h"
 #include "runtime/blas.h"
 #include "runtime/comm/communicator.h"
@@ -58,7 +59,7 @@ CpuExecutable::~CpuExecutable() = default;
 void CpuExecutable::build_steps() {
     std::vector<kir::Kernel> kernels;
     for (const PlanStep& st : plan_.steps)
-        if (st.kind == PlanStep::Kind::Kernel) kernels.push_back(*st.kir);
+        if (st.kind == PlanStep::Kind::Kernel) kernels.push_back(blocked_kernel(*st.kir, std::get<CpuLoopConfig>(st.config)));
     auto t0 = Clock::now();
     program_ = CpuProgram::compile(kernels);
     stats_.compile_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -68,6 +69,7 @@ void CpuExecutable::build_steps() {
 
     size_t next_fn = 0;
     for (const PlanStep& ps : plan_.steps) {
+        const size_t kernel_index = next_fn;
         Step st;
         for (NodeId id : ps.buffers) st.buffers.push_back(reinterpret_cast<void*>(address(id)));
         if (ps.kind == PlanStep::Kind::Gemm) {
@@ -78,7 +80,7 @@ void CpuExecutable::build_steps() {
         } else if (ps.kind == PlanStep::Kind::Kernel) {
             st.kind = Step::Launch;
             st.fn = program_->fn(next_fn++);
-            st.extent = ps.kir->parallel_extent();
+            st.extent = kernels[kernel_index].parallel_extent();
             st.threads = std::get<CpuLoopConfig>(ps.config).threads;
             (ps.kernel_kind == KernelKind::Loop ? stats_.loop_kernels : stats_.scatter_kernels)++;
         } else if (ps.kind == PlanStep::Kind::Attention) {
@@ -163,9 +165,11 @@ void CpuExecutable::run_step(size_t i, const KernelConfig& config) {
     }
     if (const auto* loop = std::get_if<CpuLoopConfig>(&config)) {
         PG_ASSERT(st.kind == Step::Launch, "a loop config for GEMM step {}", i);
-        int saved = std::exchange(st.threads, loop->threads);
-        run_one(st);
-        st.threads = saved;
+        const auto& own = std::get<CpuLoopConfig>(plan_.steps[i].config);
+        Step& target = loop->rows == own.rows && loop->inner == own.inner ? st : blocking_variant(i, *loop);
+        int saved = std::exchange(target.threads, loop->threads);
+        run_one(target);
+        target.threads = saved;
         return;
     }
     const auto* gemm = std::get_if<CpuGemmConfig>(&config);
@@ -173,6 +177,28 @@ void CpuExecutable::run_step(size_t i, const KernelConfig& config) {
     int saved = std::exchange(st.blas->row_blocks, gemm->row_blocks);
     run_one(st);
     st.blas->row_blocks = saved;
+}
+
+void CpuExecutable::prepare_step(size_t i, const KernelConfig& config) {
+    const auto* loop = std::get_if<CpuLoopConfig>(&config);
+    if (!loop || plan_.steps.at(i).kind != PlanStep::Kind::Kernel) return;
+    const auto& own = std::get<CpuLoopConfig>(plan_.steps[i].config);
+    if (loop->rows != own.rows || loop->inner != own.inner) blocking_variant(i, *loop);
+}
+
+CpuExecutable::Step& CpuExecutable::blocking_variant(size_t i, const CpuLoopConfig& blocking) {
+    auto key = std::make_pair(i, fmt::format("{}x{}", blocking.rows, blocking.inner));
+    auto it = variants_.find(key);
+    if (it != variants_.end()) return *it->second.second;
+    kir::Kernel k = blocked_kernel(*plan_.steps[i].kir, blocking);
+    auto program = CpuProgram::compile({k});
+    auto st = std::make_unique<Step>();
+    st->buffers = steps_[i].buffers;
+    st->fn = program->fn(0);
+    st->extent = k.parallel_extent();
+    Step& out = *st;
+    variants_.emplace(key, std::make_pair(std::move(program), std::move(st)));
+    return out;
 }
 
 std::string_view CpuExecutable::step_output(size_t i) const {

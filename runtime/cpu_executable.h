@@ -7,6 +7,7 @@
 // copies.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,10 +44,13 @@ public:
     std::vector<KernelTime> profile() const override;
 
     // Tuning hooks (runtime/tuning/cpu_autotune.h). Runs step `i` (a Kernel or Gemm step) alone
-    // with `config` in place of its own (none: its own): a CpuLoopConfig or CpuGemmConfig, the
-    // choices that need no recompile. Its inputs are whatever the buffers hold: run the steps in
+    // with `config` in place of its own (none: its own): a CpuLoopConfig or CpuGemmConfig. A loop
+    // blocking other than the step's own is compiled on first use and kept. Its inputs are whatever the buffers hold: run the steps in
     // plan order, since the arena reuses a buffer once its last reader has run.
     void run_step(size_t i, const KernelConfig& config);
+    // Compiles what run_step(i, config) needs beyond the step's own binary (a loop blocking's
+    // variant), so that a timing of run_step does not include the JIT compile.
+    void prepare_step(size_t i, const KernelConfig& config);
     // The bytes of step i's output buffer.
     std::string_view step_output(size_t i) const;
 
@@ -58,11 +62,14 @@ private:
     struct Step;
 
     void build_steps();
+    // Step i's kernel compiled with `blocking` (its rows / inner; threads ignored), kept.
+    Step& blocking_variant(size_t i, const CpuLoopConfig& blocking);
     void check_output(size_t step) const;  // throws NonFiniteError
     void run_one(const Step& st) const;
     void issue_collectives(comm::Communicator* c, size_t before_step) const;
 
     std::unique_ptr<CpuProgram> program_;
+    std::map<std::pair<size_t, std::string>, std::pair<std::unique_ptr<CpuProgram>, std::unique_ptr<Step>>> variants_;
     std::vector<Step> steps_;
     std::vector<std::vector<size_t>> issue_before_;  // [i]: collective steps issued before step i
     CpuPlanStats stats_;

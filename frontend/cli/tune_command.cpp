@@ -22,6 +22,7 @@
 #include "runtime/cuda/nvrtc_compiler.h"
 #include "runtime/executable.h"
 #include "runtime/tuning/cpu_autotune.h"
+#include "runtime/tuning/cuda_autotune.h"
 #include "runtime/tuning/cuda_prune.h"
 
 namespace pg::cli {
@@ -47,10 +48,13 @@ is faster by the margin (default 3%), otherwise the previous database is kept. B
 the verdict are printed. The trainer, `pgolf bench` and `pgolf compile` use
 the decisions; PG_TUNE=off ignores them.
 
-Runs for real on the CPU backend. For a GPU, --arch ARCH does the first half: every GEMM step's
-(with --loops also every loop kernel's) search space of tile or mapping configurations, each
-compiled alone with NVRTC and pruned on compile failure, spills, registers or shared memory; timing
-the survivors on the GPU is not implemented yet, so nothing is stored for the GPU.
+On the CPU backend: matmul placement, thread splits, loop blockings and OpenBLAS row blocks. On
+the CUDA backend (a GPU present): every GEMM step's (with --loops also every loop kernel's)
+search space of tile or mapping configurations, each compiled alone with NVRTC and pruned on
+compile failure, spills, registers or shared memory, the survivors timed with CUDA events (L2
+flushed before each timed run), the winner checked against the heuristic's output and stored
+under the GPU's identity. Without a GPU, --arch ARCH does only the pruning, for that arch, and
+stores nothing.
 
 Options:
   --reps N        timed repetitions per candidate (default 5; the median counts)
@@ -62,8 +66,9 @@ Options:
   --step-reps N   alternating A/B rounds of the whole-step check (default 5; after 2 warm-up steps)
   --margin P      percent by which the new step must be faster to be stored (default 3)
   --no-step-check store the new decisions without timing the whole step
-  --arch ARCH     GPU search spaces pruned by NVRTC compile results for ARCH (e.g. sm_90a)
-  --loops         with --arch: loop kernels too (slow: ~19 NVRTC compiles per kernel))";
+  --arch ARCH     the GPU arch to compile candidates for (default: the GPU's); without a GPU,
+                  prune only, for ARCH (e.g. sm_90a)
+  --loops         on a GPU or with --arch: loop kernels too (slow: ~19 NVRTC compiles per kernel))";
 
 struct TuneArgs {
     AutotuneOptions options;
@@ -73,7 +78,7 @@ struct TuneArgs {
     // The step's median must drop by 3%, so that noise between the two alternated medians alone
     // does not store a set that is no faster (the trainer would use it by default).
     double margin = 0.03;
-    std::string arch;  // prune GPU candidates for this arch instead of tuning the CPU
+    std::string arch;  // the GPU arch; without a GPU: prune candidates for it instead of tuning the CPU
 };
 
 TuneArgs parse_args(std::vector<std::string> args) {
@@ -121,7 +126,7 @@ std::string progress_line(const WorkloadResult& r) {
 
 using NamedGraphs = std::vector<std::pair<std::string, const Graph*>>;
 
-// --arch: every GEMM (and with --loops every loop) workload's candidates, pruned by NVRTC.
+// --arch without a GPU: every GEMM (and with --loops every loop) workload's candidates, pruned by NVRTC.
 int prune_gpu(const TuneArgs& a, const NamedGraphs& graphs) {
     LibraryStatus nvrtc = nvrtc_status();
     PG_CHECK(nvrtc.ok, "{}", nvrtc.detail);
@@ -145,8 +150,8 @@ int prune_gpu(const TuneArgs& a, const NamedGraphs& graphs) {
                 fmt::print("      {:<36} regs {:3}  {}\n", config_string(c.config), c.registers, c.why);
         }
     }
-    fmt::print("{} workloads for {}: {} candidates, {} kept after compiling; timing them needs the GPU "
-               "(not implemented yet): nothing stored\n",
+    fmt::print("{} workloads for {}: {} candidates, {} kept after compiling; timing them needs a GPU "
+               "(PG_BACKEND=cuda on one): nothing stored\n",
                workloads, arch, candidates, kept);
     return 0;
 }
@@ -167,39 +172,12 @@ void store(const TuneArgs& a, const Hyperparams& h, const TuningDb& db, const st
                           : fmt::format("rejected, kept the previous decisions in {}", path));
 }
 
-int run_tune(std::vector<std::string> args) {
-    TuneArgs a = parse_args(std::move(args));
-    if (!a.arch.empty()) {
-        Hyperparams h = read_hyperparams();
-        TrainingGraphs step = build_training_graphs(h);
-        ModelGraph eval = build_eval_graph(h.model, h.val_rows(), h.train_seq_len);
-        return prune_gpu(a, {{"micro-step", step.micro.graph.get()}, {"optimizer", step.optimizer.graph.get()},
-                             {"eval", eval.graph.get()}});
-    }
-    std::unique_ptr<Session> probe = open_session();
-    PG_CHECK(probe->device().kind() == TargetKind::Cpu,
-             "pgolf tune times kernels on the CPU backend only; on a GPU, --arch prunes the candidates by their "
-             "compile results, timing them is not implemented yet (use PG_BACKEND=cpu)");
-    std::string path = TuningDb::default_path();
-    PG_CHECK(!path.empty(), "no place for the tuning database: set PG_TUNE_DB=FILE (or PG_CACHE_DIR)");
-    TuningDb db = TuningDb::load(path);
-    DeviceIdentity device = cpu_identity();
-    Hyperparams h = read_hyperparams();
-    fmt::print("pgolf tune: GPT {} layers, d {}, vocab {}, {} tokens per step of seq {}\n  device: {}\n  database: {}{}\n",
-               h.model.num_layers, h.model.model_dim, h.model.vocab_size, h.train_batch_tokens, h.train_seq_len,
-               device.key, path, db.corrupt() ? " (corrupt: starting afresh)" : "");
-    TrainingGraphs step = build_training_graphs(h);
-    ModelGraph eval = build_eval_graph(h.model, h.val_rows(), h.train_seq_len);
-    int done = 0;
-    a.options.progress = [&](const WorkloadResult& r) {
-        ++done;
-        if (!a.quiet) fmt::print("[{:3}]{}\n", done, progress_line(r));
-        std::fflush(stdout);
-    };
-    CpuAutotuner tuner(db, device, a.options);
+// Tunes the graphs with `tuner` (CpuAutotuner or CudaAutotuner) and prints the totals; whether
+// anything was newly tuned.
+template <class Tuner>
+bool tune_graphs(Tuner& tuner, const NamedGraphs& graphs) {
     auto t0 = std::chrono::steady_clock::now();
-    for (const auto& [name, graph] : std::vector<std::pair<std::string, const Graph*>>{
-             {"micro-step", step.micro.graph.get()}, {"optimizer", step.optimizer.graph.get()}, {"eval", eval.graph.get()}}) {
+    for (const auto& [name, graph] : graphs) {
         fmt::print("{}:\n", name);
         tuner.tune(*graph);
     }
@@ -211,7 +189,41 @@ int run_tune(std::vector<std::string> args) {
     }
     fmt::print("tuned {} workloads ({} away from the heuristic), reused {}; {} candidates failed; {:.1f} s\n", tuned,
                changed, reused, failed, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    store(a, h, db, path, tuned > 0);
+    return tuned > 0;
+}
+
+int run_tune(std::vector<std::string> args) {
+    TuneArgs a = parse_args(std::move(args));
+    Hyperparams h = read_hyperparams();
+    TrainingGraphs step = build_training_graphs(h);
+    ModelGraph eval = build_eval_graph(h.model, h.val_rows(), h.train_seq_len);
+    const NamedGraphs graphs{
+        {"micro-step", step.micro.graph.get()}, {"optimizer", step.optimizer.graph.get()}, {"eval", eval.graph.get()}};
+    const bool gpu = selected_backend() == "cuda";
+    if (!a.arch.empty() && !gpu) return prune_gpu(a, graphs);
+    std::string path = TuningDb::default_path();
+    PG_CHECK(!path.empty(), "no place for the tuning database: set PG_TUNE_DB=FILE (or PG_CACHE_DIR)");
+    TuningDb db = TuningDb::load(path);
+    DeviceIdentity device = gpu ? cuda_identity() : cpu_identity();
+    fmt::print("pgolf tune: GPT {} layers, d {}, vocab {}, {} tokens per step of seq {}\n  device: {}\n  database: {}{}\n",
+               h.model.num_layers, h.model.model_dim, h.model.vocab_size, h.train_batch_tokens, h.train_seq_len,
+               device.key, path, db.corrupt() ? " (corrupt: starting afresh)" : "");
+    int done = 0;
+    a.options.progress = [&](const WorkloadResult& r) {
+        ++done;
+        if (!a.quiet) fmt::print("[{:3}]{}\n", done, progress_line(r));
+        std::fflush(stdout);
+    };
+    bool anything_new = false;
+    if (gpu) {
+        CudaAutotuneOptions o{.base = a.options, .loops = a.loops, .arch = CudaProgram::resolve_arch(a.arch)};
+        CudaAutotuner tuner(db, device, o);
+        anything_new = tune_graphs(tuner, graphs);
+    } else {
+        CpuAutotuner tuner(db, device, a.options);
+        anything_new = tune_graphs(tuner, graphs);
+    }
+    store(a, h, db, path, anything_new);
     return 0;
 }
 

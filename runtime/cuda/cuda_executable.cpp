@@ -32,6 +32,12 @@ struct CudaExecutable::Step {
     int64_t finishes = -1;         // the plan step whose output is final after this launch (its last)
 };
 
+// One tuning candidate of a plan step: its module and its launches over the step's buffers.
+struct CudaExecutable::Variant {
+    std::unique_ptr<CudaModule> module;
+    std::vector<Step> launches;
+};
+
 namespace {
 
 const Target& checked(const Target& target) {
@@ -195,5 +201,36 @@ void CudaExecutable::run() {
 void CudaExecutable::run_eager() { enqueue(); }
 
 void CudaExecutable::synchronize() { device_.synchronize(); }
+
+void CudaExecutable::run_step(size_t i, const KernelConfig& config) {
+    const PlanStep& ps = plan_.steps.at(i);
+    PG_ASSERT(ps.kind == PlanStep::Kind::Kernel || ps.kind == PlanStep::Kind::Gemm, "run_step {}: not a kernel step", i);
+    const KernelConfig& c = std::holds_alternative<std::monostate>(config) ? ps.config : config;
+    auto& variant = variants_[{i, config_string(c)}];
+    if (!variant) {
+        CudaKernelSource src = render_cuda_step(ps, c);
+        std::unique_ptr<CudaProgram> program = CudaProgram::compile({src}, {plan_.target.arch, true});
+        variant = std::make_unique<Variant>();
+        variant->module = std::make_unique<CudaModule>(device_, program->cubin(0));
+        for (const CudaLaunch& l : src.launches) {
+            Step st;
+            st.function = variant->module->function(l.entry);
+            st.grid = l.grid;
+            st.block = l.block;
+            for (NodeId id : ps.buffers) st.args.push_back(address(id));
+            variant->launches.push_back(std::move(st));
+        }
+        for (Step& st : variant->launches)
+            for (DevicePtr& a : st.args) st.arg_ptrs.push_back(&a);
+    }
+    for (Step& st : variant->launches) device_.launch(st.function, st.grid, st.block, st.arg_ptrs.data());
+}
+
+HostTensor CudaExecutable::step_output(size_t i) {
+    const Node& root = plan_.graph[plan_.schedule.kernels.at(i).root];
+    HostTensor t(root.dtype, root.shape);
+    device_.download(t.data(), address(plan_.schedule.kernels[i].root), t.bytes.size());
+    return t;
+}
 
 }  // namespace pg

@@ -15,6 +15,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,14 @@ public:
     void check_outputs(bool on) override { check_outputs_ = on; }
     std::string summary() const override;
 
+    // Tuning hooks (runtime/tuning/cuda_autotune.h). Enqueues plan step i (a Kernel or Gemm step)
+    // alone with `config` in place of its own (none: its own); a configuration's source is
+    // rendered, compiled and loaded on first use and kept. Its inputs are whatever the buffers
+    // hold: run the steps in plan order.
+    void run_step(size_t i, const KernelConfig& config);
+    // Step i's output buffer, downloaded (waits for the stream).
+    HostTensor step_output(size_t i);
+
     bool uses_graph() const { return use_graph_; }
     const CudaPlanStats& stats() const { return stats_; }
 
@@ -75,6 +84,8 @@ private:
     bool checked_once_ = false;  // the first step ran checked
     bool check_outputs_ = false;  // PG_NAN_CHECK=full: every step checked, each kernel output scanned
     std::vector<std::unique_ptr<CudaModule>> modules_;
+    struct Variant;
+    std::map<std::pair<size_t, std::string>, std::unique_ptr<Variant>> variants_;  // by (plan step, config)
     std::vector<Step> steps_;
     std::vector<std::vector<size_t>> issue_before_;  // [i]: plan collective steps issued before step i
     std::unique_ptr<CudaGraph> cuda_graph_;

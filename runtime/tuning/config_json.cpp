@@ -14,9 +14,14 @@ int field(const Json& j, const char* name) {
     return j[name].get<int>();
 }
 
+// A field that databases written before it existed lack: `fallback` then.
+int optional_field(const Json& j, const char* name, int fallback) { return j.contains(name) ? field(j, name) : fallback; }
+
 struct ToJson {
     Json operator()(std::monostate) const { return Json(nullptr); }
-    Json operator()(const CpuLoopConfig& c) const { return {{"kind", "cpu_loop"}, {"threads", c.threads}}; }
+    Json operator()(const CpuLoopConfig& c) const {
+        return {{"kind", "cpu_loop"}, {"threads", c.threads}, {"rows", c.rows}, {"inner", c.inner}};
+    }
     Json operator()(const CpuGemmConfig& c) const { return {{"kind", "cpu_gemm"}, {"row_blocks", c.row_blocks}}; }
     Json operator()(const cuda::MappingConfig& c) const {
         return {{"kind", "cuda_loop"},          {"min_split_extent", c.min_split_extent},
@@ -73,9 +78,9 @@ KernelConfig config_from_json(const Json& j) {
     PG_CHECK(j.is_object() && j.contains("kind") && j["kind"].is_string(), "configuration {} has no \"kind\"", j.dump());
     std::string kind = j["kind"].get<std::string>();
     if (kind == "cpu_loop") {
-        int threads = field(j, "threads");
-        PG_CHECK(threads >= 0, "cpu_loop threads {} is negative", threads);
-        return CpuLoopConfig{threads};
+        CpuLoopConfig c{field(j, "threads"), optional_field(j, "rows", 0), optional_field(j, "inner", 0)};
+        PG_CHECK(c.threads >= 0 && c.rows >= 0 && c.inner >= 0, "cpu_loop {} has a negative field", j.dump());
+        return c;
     }
     if (kind == "cpu_gemm") {
         int blocks = field(j, "row_blocks");

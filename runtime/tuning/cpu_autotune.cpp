@@ -7,15 +7,18 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "base/error.h"
 #include "base/thread_pool.h"
 #include "codegen/compile_plan.h"
+#include "codegen/llvm/loop_blocking.h"
 #include "codegen/workload.h"
 #include "graph/build.h"
 #include "graph/interpreter.h"
 #include "runtime/cpu_executable.h"
+#include "runtime/tuning/tuning_inputs.h"
 
 namespace pg {
 namespace {
@@ -25,24 +28,6 @@ namespace {
 constexpr double kMinGain = 0.05;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Deterministic values in [-0.5, 0.5) for floats, small indices for integers, 1 for scalars:
-// finite inputs keep every kernel on its normal path (no NaN or denormal slow paths).
-HostTensor leaf_value(const PlanLeaf& leaf, uint64_t seed) {
-    HostTensor t(leaf.dtype, leaf.shape);
-    uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (int64_t i = 0; i < t.numel(); ++i) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        double u = static_cast<double>(x >> 11) / 9007199254740992.0;
-        t.set(i, leaf.role == LeafRole::Scalar ? 1.0 : is_float(leaf.dtype) ? u - 0.5 : static_cast<double>(i % 7));
-    }
-    return t;
-}
-
-void fill_leaves(Executable& exe) {
-    uint64_t seed = 1;
-    for (const PlanLeaf& leaf : exe.plan().leaves) exe.set(leaf.name, leaf_value(leaf, seed++));
-}
-
 // An f32 buffer's bytes as a tensor.
 HostTensor as_tensor(std::string_view bytes, const Shape& shape) {
     HostTensor t(DType::f32, shape);
@@ -50,22 +35,37 @@ HostTensor as_tensor(std::string_view bytes, const Shape& shape) {
     return t;
 }
 
-// The matmul [sa] x [sb] alone on contiguous operands, compiled as an OpenBLAS call (`library`)
-// or as a generated loop kernel, with its operands filled.
+// A matmul's operand shapes and layouts (t: a transposed view of a contiguous tensor, as
+// matmul_workload says), which is what its generated loop kernel's speed depends on.
+struct MatmulShape {
+    Shape a, b;
+    bool trans_a = false, trans_b = false;
+};
+
+// Leaf `name` of shape `s`, or the transposed view of a leaf of the swapped shape.
+NodeId operand(Graph& g, const char* name, Shape s, bool transposed) {
+    if (!transposed) return build::param(g, name, s);
+    const int64_t r = static_cast<int64_t>(s.size());
+    std::swap(s[r - 2], s[r - 1]);
+    return build::transpose(g, build::param(g, name, s), r - 2, r - 1);
+}
+
+// The matmul alone on operands of its layout, compiled as an OpenBLAS call (`library`) or as a
+// generated loop kernel, with its operands filled.
 struct MatmulCandidate {
     Graph graph;
     NodeId product = kNoNode;
     std::unique_ptr<Session> session;
     std::unique_ptr<CpuExecutable> exe;
 
-    MatmulCandidate(const Shape& sa, const Shape& sb, bool library) {
-        product = build::matmul(graph, build::param(graph, "a", sa), build::param(graph, "b", sb));
+    MatmulCandidate(const MatmulShape& m, bool library) {
+        product = build::matmul(graph, operand(graph, "a", m.a, m.trans_a), operand(graph, "b", m.b, m.trans_b));
         graph.set_output("c", product);
         Target t = cpu_target();
         t.gemm_min_flops = library ? 1 : 0;
         session = open_session("cpu");
         exe = std::make_unique<CpuExecutable>(*session, graph, t);
-        fill_leaves(*exe);
+        fill_tuning_inputs(*exe);
     }
 
     // Normwise error of an f32 dot product of length k against fp64 stays far below k ulps;
@@ -76,14 +76,14 @@ struct MatmulCandidate {
     }
 };
 
-// Microseconds per run of the matmul [sa] x [sb] as {library, generated}; +infinity for a
-// candidate that fails to compile (pruned before timing), to run, or to match the reference.
-std::array<double, 2> time_matmul(const Shape& sa, const Shape& sb, const TimingOptions& timing) {
+// Microseconds per run of the matmul as {library, generated}; +infinity for a candidate that
+// fails to compile (pruned before timing), to run, or to match the reference.
+std::array<double, 2> time_matmul(const MatmulShape& m, const TimingOptions& timing) {
     std::vector<std::unique_ptr<MatmulCandidate>> built;
     std::vector<std::function<void()>> runs;
     for (bool library : {true, false}) {
         try {
-            built.push_back(std::make_unique<MatmulCandidate>(sa, sb, library));
+            built.push_back(std::make_unique<MatmulCandidate>(m, library));
             runs.push_back([exe = built.back()->exe.get()] { exe->run(); });
         } catch (const std::exception&) {
             built.push_back(nullptr);
@@ -111,6 +111,19 @@ std::vector<KernelConfig> step_candidates(const PlanStep& st) {
     return out;
 }
 
+// The second round of a loop step: `base` (the thread split's winner) and its loop blockings,
+// each keeping base's thread split; empty when the kernel has none. The rounds are coordinate
+// descent (threads x blockings would be 3 x 5 candidates, each blocking a JIT compile).
+std::vector<KernelConfig> blocking_round(const PlanStep& st, const CpuLoopConfig& base) {
+    if (st.kind != PlanStep::Kind::Kernel) return {};
+    std::vector<KernelConfig> out{base};
+    for (CpuLoopConfig c : blocking_candidates(*st.kir, ThreadPool::global().num_threads())) {
+        c.threads = base.threads;
+        out.push_back(c);
+    }
+    return out.size() > 1 ? out : std::vector<KernelConfig>{};
+}
+
 // Step i's output after running it with `config`, as bytes.
 std::string output_with(CpuExecutable& exe, size_t i, const KernelConfig& config) {
     exe.run_step(i, config);
@@ -125,11 +138,11 @@ bool same_result(const PlanStep& st, const std::string& heuristic, const std::st
     return max_rel_error(as_tensor(candidate, shape), as_tensor(heuristic, shape)) <= 1e-6;
 }
 
-// The placement of a matmul [sa] x [sb]: the other side of the heuristic's threshold wins only by
-// kMinGain. An empty decision: neither candidate ran.
-WorkloadResult decide_matmul(const std::string& workload, const Shape& sa, const Shape& sb, bool heuristic,
+// The placement of a matmul: the other side of the heuristic's threshold wins only by kMinGain.
+// An empty decision: neither candidate ran.
+WorkloadResult decide_matmul(const std::string& workload, const MatmulShape& m, bool heuristic,
                              const TimingOptions& timing) {
-    auto [library_us, generated_us] = time_matmul(sa, sb, timing);
+    auto [library_us, generated_us] = time_matmul(m, timing);
     WorkloadResult res{workload, "", heuristic ? library_us : generated_us, 0, 2, 0, false};
     res.failed = std::isinf(library_us) + std::isinf(generated_us);
     if (res.failed == 2) return res;
@@ -207,11 +220,42 @@ void CpuAutotuner::tune_matmuls(const Graph& primitive) {
         const size_t r = n.shape.size();
         const Shape& sa = primitive[n.inputs[0]].shape;
         const bool heuristic = n.shape[r - 2] * n.shape[r - 1] * sa.back() >= cpu_target().gemm_min_flops;
-        WorkloadResult res = decide_matmul(workload, sa, primitive[n.inputs[1]].shape, heuristic, options_.timing);
+        MatmulShape m{sa, primitive[n.inputs[1]].shape, is_transposed_view(primitive, n.inputs[0]),
+                      is_transposed_view(primitive, n.inputs[1])};
+        WorkloadResult res = decide_matmul(workload, m, heuristic, options_.timing);
         if (!res.decision.empty())
             db_.set_matmul(device_, workload, {res.decision == "library", res.default_us, res.tuned_us});
         report(res);
     }
+}
+
+// Tunes step i: its thread split (or row blocks), then for a loop kernel its blocking with the
+// split's winner. The record's default is the heuristic's time, its tuned time the final winner's.
+WorkloadResult CpuAutotuner::tune_step(CpuExecutable& exe, size_t i, KernelConfig& winner) {
+    const PlanStep& st = exe.plan().steps[i];
+    std::vector<KernelConfig> first = step_candidates(st);
+    winner = st.kind == PlanStep::Kind::Kernel ? KernelConfig{CpuLoopConfig{}} : KernelConfig{CpuGemmConfig{}};
+    std::optional<WorkloadResult> res;
+    if (!first.empty()) res = decide_step(exe, i, first, options_.timing, winner);
+    const auto* split = std::get_if<CpuLoopConfig>(&winner);
+    std::vector<KernelConfig> second = blocking_round(st, split ? *split : CpuLoopConfig{});
+    if (second.empty()) return *res;
+    for (const KernelConfig& c : second) {
+        try {
+            exe.prepare_step(i, c);
+        } catch (const std::exception&) {
+            // run_step throws the same again while it is timed: the candidate counts as failed
+        }
+    }
+    WorkloadResult blocked = decide_step(exe, i, second, options_.timing, winner);
+    if (!res) return blocked;
+    res->decision = blocked.decision;
+    // The rounds are timed minutes apart under a changing load: the second round's gain over its
+    // own base, applied to the first round's winner, not the raw times of two rounds.
+    if (std::isfinite(blocked.default_us) && blocked.default_us > 0) res->tuned_us *= blocked.tuned_us / blocked.default_us;
+    res->candidates += blocked.candidates - 1;
+    res->failed += blocked.failed;
+    return *res;
 }
 
 void CpuAutotuner::tune_steps(const Graph& g) {
@@ -219,22 +263,22 @@ void CpuAutotuner::tune_steps(const Graph& g) {
     t.tuned = db_.decisions(device_);
     std::unique_ptr<Session> session = open_session("cpu");
     CpuExecutable exe(*session, g, t);
-    fill_leaves(exe);
+    fill_tuning_inputs(exe);
     std::set<std::string> seen;
     for (size_t i = 0; i < exe.plan().steps.size(); ++i) {
         const PlanStep& st = exe.plan().steps[i];
         if (st.kind != PlanStep::Kind::Kernel && st.kind != PlanStep::Kind::Gemm) continue;
-        std::vector<KernelConfig> candidates = step_candidates(st);
+        const bool tunable = !step_candidates(st).empty() || !blocking_round(st, {}).empty();
         const bool first = seen.insert(st.workload).second;
         const KernelRecord* known = options_.retune ? nullptr : db_.find_kernel(device_, st.workload);
-        if (candidates.empty() || !first || known) {
-            if (first && known && !candidates.empty())
+        if (!tunable || !first || known) {
+            if (first && known && tunable)
                 report({st.workload, config_string(known->config), known->default_us, known->tuned_us, 0, 0, true});
             exe.run_step(i, {});  // its consumers need its output
             continue;
         }
         KernelConfig winner;
-        WorkloadResult res = decide_step(exe, i, candidates, options_.timing, winner);
+        WorkloadResult res = tune_step(exe, i, winner);
         db_.set_kernel(device_, st.workload, {winner, res.default_us, res.tuned_us});
         report(res);
     }

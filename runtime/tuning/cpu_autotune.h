@@ -7,7 +7,10 @@
 //                                 compiled alone on its own operands; a       interpreter (fp64)
 //                                 compile failure prunes the candidate)
 //   Loop / ScatterAdd step        thread split: all threads (heuristic), 1,    the heuristic's
-//                                 and each power of two below the pool size    output, bit for bit
+//                                 and each power of two below the pool size;   output, bit for bit
+//                                 then, with the split's winner, the loop
+//                                 blockings (codegen/llvm/loop_blocking.h),
+//                                 each compiled on first use
 //   Gemm step (OpenBLAS)          row blocks: heuristic, 1, 2, 4, ... up to    the heuristic's
 //                                 2x the pool size and m / 16                  output (f32 rounding)
 //
@@ -26,6 +29,8 @@
 #include "runtime/tuning/tuning_db.h"
 
 namespace pg {
+
+class CpuExecutable;
 
 struct WorkloadResult {
     std::string workload;
@@ -53,6 +58,7 @@ public:
 private:
     void tune_matmuls(const Graph& primitive);
     void tune_steps(const Graph& g);
+    WorkloadResult tune_step(CpuExecutable& exe, size_t i, KernelConfig& winner);
     void report(WorkloadResult r);
 
     TuningDb& db_;

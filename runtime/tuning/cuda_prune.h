@@ -4,7 +4,7 @@
 // same kernel and compile once); it is pruned when NVRTC fails, when ptxas reports spills (local
 // memory traffic on every access), more than kMaxRegisters registers per thread at its block
 // size (fewer than two blocks of that size would fit an SM's 64K registers), or more static
-// shared memory than kMaxSharedBytes. Timing the survivors needs the GPU (not implemented yet).
+// shared memory than kMaxSharedBytes. The survivors are timed on the GPU by cuda_autotune.h.
 //
 //   Gemm step   gemm::GemmConfig: the template's kind for the dtype (SIMT f32, MMA bf16/f16), tiles
 //               64/128 x 64/128, tile_k (SIMT 8/16, MMA 32/64), warps 2x4/4x2/2x2 (MMA), stages 1/2

@@ -7,6 +7,7 @@
 
 #include "base/env.h"
 #include "codegen/compile_plan.h"
+#include "codegen/workload.h"
 #include "graph/build.h"
 
 namespace pg {
@@ -41,12 +42,32 @@ TEST_CASE("tuning: a tuned matmul placement overrides the BLAS threshold") {
     CHECK_FALSE(gemm.tuned);
 
     auto tuned = std::make_shared<TunedDecisions>();
-    tuned->matmul_on_library["matmul f32 [64,32]x[32,96]"] = false;
+    tuned->matmul_on_library["matmul f32 [64,32]x[32,96] nn"] = false;
     Target t = cpu_target();
     t.tuned = tuned;
     ExecPlan generated = compile_plan(g, t);
     CHECK(generated.count(KernelKind::Gemm) == 0);
     CHECK(t.to_string().find("tuned(0 kernels, 1 matmuls)") != std::string::npos);
+}
+
+TEST_CASE("tuning: a matmul's workload names its operands' layout, so a placement tuned on contiguous operands "
+          "is not applied to a transposed one") {
+    Graph g;
+    NodeId x = b::param(g, "x", {64, 32});
+    NodeId w = b::param(g, "w", {96, 32});  // a weight stored [out, in], read transposed
+    g.set_output("out", b::matmul(g, x, b::transpose(g, w, 0, 1)));
+    ExecPlan p = compile_plan(g, cpu_target());
+    std::string key;
+    for (NodeId i = 0; i < p.graph.size(); ++i)
+        if (p.graph[i].op == Op::Matmul) key = matmul_workload(p.graph, i);
+    CHECK(key == "matmul f32 [64,32]x[32,96] nt");
+    auto tuned = std::make_shared<TunedDecisions>();
+    tuned->matmul_on_library["matmul f32 [64,32]x[32,96] nn"] = false;
+    Target t = cpu_target();
+    t.tuned = tuned;
+    CHECK(compile_plan(g, t).count(KernelKind::Gemm) == 1);
+    tuned->matmul_on_library[key] = false;
+    CHECK(compile_plan(g, t).count(KernelKind::Gemm) == 0);
 }
 
 TEST_CASE("tuning: CPU thread splits and row blocks come from the decisions, by workload") {

@@ -1,6 +1,6 @@
 // The tuning database and the CPU autotuner: decisions survive a save and a load (a readable
 // JSON file), a corrupt file or record is ignored, PG_TUNE=off hides the database, a tuned thread
-// split computes bit-identical results, and the autotuner stores a decision for every workload of
+// split or loop blocking computes bit-identical results, and the autotuner stores a decision for every workload of
 // a graph, reuses them on a second run, and leaves a plan that still matches the reference.
 #include <doctest/doctest.h>
 
@@ -10,7 +10,9 @@
 #include "base/env.h"
 #include "graph/build.h"
 #include "graph/interpreter.h"
+#include "codegen/llvm/loop_blocking.h"
 #include "runtime/cpu_executable.h"
+#include "runtime/tuning/config_json.h"
 #include "runtime/tuning/cpu_autotune.h"
 #include "runtime/tuning/tuning_db.h"
 #include "tests/support/test_files.h"
@@ -46,6 +48,12 @@ HostTensor run_cpu(const Graph& g, const Feeds& feeds, const Target& t) {
     return exe.get("out");
 }
 
+int smallest_divisor(int64_t n) {
+    for (int d = 2; d < n; ++d)
+        if (n % d == 0) return d;
+    return static_cast<int>(n);
+}
+
 AutotuneOptions quick() {
     AutotuneOptions o;
     o.timing = {.warmup = 0, .reps = 1, .timeout_s = 5, .flush = false};
@@ -60,6 +68,7 @@ TEST_CASE("tuning db: decisions round-trip through a readable JSON file") {
     DeviceIdentity dev = test_device();
     TuningDb db;
     db.set_kernel(dev, "loop add f32 [4] kir 0123456789ab", {CpuLoopConfig{1}, 20.5, 6.25});
+    db.set_kernel(dev, "loop matmul f32 [64,64] kir 0123456789ab", {CpuLoopConfig{0, 4, 32}, 9, 7});
     gemm::GemmConfig tiles;
     tiles.tile_m = tiles.tile_n = 64;
     tiles.tile_k = 16;
@@ -73,10 +82,13 @@ TEST_CASE("tuning db: decisions round-trip through a readable JSON file") {
 
     TuningDb back = TuningDb::load(path);
     CHECK_FALSE(back.corrupt());
-    CHECK(back.size() == 3);
+    CHECK(back.size() == 4);
     auto d = back.decisions(dev);
     REQUIRE(d);
     CHECK(std::get<CpuLoopConfig>(d->kernels.at("loop add f32 [4] kir 0123456789ab")).threads == 1);
+    CHECK(std::get<CpuLoopConfig>(d->kernels.at("loop matmul f32 [64,64] kir 0123456789ab")) == CpuLoopConfig{0, 4, 32});
+    // A record written before loop blocking existed (threads only) reads as unblocked.
+    CHECK(std::get<CpuLoopConfig>(config_from_json({{"kind", "cpu_loop"}, {"threads", 1}})) == CpuLoopConfig{1, 0, 0});
     CHECK(std::get<gemm::GemmConfig>(d->kernels.at("gemm f32 64x64x64 batch 1 nn lda 64 ldb 64")) == tiles);
     CHECK(d->matmul_on_library.at("matmul f32 [64,32]x[32,96]") == false);
     CHECK(back.find_kernel(dev, "loop add f32 [4] kir 0123456789ab")->tuned_us == 6.25);
@@ -112,8 +124,9 @@ TEST_CASE("tuning db: a corrupt file or record is ignored, PG_TUNE=off hides the
     CHECK(tuned_decisions(*s) == nullptr);
 }
 
-TEST_CASE("tuning: a thread split and row blocks give the heuristic's results") {
+TEST_CASE("tuning: a thread split, a loop blocking and row blocks give the heuristic's results") {
     Graph g = small_graph();
+    int blocked = 0;
     std::unique_ptr<Session> s = open_session("cpu");
     CpuExecutable exe(*s, g, cpu_target());
     for (const auto& [name, value] : small_feeds()) exe.set(name, value);
@@ -126,7 +139,14 @@ TEST_CASE("tuning: a thread split and row blocks give the heuristic's results") 
         KernelConfig other = st.kind == PlanStep::Kind::Kernel ? KernelConfig{CpuLoopConfig{1}} : KernelConfig{CpuGemmConfig{3}};
         exe.run_step(i, other);
         CHECK(std::string(exe.step_output(i)) == heuristic);
+        std::optional<BlockableNest> nest = st.kind == PlanStep::Kind::Kernel ? blockable_nest(*st.kir) : std::nullopt;
+        if (!nest) continue;
+        // A loop blocking (compiled on first use) with the smallest blocks that divide the loops.
+        exe.run_step(i, CpuLoopConfig{1, smallest_divisor(nest->rows), smallest_divisor(nest->inner)});
+        CHECK(std::string(exe.step_output(i)) == heuristic);
+        ++blocked;
     }
+    CHECK(blocked > 0);
 }
 
 TEST_CASE("tuning: the CPU autotuner decides every workload once and the tuned plan stays exact") {
