@@ -82,6 +82,7 @@ std::vector<Preset> make_presets() {
                    "PR #1539 on the SP8192 depth-recurrence lineage (PR #1394 … #1493)", "see docs/presets.md",
                    {{"VOCAB_SIZE", "8192"}, {"NUM_LAYERS", "11"}, {"MODEL_DIM", "512"}, {"NUM_HEADS", "8"},
                     {"NUM_KV_HEADS", "4"}, {"LOOP_START", "3"}, {"LOOP_END", "5"}, {"NUM_LOOPS", "1"},
+                    {"ENABLE_LOOPING_AT", "0.35"},
                     {"PARALLEL_START_LAYER", "7"}, {"XSA_LAST_N", "11"}, {"ROPE_DIMS", "16"},
                     {"MLP_ACTIVATION", "leaky_relu2"}, {"LEAKY_RELU_SLOPE", "0.5"}, {"SMEAR_GATE", "1"},
                     {"SKIP_GATES_ENABLED", "1"}, {"VE_ENABLED", "1"}, {"VE_DIM", "44"}, {"VE_LAYERS", "9,10"},

@@ -39,6 +39,9 @@ PG_KNOB({.name = "QAT_START_FRAC", .kind = KnobKind::Float, .default_value = "0"
 PG_KNOB({.name = "QAT_BITS", .kind = KnobKind::Int, .default_value = "6", .doc = "bits of the per-row fake quantisation"});
 PG_KNOB({.name = "QAT_LR_SCALE", .kind = KnobKind::Float, .default_value = "1",
          .doc = "LR multiplier applied from the QAT onset on (0.5 = halve the LR)"});
+PG_KNOB({.name = "ENABLE_LOOPING_AT", .kind = KnobKind::Float, .default_value = "0",
+         .doc = "depth recurrence (NUM_LOOPS) switches on at this fraction of the wallclock cap (or of ITERATIONS); "
+                "before it the layers run once each (0 = looped from the first step)"});
 
 RecipeSettings read_recipe_settings() {
     RecipeSettings r;
@@ -60,6 +63,7 @@ RecipeSettings read_recipe_settings() {
     r.qat_start_frac = env::get_float("QAT_START_FRAC");
     r.qat_bits = env::get_int("QAT_BITS");
     r.qat_lr_scale = env::get_float("QAT_LR_SCALE");
+    r.enable_looping_at = env::get_float("ENABLE_LOOPING_AT");
     PG_CHECK(r.muon_wd >= 0 && r.adam_wd >= 0 && r.embed_wd >= 0, "MUON_WD, ADAM_WD and EMBED_WD must be >= 0");
     PG_CHECK(r.warmdown_frac >= 0 && r.warmdown_frac <= 1, "WARMDOWN_FRAC={} must be in [0, 1]", r.warmdown_frac);
     PG_CHECK(r.min_lr >= 0 && r.min_lr < 1, "MIN_LR={} must be in [0, 1)", r.min_lr);
@@ -67,6 +71,9 @@ RecipeSettings read_recipe_settings() {
     PG_CHECK(r.swa_every > 0, "SWA_EVERY={} must be positive", r.swa_every);
     PG_CHECK(r.qat_bits >= 2 && r.qat_bits <= 8, "QAT_BITS={} must be in [2, 8]", r.qat_bits);
     PG_CHECK(r.qat_start_frac >= 0 && r.qat_start_frac <= 1, "QAT_START_FRAC={} must be in [0, 1]", r.qat_start_frac);
+    PG_CHECK(r.enable_looping_at >= 0 && r.enable_looping_at <= 1,
+             "ENABLE_LOOPING_AT={} must be a fraction of training in [0, 1] (0 = looped from the first step)",
+             r.enable_looping_at);
     PG_CHECK(r.qat_lr_scale > 0, "QAT_LR_SCALE={} must be positive", r.qat_lr_scale);
     return r;
 }

@@ -36,11 +36,17 @@ struct TrainingGraphs {
     int64_t micro_steps = 1, micro_rows = 1;
     ModelGraph micro, optimizer;
     ModelGraph micro_sync;  // null graph when WORLD_SIZE == 1 (and PG_COMM=auto)
+    // The same two micro-steps for the steps before depth recurrence is switched on
+    // (ENABLE_LOOPING_AT > 0 with NUM_LOOPS > 0): each layer once, GptConfig::looping off, over the
+    // same parameters and accumulators, so one optimizer graph serves both. Null graphs otherwise.
+    ModelGraph micro_preloop, micro_preloop_sync;
     std::vector<ParamSpec> model_specs;  // the weights
     std::vector<ParamSpec> state_specs;  // weights and optimizer state: what a checkpoint holds
 };
 
 TrainingGraphs build_training_graphs(const Hyperparams& h);
+// Whether the run switches depth recurrence on part way (and so needs the pre-loop micro-steps).
+bool loop_switch_enabled(const Hyperparams& h);
 
 // torch.nn.utils.clip_grad_norm_: g *= min(1, max_norm / (‖g‖ + 1e-6)) over all grads at once.
 std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& grads, double max_norm);
