@@ -21,6 +21,7 @@ struct RecipeSettings {
     bool swa = false;           // SWA_ENABLED
     int64_t swa_every = 50;     // SWA_EVERY: take a snapshot every N steps ...
     double swa_threshold = 0.2; // SWA_THRESHOLD: ... while the LR multiplier is below this
+    int64_t swa_max_snapshots = 0;  // SWA_MAX_SNAPSHOTS: ... until this many are summed (0 = no cap)
     double late_qat_threshold = 0;  // LATE_QAT_THRESHOLD: QAT on once the LR multiplier drops below (0 = off)
     double qat_start_frac = 0;      // QAT_START_FRAC: QAT on from this fraction of training (0 = off)
     int64_t qat_bits = 6;           // QAT_BITS
