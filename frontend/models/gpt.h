@@ -30,7 +30,7 @@ struct GptConfig {
     // false: the graph of the steps before ENABLE_LOOPING_AT, which runs each layer once in order
     // over the same parameters (the looped graph's skip_weights, of which it uses the first rows).
     bool looping = true;
-    std::string model = "gpt";  // MODEL_FAMILY: the registry entry that builds it (frontend/models/registry.h)
+    std::string model = "gpt";  // MODEL: the registry entry that builds it (frontend/models/registry.h)
 };
 
 // Declares every parameter in `ps` and returns the head's logits [B*T, V] (before the softcap).

@@ -92,8 +92,17 @@ TEST_CASE("presets: bad settings get an error naming the setting") {
         CHECK(error_of([] { read_hyperparams(); }).find(fmt::format("ENABLE_LOOPING_AT={}", frac)) != std::string::npos);
     }
     {
-        env::ScopedOverride m("MODEL_FAMILY", "mamba");
-        CHECK(error_of([] { read_hyperparams(); }).find("MODEL_FAMILY=mamba") != std::string::npos);
+        env::ScopedOverride m("MODEL", "mamba");
+        CHECK(error_of([] { read_hyperparams(); }).find("MODEL=mamba") != std::string::npos);
+    }
+    {
+        env::ScopedOverride m("MODEL_FAMILY", "mamba");  // the older name is still read
+        CHECK(error_of([] { read_hyperparams(); }).find("MODEL=mamba") != std::string::npos);
+    }
+    {
+        env::ScopedOverride m("MODEL", "gpt"), f("MODEL_FAMILY", "mamba");
+        CHECK(error_of([] { read_hyperparams(); }).find("MODEL=gpt and MODEL_FAMILY=mamba disagree") !=
+              std::string::npos);
     }
 }
 
