@@ -23,7 +23,17 @@ struct ReadyValue {
     UpdateCollective collective;
     int root;
     std::string state;  // the param it is stored into
+    NodeId state_node;
 };
+
+const char* collective_label(UpdateCollective c) {
+    switch (c) {
+        case UpdateCollective::Broadcast: return "broadcast";
+        case UpdateCollective::ReduceScatterAvg: return "reduce_scatter_avg";
+        case UpdateCollective::AllGather: return "all_gather";
+        default: return "all_reduce_avg";
+    }
+}
 
 bool is_leaf(const Node& n) { return n.op == Op::Param || n.op == Op::Input || n.op == Op::Scalar || n.op == Op::Const; }
 
@@ -45,8 +55,11 @@ std::vector<ReadyValue> ready_values(const ExecPlan& p) {
         PG_CHECK(u.collective == UpdateCollective::Broadcast ? u.value == u.state || !is_leaf(v) : !is_leaf(v),
                  "the update of '{}' with a collective must store a value the graph computes (or, for a broadcast, "
                  "the param itself), not a {} leaf", g[u.state].name, op_name(v.op));
-        out.push_back({last[u.value], u.value, numel(v.shape) * static_cast<int64_t>(dtype_size(v.dtype)), u.collective,
-                       u.root, g[u.state].name});
+        // A collective that writes the state must also wait for the kernels that read the old one.
+        const int ready =
+            collective_writes_state(u.collective) ? std::max(last[u.value], last[u.state]) : last[u.value];
+        out.push_back({ready, u.value, numel(v.shape) * static_cast<int64_t>(dtype_size(v.dtype)), u.collective,
+                       u.root, g[u.state].name, u.state});
     }
     const bool broadcasts = std::any_of(out.begin(), out.end(), [](auto& r) { return r.collective == UpdateCollective::Broadcast; });
     PG_CHECK(!broadcasts || std::all_of(out.begin(), out.end(), [](auto& r) { return r.collective == UpdateCollective::Broadcast; }),
@@ -64,7 +77,7 @@ void add_collective_steps(ExecPlan& p) {
     PG_CHECK(cap > 0, "PG_BUCKET_MB={} must be positive", env::get("PG_BUCKET_MB"));
     std::vector<PlanStep> buckets;
     for (const ReadyValue& r : ready_values(p)) {
-        if (buckets.empty() || buckets.back().copy_bytes + r.bytes > cap) {
+        if (buckets.empty() || buckets.back().copy_bytes + r.bytes > cap || buckets.back().collective != r.collective) {
             PlanStep st;
             st.kind = PlanStep::Kind::Collective;
             st.collective = r.collective;
@@ -74,12 +87,13 @@ void add_collective_steps(ExecPlan& p) {
         PlanStep& b = buckets.back();
         b.buffers.push_back(r.value);
         if (r.collective == UpdateCollective::Broadcast) b.roots.push_back(r.root);
+        if (collective_writes_state(r.collective)) b.results.push_back(r.state_node);
         b.copy_bytes += r.bytes;
         b.issue_after = std::max(b.issue_after, r.ready);
     }
     for (size_t i = 0; i < buckets.size(); ++i) {
         buckets[i].name = fmt::format("{} bucket {} ({} tensors, {:.2f} MiB, after step {})",
-                                      buckets[i].collective == UpdateCollective::Broadcast ? "broadcast" : "all_reduce_avg",
+                                      collective_label(buckets[i].collective),
                                       i, buckets[i].buffers.size(), buckets[i].copy_bytes / 1048576.0,
                                       buckets[i].issue_after);
         p.steps.push_back(std::move(buckets[i]));

@@ -2,7 +2,9 @@
 // gradient all-reduce of a data-parallel step, AllReduceAvg; sharded Muon's broadcasts of new
 // weights and momentum from their owner, Broadcast) packed into buckets and placed for overlap.
 // All-reduces go in the order they become ready; broadcasts in the order of their params' names,
-// because each rank's optimizer graph differs and all ranks must issue one sequence.
+// because each rank's optimizer graph differs and all ranks must issue one sequence. Parallel
+// Muon's reduce-scatters and all-gathers (ReduceScatterAvg, AllGather) bucket like the
+// all-reduces, one kind per bucket; they write the state, so they also wait for its last reader.
 //
 // Each value is ready after the last kernel step that writes or reads its buffer (it is reduced
 // in place, so no later kernel may read it). Values are taken in the order they become ready

@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "codegen/collective_plan.h"
 #include "codegen/cuda/cuda_renderer.h"
+#include "codegen/cuda/owner_adds.h"
 #include "codegen/lower.h"
 #include "codegen/memory_plan.h"
 #include "codegen/view.h"
@@ -111,6 +112,7 @@ PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const
     if (t.kind == TargetKind::Cpu) configure(st, t, CpuLoopConfig{});
     if (t.kind == TargetKind::Cuda) {
         configure(st, t, cuda::MappingConfig{});
+        if (t.deterministic) cuda::give_adds_owner_threads(lowered.kernel);
         st.cuda = render_cuda(lowered.kernel, std::get<cuda::MappingConfig>(st.config));
         dump_file(st.name + ".kir", kir::to_string(lowered.kernel));
     }
@@ -121,6 +123,7 @@ PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const
 void add_update_copies(ExecPlan& p) {
     for (const StateUpdate& u : p.graph.updates()) {
         if (u.value == u.state) continue;  // stores itself (a broadcast into the param, or nothing)
+        if (collective_writes_state(u.collective)) continue;  // the collective stores it
         PlanStep st;
         bool zero = is_zero_fill(p.graph, u.value);
         st.kind = zero ? PlanStep::Kind::Zero : PlanStep::Kind::Copy;

@@ -40,7 +40,9 @@ struct PlanStep {
     // constant 0 (no kernel, no buffer: the backend clears the param's memory).
     // Collective: one bucket of state updates with a collective (graph.h): their value buffers
     // are averaged across the ranks (AllReduceAvg) or overwritten with rank `roots[i]`'s
-    // (Broadcast), in place. The backend issues it right after step `issue_after`
+    // (Broadcast), in place; or reduce-scattered / all-gathered (ReduceScatterAvg, AllGather)
+    // from the value straight into the state `results[i]`, which then has no Copy step. The
+    // backend issues it right after step `issue_after`
     // (-1: before the first step), when its last value is final and read by no later kernel, so
     // that it overlaps the kernels that follow, and completes it at its own position: after the
     // kernels, before the copies that store the values.
@@ -58,6 +60,7 @@ struct PlanStep {
     int issue_after = -1;                    // Collective
     UpdateCollective collective = UpdateCollective::None;  // Collective
     std::vector<int> roots;                  // Collective, Broadcast: per buffer
+    std::vector<NodeId> results;             // Collective, ReduceScatterAvg / AllGather: per buffer
     // Kernel and Gemm: the workload key (codegen/workload.h), the configuration it runs with
     // (codegen/kernel_config.h) and whether that came from the tuning database.
     std::string workload;

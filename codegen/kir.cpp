@@ -118,12 +118,13 @@ std::string expr_str(const Kernel& k, const ExprRef& e) {
 void stmt_str(const Kernel& k, const Stmt& s, int depth, std::string& out) {
     std::string pad(2 * depth, ' ');
     switch (s.kind) {
-        case StmtKind::Loop:
-            out += fmt::format("{}for{} {} in 0..{} {{\n", pad, s.parallel ? " parallel" : "", k.vars.at(s.var).name,
-                               s.extent);
+        case StmtKind::Loop: {
+            const char* mark = s.parallel ? " parallel" : s.serial ? " serial" : "";
+            out += fmt::format("{}for{} {} in 0..{} {{\n", pad, mark, k.vars.at(s.var).name, s.extent);
             for (const Stmt& c : s.body) stmt_str(k, c, depth + 1, out);
             out += pad + "}\n";
             return;
+        }
         case StmtKind::Let:
             out += fmt::format("{}let {}:{} = {}\n", pad, k.vars.at(s.var).name, dtype_name(k.vars.at(s.var).dtype),
                                expr_str(k, s.value));
@@ -189,6 +190,7 @@ struct Verifier {
                 case StmtKind::Loop:
                     PG_ASSERT(!s.parallel || (top && i == 0), "kernel {}: only the first top-level loop may be parallel",
                               k.name);
+                    PG_ASSERT(!(s.parallel && s.serial), "kernel {}: a loop both parallel and serial", k.name);
                     define(s.var, 1);
                     stmts(s.body, false);
                     break;

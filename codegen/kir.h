@@ -69,6 +69,8 @@ struct Stmt {
     int var = -1;
     int64_t extent = 0;     // Loop
     bool parallel = false;  // Loop: split across threads (only a kernel's top-level first statement)
+    bool serial = false;    // Loop: runs in order inside one CUDA thread, never mapped onto threads
+                            // (set by codegen/cuda/owner_adds.h for PG_DETERMINISTIC)
     int buffer = -1;        // Store / StoreAdd
     Op op = Op::Add;        // AccUpdate
     ExprRef index;          // Store / StoreAdd

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "base/determinism.h"
 #include "base/env.h"
 
 namespace pg {
@@ -44,6 +45,7 @@ std::string Target::to_string() const {
     if (!fusion) s += " unfused";
     s += gemm_min_flops > 0 ? fmt::format(" gemm>={}", gemm_min_flops) : " no-gemm";
     if (fusion_max_recompute != 4) s += fmt::format(" recompute<={}", fusion_max_recompute);
+    if (deterministic && kind == TargetKind::Cuda) s += " deterministic";
     if (tuned && !tuned->empty())
         s += fmt::format(" tuned({} kernels, {} matmuls)", tuned->kernels.size(), tuned->matmul_on_library.size());
     return s;
@@ -69,6 +71,7 @@ Target cuda_target(const std::string& arch) {
     t.gemm_low_precision = true;
     t.row_accumulation = false;
     t.separate_nested_reductions = true;
+    t.deterministic = deterministic_mode();
     return t;
 }
 

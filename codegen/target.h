@@ -28,6 +28,7 @@ struct Target {
     bool row_accumulation = true;
     bool separate_nested_reductions = false;
     double fusion_max_recompute = 4;           // PG_FUSION_MAX_RECOMPUTE (schedule.h)
+    bool deterministic = false;                // PG_DETERMINISTIC: CUDA adds by owner threads
     // Decisions from the tuning database for this device (runtime/tuning/), or null: the
     // documented heuristics of kernel_config.h decide.
     std::shared_ptr<const TunedDecisions> tuned;

@@ -1,6 +1,8 @@
 // Graph storage, interning and rebuilding (see graph.h).
 #include "graph/graph.h"
 
+#include <algorithm>
+
 #include "base/error.h"
 #include "graph/infer.h"
 
@@ -39,11 +41,20 @@ void Graph::set_output(const std::string& name, NodeId id) {
     outputs_.push_back({name, id});
 }
 
+bool update_types_match(const Node& state, const Node& value, UpdateCollective collective) {
+    if (state.dtype != value.dtype) return false;
+    if (!collective_writes_state(collective)) return state.shape == value.shape;
+    const Shape& whole = collective == UpdateCollective::ReduceScatterAvg ? value.shape : state.shape;
+    const Shape& block = collective == UpdateCollective::ReduceScatterAvg ? state.shape : value.shape;
+    if (whole.empty() || whole.size() != block.size() || block[0] < 1 || whole[0] % block[0] != 0) return false;
+    return std::equal(whole.begin() + 1, whole.end(), block.begin() + 1);
+}
+
 void Graph::add_update(NodeId state, NodeId value, UpdateCollective collective, int root) {
     const Node& s = node(state);
     const Node& v = node(value);
     PG_CHECK(s.op == Op::Param, "state update target must be a param, got {}", op_name(s.op));
-    PG_CHECK(s.shape == v.shape && s.dtype == v.dtype,
+    PG_CHECK(update_types_match(s, v, collective),
              "state update of '{}' {} {} with a value of type {} {}", s.name, dtype_name(s.dtype),
              shape_str(s.shape), dtype_name(v.dtype), shape_str(v.shape));
     for (const StateUpdate& u : updates_)
@@ -54,6 +65,9 @@ void Graph::add_update(NodeId state, NodeId value, UpdateCollective collective, 
 void Graph::set_update_collective(NodeId state, UpdateCollective collective, int root) {
     for (StateUpdate& u : updates_)
         if (u.state == state) {
+            PG_CHECK(update_types_match(node(state), node(u.value), collective),
+                     "the update of '{}' cannot take that collective: its value's shape {} does not fit",
+                     node(state).name, shape_str(node(u.value).shape));
             u.collective = collective;
             u.root = root;
             return;

@@ -20,9 +20,22 @@ struct Output {
 // A collective over the ranks of a data-parallel run that a state update's value goes through
 // before it is stored. AllReduceAvg: every rank stores the mean of all ranks' values (the
 // gradient all-reduce). Broadcast: every rank stores rank `root`'s value (an optimizer update
-// computed by one rank only: sharded Muon). In a world of one, and for the reference
-// interpreter, both are the identity.
-enum class UpdateCollective : uint8_t { None, AllReduceAvg, Broadcast };
+// computed by one rank only: sharded Muon). ReduceScatterAvg: the value is W blocks along dim 0
+// and rank r stores the mean over the ranks of block r (parallel Muon's bank gradients);
+// AllGather: rank r's value is block r of the state, which every rank stores whole (parallel
+// Muon's updates). These two write the state straight from the collective (no update copy), so the
+// state's dim 0 is the value's / W, resp. W times it. In a world of one, and for the reference
+// interpreter, all are the identity.
+enum class UpdateCollective : uint8_t { None, AllReduceAvg, Broadcast, ReduceScatterAvg, AllGather };
+
+// ReduceScatterAvg and AllGather: the collective itself writes the state (out of place).
+inline bool collective_writes_state(UpdateCollective c) {
+    return c == UpdateCollective::ReduceScatterAvg || c == UpdateCollective::AllGather;
+}
+
+// Whether a value of type `value` may be stored into `state` through `collective` (equal types,
+// or for ReduceScatterAvg / AllGather the dim-0 ratio above).
+bool update_types_match(const Node& state, const Node& value, UpdateCollective collective);
 
 // After a step, the value of `value` becomes the new content of the leaf `state` (a Param).
 struct StateUpdate {

@@ -215,6 +215,10 @@ class GraphParser {
             } else if (p.accept("broadcast_from")) {
                 collective = UpdateCollective::Broadcast;
                 root = static_cast<int>(p.integer());
+            } else if (p.accept("reduce_scatter_avg")) {
+                collective = UpdateCollective::ReduceScatterAvg;
+            } else if (p.accept("all_gather")) {
+                collective = UpdateCollective::AllGather;
             }
             p.expect_end();
             try {
@@ -310,9 +314,11 @@ std::string print(const Graph& g) {
     for (const Output& o : g.outputs()) s += fmt::format("output {} %{}\n", quote(o.name), o.id);
     for (const StateUpdate& u : g.updates())
         s += fmt::format("update %{} <- %{}{}\n", u.state, u.value,
-                         u.collective == UpdateCollective::AllReduceAvg ? " all_reduce_avg"
-                         : u.collective == UpdateCollective::Broadcast  ? fmt::format(" broadcast_from {}", u.root)
-                                                                        : "");
+                         u.collective == UpdateCollective::AllReduceAvg       ? " all_reduce_avg"
+                         : u.collective == UpdateCollective::Broadcast        ? fmt::format(" broadcast_from {}", u.root)
+                         : u.collective == UpdateCollective::ReduceScatterAvg ? " reduce_scatter_avg"
+                         : u.collective == UpdateCollective::AllGather        ? " all_gather"
+                                                                              : "");
     return s;
 }
 
@@ -364,7 +370,7 @@ void verify(const Graph& g, const char* after_pass, bool primitive_only) {
         const Node& v = g[u.value];
         if (s.op != Op::Param)
             fail(fmt::format("update target %{} is a {}, not a param", u.state, op_name(s.op)));
-        if (s.shape != v.shape || s.dtype != v.dtype)
+        if (!update_types_match(s, v, u.collective))
             fail(fmt::format("update of '{}' {} with %{} of type {}", s.name,
                              type_str(s.dtype, s.shape), u.value, type_str(v.dtype, v.shape)));
     }

@@ -8,7 +8,7 @@
 
 #include "base/error.h"
 #include "base/thread_pool.h"
-#include "runtime/determinism.h"
+#include "base/determinism.h"
 #include "graph/shape.h"
 
 extern "C" void openblas_set_num_threads(int);

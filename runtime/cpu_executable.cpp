@@ -205,13 +205,8 @@ std::string profile_kind(const ExecPlan& p, size_t i) {
 void CpuExecutable::check_output(size_t step) const {
     NodeId root = plan_.schedule.kernels[step].root;
     const Node& n = plan_.graph[root];
-    const void* data = reinterpret_cast<const void*>(address(root));
-    int64_t bad = find_non_finite(data, n.dtype, numel(n.shape));
-    if (bad < 0) return;
-    std::string kernel = profile_name(plan_, step);
-    throw NonFiniteError(kernel, fmt::format("kernel {} ({}) wrote {} at element {} of its {} {} output",
-                                             kernel, plan_.steps[step].name, non_finite_text(data, n.dtype, bad), bad,
-                                             dtype_name(n.dtype), shape_str(n.shape)));
+    check_kernel_output(profile_name(plan_, step), plan_.steps[step].name, reinterpret_cast<const void*>(address(root)),
+                        n.dtype, n.shape);
 }
 
 std::vector<KernelTime> CpuExecutable::profile() const {

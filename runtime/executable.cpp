@@ -7,7 +7,6 @@
 #include "base/error.h"
 #include "runtime/comm/communicator.h"
 #include "runtime/cpu_executable.h"
-#include "runtime/determinism.h"
 #include "runtime/cuda/cuda_device.h"
 #include "runtime/cuda/cuda_executable.h"
 #include "runtime/cuda/cuda_memory.h"
@@ -86,12 +85,6 @@ Executable::~Executable() {
 
 std::string Executable::profile_report(int) const { return ""; }
 
-void Executable::check_outputs(bool on) {
-    PG_CHECK(!on, "PG_NAN_CHECK=full (every kernel output checked) runs on the CPU backend only, not on {}; use "
-             "PG_NAN_CHECK=grad here, or PG_BACKEND=cpu to hunt the kernel",
-             backend());
-}
-
 std::vector<KernelTime> Executable::profile() const { return {}; }
 
 uint64_t Executable::address(NodeId id) const {
@@ -142,6 +135,10 @@ HostTensor Executable::get(const std::string& name) const {
 
 comm::Communicator* Executable::collective_communicator() const {
     comm::Communicator* c = session_.communicator();
+    if (!c)
+        for (const PlanStep& st : plan_.steps)
+            PG_CHECK(!collective_writes_state(st.collective), "the graph's {} needs the ranks' communicator, but the "
+                     "session has none (a data-parallel graph run outside a distributed launch)", st.name);
     return c && collectives() > 0 ? c : nullptr;
 }
 
@@ -153,7 +150,28 @@ void Executable::issue_collective(comm::Communicator& c, size_t index) const {
         c.all_reduce(bucket, comm::ReduceOp::Avg);
         return;
     }
+    if (collective_writes_state(st.collective)) {
+        issue_block_collective(c, st);
+        return;
+    }
     for (size_t i = 0; i < bucket.size(); ++i) c.broadcast(bucket[i].address, bucket[i].count, bucket[i].dtype, st.roots[i]);
+}
+
+void Executable::issue_block_collective(comm::Communicator& c, const PlanStep& st) const {
+    const bool scatter = st.collective == UpdateCollective::ReduceScatterAvg;
+    for (size_t i = 0; i < st.buffers.size(); ++i) {
+        const Node& value = plan_.graph[st.buffers[i]];
+        const Node& state = plan_.graph[st.results[i]];
+        const int64_t block = scatter ? numel(state.shape) : numel(value.shape);
+        PG_CHECK(numel(scatter ? value.shape : state.shape) == block * c.size(),
+                 "'{}' was built for {} ranks ({} {} into {}) but the world has {}: build the step graphs with this "
+                 "launch's WORLD_SIZE", state.name, numel(scatter ? value.shape : state.shape) / block,
+                 shape_str(value.shape), scatter ? "reduce-scattered" : "all-gathered", shape_str(state.shape),
+                 c.size());
+        const uint64_t send = address(st.buffers[i]), recv = address(st.results[i]);
+        if (scatter) c.reduce_scatter(send, recv, block, value.dtype, comm::ReduceOp::Avg);
+        else c.all_gather(send, recv, block, value.dtype);
+    }
 }
 
 std::string selected_backend() {
@@ -167,8 +185,6 @@ std::unique_ptr<Session> open_session(const std::string& backend) {
     if (b == "cuda") {
         PG_CHECK(cuda_probe_error().empty(), "PG_BACKEND=cuda but no CUDA device is usable: {} (use PG_BACKEND=cpu)",
                  cuda_probe_error());
-        PG_CHECK(!deterministic_mode(), "PG_DETERMINISTIC=1 is not available on CUDA yet (its scatter-add kernels "
-                 "add with atomics, in no fixed order); use PG_BACKEND=cpu for a bit-reproducible run");
         return std::make_unique<Session>(make_cuda_memory(CudaDevice::get()));
     }
     PG_CHECK(b == "cpu", "unknown backend '{}': use cpu or cuda", b);

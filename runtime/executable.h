@@ -52,8 +52,8 @@ public:
     virtual std::string profile_report(int top) const;
     // With `on`, run() scans every kernel's output and throws NonFiniteError (runtime/nan_check.h)
     // naming the first kernel that wrote a NaN or infinity, before any state update is copied.
-    // On by default under PG_NAN_CHECK=full; the CPU backend only (pg::Error elsewhere).
-    virtual void check_outputs(bool on);
+    // On by default under PG_NAN_CHECK=full (on CUDA every step then runs launch by launch).
+    virtual void check_outputs(bool on) = 0;
     virtual std::vector<KernelTime> profile() const;
 
     std::string backend() const { return session_.device().name(); }
@@ -68,10 +68,13 @@ protected:
     Executable(ExecPlan plan, Session& session);
     uint64_t address(NodeId id) const;
     // The communicator that runs the plan's collective steps: the session's, else null (the steps
-    // are then skipped: the mean over one rank is the value itself).
+    // are then skipped: the mean over one rank is the value itself; a plan with ReduceScatterAvg
+    // or AllGather steps, whose shapes assume several ranks, throws).
     comm::Communicator* collective_communicator() const;
     // Issues the Collective step `index` of the plan on `c` (its buffers averaged in place).
     void issue_collective(comm::Communicator& c, size_t index) const;
+    // ReduceScatterAvg / AllGather: each value's blocks go straight into (out of) its state.
+    void issue_block_collective(comm::Communicator& c, const PlanStep& st) const;
 
     ExecPlan plan_;
     Session& session_;

@@ -1,15 +1,18 @@
 // Non-finite scans and the PG_NAN_CHECK setting (see nan_check.h).
 #include "runtime/nan_check.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "base/env.h"
+#include "graph/shape.h"
 
 namespace pg {
 
 PG_KNOB({.name = "PG_NAN_CHECK", .kind = env::KnobKind::String, .default_value = "loss",
          .doc = "non-finite guard: off, loss (every step's loss), grad (also the global gradient norm), full "
-                "(also every kernel output, naming the kernel; CPU)",
+                "(also every kernel output, naming the kernel; on CUDA the step then runs launch by launch)",
          .choices = {"off", "loss", "grad", "full"}});
 
 NanCheck nan_check_mode() {
@@ -53,6 +56,14 @@ std::string non_finite_text(const void* data, DType dtype, int64_t index) {
     double v = load_as_double(static_cast<const uint8_t*>(data) + index * dtype_size(dtype), dtype);
     if (std::isnan(v)) return "nan";
     return v > 0 ? "inf" : "-inf";
+}
+
+void check_kernel_output(const std::string& kernel, const std::string& step, const void* data, DType dtype,
+                         const Shape& shape) {
+    int64_t bad = find_non_finite(data, dtype, numel(shape));
+    if (bad < 0) return;
+    throw NonFiniteError(kernel, fmt::format("kernel {} ({}) wrote {} at element {} of its {} {} output", kernel, step,
+                                             non_finite_text(data, dtype, bad), bad, dtype_name(dtype), shape_str(shape)));
 }
 
 }  // namespace pg

@@ -6,8 +6,9 @@
 //   off   nothing is checked;
 //   loss  the step's loss (read back anyway) is checked (default: costs nothing);
 //   grad  also the global gradient norm, read with the last micro-step's loss (no extra sync);
-//   full  also every kernel output of every graph (CPU backend): a scan per kernel, for hunting
-//         the first kernel that produces a NaN; the error names it.
+//   full  also every kernel output of every graph: a scan per kernel, for hunting the first kernel
+//         that produces a NaN; the error names it. On CUDA each checked step runs launch by launch
+//         and copies every kernel output to the host (slow: a debugging mode).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -41,5 +42,10 @@ public:
 private:
     std::string kernel_;
 };
+
+// Throws NonFiniteError when the output of the kernel `kernel` (a plan step, "k012 loop exp [4, 32]";
+// `step` its plan name, "k012_exp"), held in host memory at `data`, has a NaN or an infinity.
+void check_kernel_output(const std::string& kernel, const std::string& step, const void* data, DType dtype,
+                         const Shape& shape);
 
 }  // namespace pg

@@ -49,9 +49,12 @@ void stmt_exprs(const kir::Stmt& s, const std::function<void(const kir::Expr&)>&
     if (s.value) for_each_expr(s.value, f);
 }
 
+// The loops mapped onto threads: the perfect nest from `head`, up to the first serial loop.
 std::vector<const kir::Stmt*> loop_chain(const kir::Stmt& head) {
+    PG_ASSERT(!head.serial, "a serial loop at the top of a kernel (owner_adds.h wraps such nests)");
     std::vector<const kir::Stmt*> chain{&head};
-    while (chain.back()->body.size() == 1 && chain.back()->body[0].kind == kir::StmtKind::Loop)
+    while (chain.back()->body.size() == 1 && chain.back()->body[0].kind == kir::StmtKind::Loop &&
+           !chain.back()->body[0].serial)
         chain.push_back(&chain.back()->body[0]);
     return chain;
 }

@@ -38,6 +38,18 @@ Tensor normalize_rows(const Tensor& u) {
 
 }  // namespace
 
+Tensor muon_orthogonalize(const Tensor& u, const MuonConfig& cfg) {
+    return newton_schulz(cfg.row_normalize ? normalize_rows(u) : u, cfg.backend_steps, cfg.ns_dtype, cfg.coefficients);
+}
+
+void muon_apply(ParamSet& ps, const std::string& name, const Tensor& o, const Tensor& lr, const MuonConfig& cfg) {
+    Tensor p = ps.get(name);
+    double scale = std::sqrt(std::max(1.0, static_cast<double>(p.dim(0)) / static_cast<double>(p.dim(1))));
+    Tensor pf = p.cast(DType::f32);
+    if (cfg.weight_decay != 0) pf = pf * (1.0 - lr * cfg.weight_decay);
+    ps.graph().add_update(p.id(), (pf - (lr * scale) * o).cast(p.dtype()).id());
+}
+
 void muon_update(ParamSet& ps, const std::vector<std::string>& names, const std::vector<Tensor>& grads,
                  const std::string& lr_scalar, const MuonConfig& cfg) {
     PG_ASSERT(names.size() == grads.size());
@@ -50,15 +62,8 @@ void muon_update(ParamSet& ps, const std::vector<std::string>& names, const std:
         Tensor gr = grads[i].cast(DType::f32);
         Tensor buf = ps.add(muon_momentum_name(names[i]), p.shape(), Init::zeros(), "state");
         Tensor buf_new = mu * buf + gr;
-        Tensor u = gr + mu * buf_new;  // Nesterov
-        if (cfg.row_normalize) u = normalize_rows(u);
-        Tensor o = newton_schulz(u, cfg.backend_steps, cfg.ns_dtype, cfg.coefficients);
-        double scale = std::sqrt(std::max(1.0, static_cast<double>(p.dim(0)) / static_cast<double>(p.dim(1))));
-        Tensor pf = p.cast(DType::f32);
-        if (cfg.weight_decay != 0) pf = pf * (1.0 - lr * cfg.weight_decay);
-        Tensor p_new = (pf - (lr * scale) * o).cast(p.dtype());
         g.add_update(buf.id(), buf_new.id());
-        g.add_update(p.id(), p_new.id());
+        muon_apply(ps, names[i], muon_orthogonalize(gr + mu * buf_new, cfg), lr, cfg);  // Nesterov
     }
 }
 

@@ -30,6 +30,14 @@ Tensor newton_schulz(const Tensor& g, int steps, DType dtype,
 // The name of a param's momentum buffer (optimizer state).
 std::string muon_momentum_name(const std::string& param);
 
+// The orthogonalised update of the Nesterov direction u [rows, cols]: MuonEq-R's row
+// normalisation when configured, then newton_schulz with the configured steps, dtype and
+// coefficients (f32, holding ns_dtype values).
+Tensor muon_orthogonalize(const Tensor& u, const MuonConfig& cfg);
+
+// Stores p <- p·(1 − lr·wd) − lr·sqrt(max(1, rows/cols))·o into the param `name` (o: f32, its shape).
+void muon_apply(ParamSet& ps, const std::string& name, const Tensor& o, const Tensor& lr, const MuonConfig& cfg);
+
 // Adds Muon updates for the 2-D params `names` with gradients `grads`.
 void muon_update(ParamSet& ps, const std::vector<std::string>& names, const std::vector<Tensor>& grads,
                  const std::string& lr_scalar, const MuonConfig& cfg);

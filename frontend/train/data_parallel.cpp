@@ -9,18 +9,29 @@
 #include "base/digest.h"
 #include "base/env.h"
 #include "base/error.h"
+#include "frontend/optim/muon_bank.h"
 #include "runtime/comm/launch_env.h"
 #include "runtime/comm/world.h"
 
 namespace pg {
 
-PG_KNOB({.name = "PG_SHARDED_MUON", .kind = env::KnobKind::Bool, .default_value = "1",
-         .doc = "with several ranks, each runs Muon's Newton-Schulz on its share of the matrices and broadcasts "
-                "the result (0: every rank runs all of Muon)"});
+PG_KNOB({.name = "PG_MUON_SHARDING", .kind = env::KnobKind::String, .default_value = "records",
+         .doc = "how several ranks share Muon: records (parallel Muon: bank gradients reduce-scattered, Newton-Schulz "
+                "on each rank's share, updates all-gathered), baseline (matrix i on rank i mod W, results broadcast) "
+                "or off (every rank runs all of Muon on all-reduced gradients)",
+         .choices = {"records", "baseline", "off"}});
 
 int launch_rank() { return comm::launch_env().distributed() ? comm::launch_env().rank : 0; }
 
-bool sharded_muon_enabled() { return comm::launch_env().distributed() && env::get_bool("PG_SHARDED_MUON"); }
+std::string muon_sharding_mode() { return comm::launch_env().distributed() ? env::get("PG_MUON_SHARDING") : "off"; }
+
+std::string muon_sharding_summary(const Hyperparams& h) {
+    if (h.world_size < 2 || h.muon_sharding == "off") return "";
+    return h.muon_sharding == "records"
+               ? ", parallel Muon (bank gradients reduce-scattered, Newton-Schulz on 1/W of each bank, updates "
+                 "all-gathered)"
+               : ", Muon's matrices dealt round-robin (each rank's new weights and momentum broadcast)";
+}
 
 int launch_world_size() {
     const comm::LaunchEnv& e = comm::launch_env();
@@ -84,7 +95,8 @@ void join_world(Hyperparams& h) {
 
 std::string check_same_weights(comm::Communicator& c, const std::map<std::string, HostTensor>& state) {
     std::string bytes;
-    for (const auto& [name, value] : state) bytes += name + std::string(value.bytes.begin(), value.bytes.end());
+    for (const auto& [name, value] : state)
+        if (!is_rank_shard(name)) bytes += name + std::string(value.bytes.begin(), value.bytes.end());
     const std::string mine = sha256_hex(bytes);
     std::string root;
     const std::string ranks = differing_ranks(c, mine, root);
@@ -103,6 +115,7 @@ void broadcast_state(comm::Communicator& c, const Session& session, const std::v
     std::vector<ParamSpec> by_name = specs;  // every rank issues the broadcasts in one order
     std::sort(by_name.begin(), by_name.end(), [](const ParamSpec& a, const ParamSpec& b) { return a.name < b.name; });
     for (const ParamSpec& p : by_name) {
+        if (is_rank_shard(p.name)) continue;  // each rank's own share of parallel Muon's momentum
         const SessionTensor* t = session.find(p.name);
         PG_ASSERT(t != nullptr, "state tensor {} is not in the session", p.name);
         c.broadcast(t->address, numel(t->shape), t->dtype, 0);

@@ -23,11 +23,16 @@ int launch_world_size();
 // This process's rank in a distributed launch, else 0.
 int launch_rank();
 
-// Whether the optimizer shards Muon across the ranks of a distributed launch (PG_SHARDED_MUON):
-// the matrices are dealt round-robin, each rank runs Nesterov momentum and Newton-Schulz on its
-// own and broadcasts the new weights and momentum (the baseline's distribution of Muon,
-// pgolf-spec §3.4), so the ranks do 1/W of the Newton-Schulz work each.
-bool sharded_muon_enabled();
+// How the optimizer shares Muon among the ranks of a distributed launch (PG_MUON_SHARDING; "off"
+// without one). "records" (the default): parallel Muon as the records (frontend/optim/muon_bank.h,
+// pgolf-spec §4.3): each bank's gradient reduce-scattered, momentum and Newton-Schulz on each rank's
+// 1/W of the bank, the updates all-gathered. "baseline": the baseline's distribution (§3.4):
+// matrix i belongs to rank i mod W, which runs its momentum and Newton-Schulz and broadcasts the
+// new weight and momentum. "off": every rank runs all of Muon on all-reduced gradients.
+std::string muon_sharding_mode();
+
+// ", parallel Muon (...)" for the run log's data-parallel line ("" when Muon is not shared).
+std::string muon_sharding_summary(const Hyperparams& h);
 
 // A SHA-256 of every training setting (run_settings()) and the launch's world size.
 std::string settings_digest();
@@ -44,13 +49,15 @@ void agree_run_identity(comm::Communicator& c, Hyperparams& h);
 // agree_run_identity.
 void join_world(Hyperparams& h);
 
-// A SHA-256 of the tensors' bytes (in name order), compared across the ranks: returns it when all
+// A SHA-256 of the tensors' bytes (in name order; parallel Muon's momentum shards, which differ
+// by design, left out), compared across the ranks: returns it when all
 // ranks hold identical values, else throws a pg::Error naming the ranks that differ (the
 // replicas drifted apart: a bug, never expected).
 std::string check_same_weights(comm::Communicator& c, const std::map<std::string, HostTensor>& state);
 
 // Every rank's value of the session tensors `specs` replaced by rank 0's (as DDP broadcasts its
-// initial parameters), so that the ranks start from identical state.
+// initial parameters), so that the ranks start from identical state; parallel Muon's momentum
+// shards stay each rank's own.
 void broadcast_state(comm::Communicator& c, const Session& session, const std::vector<ParamSpec>& specs);
 
 // The sum over ranks of each rank's validation sums (loss, tokens, bytes), in fp64.

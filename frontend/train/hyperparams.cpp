@@ -130,7 +130,7 @@ Hyperparams read_hyperparams() {
     h.seed = env::get_int("SEED");
     h.world_size = launch_world_size();  // the launcher's world when distributed
     h.rank = launch_rank();
-    h.sharded_muon = sharded_muon_enabled();
+    h.muon_sharding = muon_sharding_mode();
 
     PG_CHECK(m.vocab_size > 0 && m.vocab_size <= 65536, "VOCAB_SIZE={} must be in [1, 65536] (uint16 shards)",
              m.vocab_size);

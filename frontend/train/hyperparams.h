@@ -25,7 +25,9 @@ struct Hyperparams {
     int64_t seed = 1337;
     int world_size = 1;  // grad_accum_steps = 8 / world_size, as the baseline
     int rank = 0;        // this process's rank in a distributed launch
-    bool sharded_muon = false;  // each rank runs Newton-Schulz on its share of the matrices (PG_SHARDED_MUON)
+    // How Muon is spread over the ranks (PG_MUON_SHARDING): "records" (parallel Muon: banks
+    // reduce-scattered), "baseline" (matrices dealt round-robin) or "off"; "off" in one process.
+    std::string muon_sharding = "off";
     std::string run_id, run_dir;
     std::string resume_from;       // checkpoint to continue from ("" = fresh start)
     int64_t checkpoint_every = 0;  // also write <run_dir>/checkpoint_step<N>.ckpt every N steps

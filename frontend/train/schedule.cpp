@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "runtime/determinism.h"
+#include "base/determinism.h"
 
 namespace pg {
 namespace {

@@ -1,11 +1,14 @@
 // Trainer graphs (see step_graphs.h).
 #include "frontend/train/step_graphs.h"
 
+#include <map>
+
 #include "base/env.h"
 #include "base/error.h"
 #include "frontend/models/registry.h"
 #include "frontend/optim/adam.h"
 #include "frontend/optim/muon.h"
+#include "frontend/optim/muon_bank.h"
 #include "frontend/train/weight_averaging.h"
 #include "frontend/train/guard_outputs.h"
 #include "graph/autodiff.h"
@@ -30,9 +33,23 @@ std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& gra
     return out;
 }
 
+bool parallel_muon(const Hyperparams& h) { return h.world_size > 1 && h.muon_sharding == "records"; }
+
 namespace {
 
-// Muon dealt across the ranks (data_parallel.h, sharded_muon_enabled): matrix i belongs to rank
+MuonConfig muon_config(const Hyperparams& h) {
+    return {static_cast<int>(h.muon_backend_steps), parse_dtype(env::get("PG_MUON_NS_DTYPE")),
+            ns_coefficients(h.recipe.ns_coefficients), h.recipe.muon_wd, h.recipe.muon_eq_r};
+}
+
+std::vector<ParamSpec> matrix_specs(const std::vector<ParamSpec>& model_params) {
+    std::vector<ParamSpec> out;
+    for (const ParamSpec& p : model_params)
+        if (p.group == "matrix") out.push_back(p);
+    return out;
+}
+
+// Muon dealt across the ranks as the baseline (PG_MUON_SHARDING=baseline): matrix i belongs to rank
 // i mod W, which alone computes its momentum and Newton-Schulz; its new weight and momentum are
 // broadcast from there into every other rank's copies, which store them as they arrive.
 void sharded_muon_update(ParamSet& ps, const Hyperparams& h, const std::vector<std::string>& names,
@@ -64,7 +81,8 @@ void sharded_muon_update(ParamSet& ps, const Hyperparams& h, const std::vector<s
 // scalar groups, Muon for block matrices, after optional global-norm clipping.
 void add_optimizer(ParamSet& ps, const Hyperparams& h, const std::vector<ParamSpec>& model_params,
                    std::vector<Tensor> grads) {
-    if (h.grad_clip_norm > 0) grads = clip_by_global_norm(ps.graph(), grads, h.grad_clip_norm);
+    // Parallel Muon clips in the last micro-step, before the gradients leave the rank.
+    if (h.grad_clip_norm > 0 && !parallel_muon(h)) grads = clip_by_global_norm(ps.graph(), grads, h.grad_clip_norm);
     auto group = [&](const char* name, std::vector<std::string>& names, std::vector<Tensor>& gs) {
         for (size_t i = 0; i < model_params.size(); ++i)
             if (model_params[i].group == name) {
@@ -82,10 +100,15 @@ void add_optimizer(ParamSet& ps, const Hyperparams& h, const std::vector<ParamSp
     std::vector<std::string> names;
     std::vector<Tensor> gs;
     group("matrix", names, gs);
-    MuonConfig muon{static_cast<int>(h.muon_backend_steps), parse_dtype(env::get("PG_MUON_NS_DTYPE")),
-                    ns_coefficients(h.recipe.ns_coefficients), h.recipe.muon_wd, h.recipe.muon_eq_r};
-    if (h.sharded_muon && h.world_size > 1) sharded_muon_update(ps, h, names, gs, muon);
-    else if (!names.empty()) muon_update(ps, names, gs, "lr.matrix", muon);
+    const MuonConfig muon = muon_config(h);
+    if (parallel_muon(h)) {
+        for (const MuonBank& b : muon_banks(matrix_specs(model_params), h.world_size))
+            apply_bank_updates(ps, b, "lr.matrix", muon);
+    } else if (h.muon_sharding == "baseline" && h.world_size > 1) {
+        sharded_muon_update(ps, h, names, gs, muon);
+    } else if (!names.empty()) {
+        muon_update(ps, names, gs, "lr.matrix", muon);
+    }
 }
 
 // The model's mean loss over [rows, seq_len] int32 inputs, and its gradients.
@@ -115,19 +138,56 @@ std::string grad_acc_name(const std::string& param) { return param + ".grad_acc"
 
 namespace {
 
+// Parallel Muon's last micro-step: the banks' accumulated gradients go to their reduce-scatters
+// (the accumulators of bank members are not stored: the optimizer only zeroes them), the others
+// to the all-reduce; with GRAD_CLIP_NORM all are first clipped by this rank's local norm, as the
+// records clip before communicating (pgolf-spec §4.3).
+void sync_parallel_muon(ModelGraph& m, const Hyperparams& h, const std::vector<ParamSpec>& model_params,
+                        const std::vector<Tensor>& accs, std::vector<Tensor> accumulated) {
+    if (h.grad_clip_norm > 0) accumulated = clip_by_global_norm(*m.graph, accumulated, h.grad_clip_norm);
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < model_params.size(); ++i) index[model_params[i].name] = i;
+    std::vector<bool> banked(model_params.size(), false);
+    for (const MuonBank& b : muon_banks(matrix_specs(model_params), h.world_size)) {
+        std::vector<Tensor> members;
+        for (const std::string& name : b.params) {
+            members.push_back(accumulated[index.at(name)]);
+            banked[index.at(name)] = true;
+        }
+        scatter_bank_gradients(*m.params, b, members);
+    }
+    for (size_t i = 0; i < model_params.size(); ++i)
+        if (!banked[i]) m.graph->add_update(accs[i].id(), accumulated[i].id(), UpdateCollective::AllReduceAvg);
+}
+
 ModelGraph build_micro_step(const Hyperparams& h, int64_t rows, int64_t micro_steps, bool sync) {
     ModelGraph m = new_model_graph();
     std::vector<Tensor> grads = loss_and_gradients(m, h, rows);
     std::vector<ParamSpec> model_params = m.params->specs();
-    std::vector<Tensor> accumulated;
+    std::vector<Tensor> accs, accumulated;
     for (size_t i = 0; i < model_params.size(); ++i) {
         const ParamSpec& p = model_params[i];
-        Tensor acc = m.params->add(grad_acc_name(p.name), p.shape, Init::zeros(), "gradacc");
-        Tensor next = acc + grads[i].cast(DType::f32) * (1.0 / static_cast<double>(micro_steps));
-        m.graph->add_update(acc.id(), next.id(), sync ? UpdateCollective::AllReduceAvg : UpdateCollective::None);
-        accumulated.push_back(next);
+        accs.push_back(m.params->add(grad_acc_name(p.name), p.shape, Init::zeros(), "gradacc"));
+        accumulated.push_back(accs[i] + grads[i].cast(DType::f32) * (1.0 / static_cast<double>(micro_steps)));
     }
     add_grad_square_output(*m.graph, accumulated);
+    if (sync && parallel_muon(h)) {
+        sync_parallel_muon(m, h, model_params, accs, accumulated);
+        return m;
+    }
+    for (size_t i = 0; i < model_params.size(); ++i)
+        m.graph->add_update(accs[i].id(), accumulated[i].id(),
+                            sync ? UpdateCollective::AllReduceAvg : UpdateCollective::None);
+    return m;
+}
+
+// Parallel Muon's middle graph: momentum and Newton-Schulz on this rank's share of every bank,
+// the updates all-gathered.
+ModelGraph build_muon_shard_step(const Hyperparams& h, const std::vector<ParamSpec>& model_params) {
+    ModelGraph m = new_model_graph();
+    const MuonConfig muon = muon_config(h);
+    for (const MuonBank& b : muon_banks(matrix_specs(model_params), h.world_size))
+        orthogonalize_bank_shard(*m.params, b, h.rank, muon);
     return m;
 }
 
@@ -180,6 +240,11 @@ TrainingGraphs build_training_graphs(const Hyperparams& h) {
         if (p.group == "gradacc") continue;
         t.state_specs.push_back(p);
         if (p.group != "state") t.model_specs.push_back(p);
+    }
+    if (parallel_muon(h)) {
+        t.muon_shard = build_muon_shard_step(h, t.model_specs);
+        for (const ParamSpec& p : t.muon_shard.params->specs())
+            if (p.group == "state") t.state_specs.push_back(p);  // this rank's momentum shards
     }
     return t;
 }

@@ -32,6 +32,12 @@ struct ModelGraph {
 // over all ranks of its accumulated gradients: DDP's gradient sync, only on the last micro-step.
 // The compile driver buckets these all-reduces and issues each as soon as backward has finished
 // its gradients (codegen/collective_plan.h).
+//
+// With parallel Muon (parallel_muon(h): several ranks, PG_MUON_SHARDING=records) the step has a
+// third graph, `muon_shard`, run between the micro-steps and the optimizer: micro_sync
+// reduce-scatters the banks' gradients instead of all-reducing them, muon_shard runs momentum and
+// Newton-Schulz on this rank's share and all-gathers the updates, and the optimizer applies them
+// (frontend/optim/muon_bank.h). Its momentum shards are in state_specs, under rank-specific names.
 struct TrainingGraphs {
     int64_t micro_steps = 1, micro_rows = 1;
     ModelGraph micro, optimizer;
@@ -40,6 +46,7 @@ struct TrainingGraphs {
     // (ENABLE_LOOPING_AT > 0 with NUM_LOOPS > 0): each layer once, GptConfig::looping off, over the
     // same parameters and accumulators, so one optimizer graph serves both. Null graphs otherwise.
     ModelGraph micro_preloop, micro_preloop_sync;
+    ModelGraph muon_shard;  // null graph unless parallel Muon
     std::vector<ParamSpec> model_specs;  // the weights
     std::vector<ParamSpec> state_specs;  // weights and optimizer state: what a checkpoint holds
 };
@@ -47,6 +54,9 @@ struct TrainingGraphs {
 TrainingGraphs build_training_graphs(const Hyperparams& h);
 // Whether the run switches depth recurrence on part way (and so needs the pre-loop micro-steps).
 bool loop_switch_enabled(const Hyperparams& h);
+
+// Whether the step runs parallel Muon: several ranks and PG_MUON_SHARDING=records.
+bool parallel_muon(const Hyperparams& h);
 
 // torch.nn.utils.clip_grad_norm_: g *= min(1, max_norm / (‖g‖ + 1e-6)) over all grads at once.
 std::vector<Tensor> clip_by_global_norm(Graph& g, const std::vector<Tensor>& grads, double max_norm);

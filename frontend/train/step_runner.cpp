@@ -22,6 +22,7 @@ StepRunner::StepRunner(const Hyperparams& h, Session& session)
     if (graphs_.micro_preloop.graph) preloop_exe_ = compile_executable(session_, *graphs_.micro_preloop.graph);
     if (graphs_.micro_preloop_sync.graph)
         preloop_sync_exe_ = compile_executable(session_, *graphs_.micro_preloop_sync.graph);
+    if (graphs_.muon_shard.graph) muon_shard_exe_ = compile_executable(session_, *graphs_.muon_shard.graph);
     optimizer_exe_ = compile_executable(session_, *graphs_.optimizer.graph);
     ids_ = HostTensor(DType::i32, {graphs_.micro_rows, h_.train_seq_len});
     targets_ = HostTensor(DType::i32, {graphs_.micro_rows, h_.train_seq_len});
@@ -32,6 +33,7 @@ StepRunner::StepRunner(const Hyperparams& h, Session& session)
     set_recipe_switches({});
     check_ = nan_check_mode();
     for (Executable* e : micro_executables()) e->check_outputs(check_ == NanCheck::Full);
+    if (muon_shard_exe_) muon_shard_exe_->check_outputs(check_ == NanCheck::Full);
     optimizer_exe_->check_outputs(check_ == NanCheck::Full);
     plant_nan(false);
 }
@@ -63,6 +65,7 @@ void StepRunner::plant_nan(bool on) {
 
 std::map<std::string, HostTensor> StepRunner::initial_state(uint64_t seed) const {
     std::map<std::string, HostTensor> all = graphs_.optimizer.params->initialize(seed);
+    if (graphs_.muon_shard.params) all.merge(graphs_.muon_shard.params->initialize(seed));  // momentum shards
     std::map<std::string, HostTensor> out;
     for (const ParamSpec& p : graphs_.state_specs) out.emplace(p.name, std::move(all.at(p.name)));
     return out;
@@ -80,7 +83,10 @@ void StepRunner::set_scalars(int64_t step, double lr_mul) {
     e.set_scalar("lr.embed", h_.tied_embed_lr * lr_mul);
     e.set_scalar("lr.scalar", h_.scalar_lr * lr_mul);
     e.set_scalar("lr.matrix", h_.matrix_lr * lr_mul);
-    e.set_scalar("muon_momentum", muon_momentum(h_, step));
+    // Muon's momentum is in the shard graph with parallel Muon (and absent from a rank that owns no
+    // matrix with round-robin Muon).
+    for (Executable* muon : {optimizer_exe_.get(), muon_shard_exe_.get()})
+        if (muon && muon->has_leaf("muon_momentum")) muon->set_scalar("muon_momentum", muon_momentum(h_, step));
 }
 
 void StepRunner::run(const BatchSource& next_batch) {
@@ -133,6 +139,7 @@ void StepRunner::check_grad_norm() {
 
 void StepRunner::run_optimizer() {
     try {
+        if (muon_shard_exe_) muon_shard_exe_->run();  // parallel Muon's share of Newton-Schulz
         optimizer_exe_->run();
     } catch (const NonFiniteError& e) {
         fault_ = fmt::format("optimizer: {}", e.what());
@@ -155,6 +162,7 @@ std::string StepRunner::backend() const { return micro_exe_->backend(); }
 std::string StepRunner::summary() const {
     std::string sync =
         sync_exe_ ? fmt::format("; the last all-reduces its gradients in {} bucket(s)", sync_exe_->collectives()) : "";
+    if (muon_shard_exe_) sync += fmt::format("; parallel Muon shard {}", muon_shard_exe_->summary());
     std::string preloop = preloop_exe_ ? fmt::format("; micro before the loop {}", preloop_exe_->summary()) : "";
     return fmt::format("{} micro-steps of {} rows: micro {}{}{}; optimizer {}", graphs_.micro_steps,
                        graphs_.micro_rows, micro_exe_->summary(), sync, preloop, optimizer_exe_->summary());

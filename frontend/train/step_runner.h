@@ -5,8 +5,10 @@
 // with PG_DEBUG=1 each step prints those byte counts. With several ranks (comm::world(), given to
 // the session) the last micro-step runs the graph whose gradient accumulators are all-reduced
 // (TrainingGraphs::micro_sync, bucketed and overlapped with backward), and loss() is the mean
-// over all ranks. A run that switches depth recurrence on part way (ENABLE_LOOPING_AT) also holds
-// the pre-loop micro-step graphs over the same buffers; the step's schedule picks which run.
+// over all ranks. With parallel Muon, the optimizer graph is preceded by the shard graph
+// (TrainingGraphs::muon_shard), which the guard treats as part of the optimizer. A run that
+// switches depth recurrence on part way (ENABLE_LOOPING_AT) also holds the pre-loop micro-step
+// graphs over the same buffers; the step's schedule picks which run.
 //
 // The non-finite guard (PG_NAN_CHECK, runtime/nan_check.h) lives here because the step's order
 // gives it the last good state for free: the micro-steps only add into the gradient accumulators,
@@ -92,6 +94,7 @@ private:
     TrainingGraphs graphs_;
     std::unique_ptr<Executable> micro_exe_, optimizer_exe_;
     std::unique_ptr<Executable> sync_exe_;  // the last micro-step of a data-parallel step
+    std::unique_ptr<Executable> muon_shard_exe_;  // parallel Muon's Newton-Schulz on this rank's share
     std::unique_ptr<Executable> preloop_exe_, preloop_sync_exe_;  // before ENABLE_LOOPING_AT
     bool looping_ = true;
     HostTensor ids_, targets_;

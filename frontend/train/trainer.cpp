@@ -36,7 +36,7 @@
 #include "frontend/train/weight_averaging.h"
 #include "runtime/comm/world.h"
 #include "frontend/train/stop_signals.h"
-#include "runtime/determinism.h"
+#include "base/determinism.h"
 #include "runtime/executable.h"
 
 namespace pg {
@@ -138,7 +138,7 @@ TrainResult train(const Hyperparams& h) {
     log.line(describe(h));
     if (world.size() > 1)
         log.line(fmt::format("data parallel: {} ranks, {}{}", world.size(), world.engine(),
-                             h.sharded_muon ? ", Newton-Schulz sharded across the ranks" : ""));
+                             muon_sharding_summary(h)));
 
     // Data: train shards, validation tokens and the metric's byte tables.
     std::filesystem::path data_dir = data::data_path();

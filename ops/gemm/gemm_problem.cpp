@@ -41,7 +41,7 @@ std::string GemmConfig::to_string() const {
 }
 
 void GemmConfig::validate() const {
-    PG_ASSERT(stages == 1 || stages == 2, "GEMM stages {}", stages);
+    PG_ASSERT(stages >= 1 && stages <= (kind == GemmKind::Simt ? 2 : 4), "GEMM stages {}", stages);
     if (kind == GemmKind::Simt) {
         PG_ASSERT(threads() == 256 && tile_m % 64 == 0 && tile_n % 64 == 0 && tile_m <= 128 && tile_n <= 128,
                   "SIMT GEMM needs 256 threads and 64/128 tiles: {}", to_string());
@@ -69,11 +69,13 @@ GemmConfig choose_gemm_config(const GemmProblem& p, int sm_count) {
     } else {
         c.kind = GemmKind::Mma;
         c.tile_m = c.tile_n = big ? 128 : 64;
-        c.tile_k = 32;  // two m16n8k16 steps per stage; 2 stages of A+B fit in 40 KB of shared memory
+        c.tile_k = 32;  // two m16n8k16 steps per stage
         c.warps_m = 2;
         c.warps_n = big ? 4 : 2;
     }
-    c.stages = 2;
+    // SIMT: double buffering through registers. MMA: three cp.async stages, two k-tiles in flight
+    // behind the one multiplying; 3 x (128 + 128) x 32 bf16 = 48 KB, the static shared-memory limit.
+    c.stages = p.dtype == DType::f32 ? 2 : 3;
     c.validate();
     return c;
 }

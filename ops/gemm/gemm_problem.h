@@ -37,7 +37,8 @@ std::vector<int64_t> batch_offsets(const std::vector<int64_t>& batch_shape, cons
 enum class GemmKind { Simt, Mma };
 
 // Shared-memory tiles of tile_m x tile_k (A) and tile_k x tile_n (B), `stages` of them (2 =
-// double buffering: the next tile loads while the current one multiplies); warps_m x warps_n
+// double buffering: the next tile loads while the current one multiplies; MMA up to 4, a cp.async
+// pipeline with stages - 1 tiles in flight); warps_m x warps_n
 // warps per block. Simt: f32 FMA with a 16 x 16 thread grid, each thread a (tile_m/16) x
 // (tile_n/16) micro-tile. Mma: bf16/f16 tensor-core mma.sync m16n8k16 with f32 accumulators,
 // each warp a (tile_m/warps_m) x (tile_n/warps_n) tile.

@@ -17,6 +17,7 @@ void run_checked(size_t count, const CheckedLaunches& launches) {
                                     "restart the process; PG_DUMP_DIR=<dir> writes every kernel's source to read",
                                     i + 1, count, launches.describe(i), e.what()));
         }
+        if (launches.after) launches.after(i);
     }
 }
 

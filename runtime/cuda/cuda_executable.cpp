@@ -10,6 +10,7 @@
 #include "runtime/comm/communicator.h"
 #include "runtime/cuda/checked_launches.h"
 #include "runtime/cuda/cuda_graph.h"
+#include "runtime/nan_check.h"
 
 namespace pg {
 
@@ -28,6 +29,7 @@ struct CudaExecutable::Step {
     std::vector<void*> arg_ptrs;   // &args[i]: a vector's buffer survives moves of the vector
     size_t bytes = 0;              // Copy: args = {dst, src}; Zero: args = {dst}
     std::string label;             // for fault reports: "k012_mul (entry k012_mul_p0, grid 64x1x1, block 256)"
+    int64_t finishes = -1;         // the plan step whose output is final after this launch (its last)
 };
 
 namespace {
@@ -83,6 +85,7 @@ void CudaExecutable::add_replay_steps(const PlanStep& ps, const CudaProgram& pro
         steps_.push_back(std::move(st));
         ++stats_.launches;
     }
+    steps_.back().finishes = &ps - plan_.steps.data();
     (ps.kernel_kind == KernelKind::Gemm ? stats_.gemm_kernels
      : ps.kernel_kind == KernelKind::ScatterAdd ? stats_.scatter_kernels
                                                 : stats_.loop_kernels)++;
@@ -156,14 +159,26 @@ void CudaExecutable::run_checked_step() {
     issue_collectives(comm, 0);
     run_checked(steps_.size(), {.enqueue = [&](size_t i) { enqueue_step(i, comm); },
                                 .wait = [&] { device_.synchronize(); },
-                                .describe = [&](size_t i) { return steps_[i].label; }});
+                                .describe = [&](size_t i) { return steps_[i].label; },
+                                .after = [&](size_t i) {
+                                    if (check_outputs_ && steps_[i].finishes >= 0) check_output(steps_[i].finishes);
+                                }});
+}
+
+// PG_NAN_CHECK=full: the finished kernel's output, copied to the host and scanned.
+void CudaExecutable::check_output(int64_t plan_step) {
+    const PlanStep& ps = plan_.steps[static_cast<size_t>(plan_step)];
+    const Node& n = plan_.graph[plan_.schedule.kernels[static_cast<size_t>(plan_step)].root];
+    std::vector<uint8_t> host(static_cast<size_t>(numel(n.shape)) * dtype_size(n.dtype));
+    device_.download(host.data(), address(plan_.schedule.kernels[static_cast<size_t>(plan_step)].root), host.size());
+    check_kernel_output(fmt::format("{} {}", ps.name, shape_str(n.shape)), ps.name, host.data(), n.dtype, n.shape);
 }
 
 // The first step runs checked, launch by launch, before any graph is captured: a fault on a new
 // GPU names its kernel, and whatever runs once lazily (module loading, first-touch allocations)
-// has run before capture.
+// has run before capture. PG_CUDA_SYNC=1 and PG_NAN_CHECK=full check every step.
 void CudaExecutable::run() {
-    if (sync_ || !checked_once_) {
+    if (sync_ || check_outputs_ || !checked_once_) {
         run_checked_step();
         checked_once_ = true;
         return;

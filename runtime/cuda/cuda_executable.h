@@ -48,6 +48,9 @@ public:
     void run_eager();
     void synchronize();
     int launches() const override { return stats_.launches; }
+    // PG_NAN_CHECK=full: every step runs launch by launch and each kernel's output is copied to
+    // the host and scanned; a NaN or infinity throws NonFiniteError naming the kernel.
+    void check_outputs(bool on) override { check_outputs_ = on; }
     std::string summary() const override;
 
     bool uses_graph() const { return use_graph_; }
@@ -63,12 +66,14 @@ private:
     // and issues the buckets that become ready after it.
     void enqueue_step(size_t i, comm::Communicator* comm);
     void run_checked_step();
+    void check_output(int64_t plan_step);  // throws NonFiniteError
     void issue_collectives(comm::Communicator* c, size_t before_step);
 
     CudaDevice& device_;
     bool use_graph_ = true;
     bool sync_ = false;          // PG_CUDA_SYNC
     bool checked_once_ = false;  // the first step ran checked
+    bool check_outputs_ = false;  // PG_NAN_CHECK=full: every step checked, each kernel output scanned
     std::vector<std::unique_ptr<CudaModule>> modules_;
     std::vector<Step> steps_;
     std::vector<std::vector<size_t>> issue_before_;  // [i]: plan collective steps issued before step i

@@ -29,7 +29,7 @@ std::vector<KernelConfig> gemm_space(const PlanStep& st) {
             for (int tk : mma ? std::vector<int>{32, 64} : std::vector<int>{8, 16})
                 for (auto [wm, wn] : mma ? std::vector<std::pair<int, int>>{{2, 4}, {4, 2}, {2, 2}}
                                          : std::vector<std::pair<int, int>>{{2, 4}})
-                    for (int stages : {1, 2}) {
+                    for (int stages : mma ? std::vector<int>{2, 3, 4} : std::vector<int>{1, 2}) {
                         gemm::GemmConfig c{heuristic.kind, tm, tn, tk, wm, wn, stages};
                         try {
                             c.validate();

@@ -95,7 +95,7 @@ std::vector<std::string> collective_sequence(const ExecPlan& p) {
 TEST_CASE("collectives: sharded Muon computes each matrix on one rank and every rank issues the same broadcasts") {
     Hyperparams h = testing::tiny_training();
     h.world_size = 2;
-    h.sharded_muon = true;
+    h.muon_sharding = "baseline";
     std::vector<std::vector<std::string>> sequences;
     std::vector<int> newton_schulz_gemms;
     for (int rank : {0, 1}) {
@@ -112,7 +112,7 @@ TEST_CASE("collectives: sharded Muon computes each matrix on one rank and every 
     }
     REQUIRE(!sequences[0].empty());
     CHECK(sequences[0] == sequences[1]);
-    h.sharded_muon = false;
+    h.muon_sharding = "off";
     const int all = compile_plan(*build_training_graphs(h).optimizer.graph, cpu_target()).count(KernelKind::Gemm);
     // Each rank runs about half of Newton-Schulz's GEMMs (the tiny model has an even number of matrices).
     CHECK(newton_schulz_gemms[0] + newton_schulz_gemms[1] == all);

@@ -143,6 +143,8 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& t
         }
         ++run.kernels;
     }
+    run.smem_phases = *static_cast<long long*>(dlsym(module.handle, "pg_emu_smem_phases"));
+    run.smem_wavefronts = *static_cast<long long*>(dlsym(module.handle, "pg_emu_smem_wavefronts"));
     auto value_of = [&](NodeId id) {
         const Node& n = g[id];
         HostTensor t(n.dtype, n.shape);

@@ -21,6 +21,9 @@ std::string host_compiler_missing();
 struct EmulatedRun {
     std::vector<HostTensor> values;  // outputs, then updated states (as interpret_all)
     int kernels = 0, launches = 0;
+    // Shared-memory accesses through ldmatrix and cp.async (the tensor-core GEMM's): phases
+    // (8x8 matrices, quarter warps) and the wavefronts they took; equal means no bank conflict.
+    long long smem_phases = 0, smem_wavefronts = 0;
 };
 
 // Plans g for the CUDA `target` with the compile driver, compiles every kernel for the host and

@@ -10,10 +10,17 @@
 // (as CUDA requires) therefore stays in lockstep per block and per warp; a shuffle is an exchange
 // through per-thread slots between two barriers. __shared__ variables are function statics.
 // Kernels that never synchronise run their threads one after another, without fibers.
+//
+// cp.async copies wait in per-thread commit groups until cp.async.wait_group lets them land, so a
+// kernel that reads a stage before waiting for it reads stale data here as it would on a GPU.
+// ldmatrix and cp.async also count shared-memory wavefronts: per phase (an 8x8 matrix of
+// ldmatrix, a quarter warp of 16-byte cp.async), the largest number of distinct 4-byte words any
+// of the 32 banks serves; pg_emu_smem_wavefronts == pg_emu_smem_phases means no bank conflict.
 #pragma once
 #include <math.h>
 #include <ucontext.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -98,6 +105,83 @@ inline unsigned atomicCAS(unsigned* p, unsigned expected, unsigned desired) {
     return expected;
 }
 
+extern "C" {
+long long pg_emu_smem_phases = 0, pg_emu_smem_wavefronts = 0;
+}
+
+// Counts the phases of one warp-wide shared-memory access: `lanes` addresses in `slots`, each
+// of 16 bytes, 8 lanes per phase.
+inline void pg_emu_count_phases(const unsigned long long* slots, int lanes) {
+    for (int p = 0; p < lanes / 8; ++p) {
+        std::vector<unsigned long long> words[32];
+        int worst = 1;
+        for (int l = 8 * p; l < 8 * p + 8; ++l)
+            for (unsigned long long w = slots[l] / 4; w < slots[l] / 4 + 4; ++w) {
+                std::vector<unsigned long long>& bank = words[w % 32];
+                if (std::find(bank.begin(), bank.end(), w) == bank.end()) bank.push_back(w);
+                worst = std::max(worst, static_cast<int>(bank.size()));
+            }
+        ++pg_emu_smem_phases;
+        pg_emu_smem_wavefronts += worst;
+    }
+}
+
+// Publishes this lane's address to its warp; lane 0 counts the warp's phases.
+inline void pg_emu_warp_access(const void* address, int lanes) {
+    const unsigned tid = threadIdx.x, base = tid / 32 * 32;
+    pg_emu_fibers->slots[tid] = reinterpret_cast<unsigned long long>(address);
+    pg_emu_barrier();
+    if (tid == base) pg_emu_count_phases(&pg_emu_fibers->slots[base], lanes);
+}
+
+struct PgEmuCopy {
+    void* dst;
+    const void* src;
+    int src_bytes;
+};
+struct PgEmuAsync {
+    std::vector<PgEmuCopy> open;
+    std::vector<std::vector<PgEmuCopy>> committed;
+};
+inline std::vector<PgEmuAsync> pg_emu_async;  // per thread of the running block
+
+inline void pg_emu_cp_async16(void* dst, const void* src, int src_bytes) {
+    pg_emu_warp_access(dst, 32);
+    pg_emu_barrier();
+    pg_emu_async[threadIdx.x].open.push_back({dst, src, src_bytes});
+}
+inline void pg_emu_cp_async_commit() {
+    PgEmuAsync& a = pg_emu_async[threadIdx.x];
+    a.committed.push_back(std::move(a.open));
+    a.open.clear();
+}
+inline void pg_emu_cp_async_wait(int pending) {
+    PgEmuAsync& a = pg_emu_async[threadIdx.x];
+    while (static_cast<int>(a.committed.size()) > pending) {
+        for (const PgEmuCopy& c : a.committed.front()) {
+            std::memset(c.dst, 0, 16);
+            std::memcpy(c.dst, c.src, static_cast<size_t>(c.src_bytes));
+        }
+        a.committed.erase(a.committed.begin());
+    }
+}
+
+// ldmatrix .x1/.x2/.x4 (count matrices), optionally transposed: lane l's row address is the row
+// l % 8 of matrix l / 8.
+inline void pg_emu_ldmatrix(unsigned* r, const void* row, int count, bool trans) {
+    const unsigned tid = threadIdx.x, base = tid / 32 * 32, lane = tid % 32;
+    pg_emu_warp_access(row, 8 * count);
+    auto element = [&](int q, unsigned rr, unsigned c) {
+        return static_cast<unsigned>(reinterpret_cast<const uint16_t*>(pg_emu_fibers->slots[base + 8 * q + rr])[c]);
+    };
+    for (int q = 0; q < count; ++q) {
+        unsigned lo = trans ? element(q, 2 * (lane % 4), lane / 4) : element(q, lane / 4, 2 * (lane % 4));
+        unsigned hi = trans ? element(q, 2 * (lane % 4) + 1, lane / 4) : element(q, lane / 4, 2 * (lane % 4) + 1);
+        r[q] = lo | (hi << 16);
+    }
+    pg_emu_barrier();
+}
+
 inline void pg_emu_fiber_main(int t) {
     PgEmuFibers& f = *pg_emu_fibers;
     f.fn(f.args);
@@ -116,6 +200,7 @@ extern "C" void pg_emu_launch(void (*fn)(void**), void** args, unsigned gx, unsi
         f.fibers.resize(block);
         f.done.resize(block);
         f.slots.resize(block);
+        pg_emu_async.assign(block, {});
         for (unsigned t = 0; t < block; ++t) f.stacks.emplace_back(new char[kStack]);
     }
     pg_emu_fibers = &f;

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "runtime/cuda/checked_launches.h"
 #include "runtime/cuda/cuda_compat.h"
+#include "runtime/nan_check.h"
 
 namespace pg {
 namespace {
@@ -63,6 +64,26 @@ TEST_CASE("cuda bring-up: checked launches run one by one and name the launch th
     }
     // Nothing after the faulting launch was enqueued.
     CHECK(events == std::vector<std::string>{"launch 0", "wait", "launch 1", "wait", "launch 2", "wait"});
+}
+
+TEST_CASE("cuda bring-up: the after-launch hook (PG_NAN_CHECK=full) runs after each wait; its error is not wrapped") {
+    std::vector<std::string> events;
+    CheckedLaunches launches{
+        .enqueue = [&](size_t i) { events.push_back("launch " + std::to_string(i)); },
+        .wait = [&] { events.push_back("wait"); },
+        .describe = [](size_t i) { return "k00" + std::to_string(i); },
+        .after = [&](size_t i) {
+            events.push_back("after " + std::to_string(i));
+            if (i == 1) throw NonFiniteError("k001_exp [4]", "kernel k001_exp [4] wrote nan at element 2");
+        }};
+    try {
+        run_checked(3, launches);
+        FAIL("the non-finite output of launch 1 was not reported");
+    } catch (const NonFiniteError& e) {
+        CHECK(e.kernel() == "k001_exp [4]");  // the trainer's NaN guard catches this type
+        CHECK(std::string(e.what()).find("GPU fault") == std::string::npos);
+    }
+    CHECK(events == std::vector<std::string>{"launch 0", "wait", "after 0", "launch 1", "wait", "after 1"});
 }
 
 }  // namespace

@@ -132,6 +132,33 @@ TEST_CASE("cuda: emulated on the CPU, tensor-core GEMMs (bf16, f16) with every o
     check(g, kNoNode, 8e-3);
 }
 
+TEST_CASE("cuda: emulated on the CPU, the tensor-core GEMM's swizzled cp.async / ldmatrix tiles are free of bank conflicts") {
+    PG_SKIP_UNLESS_HOST_CXX();
+    // Every operand order with 16-byte-aligned chunks (the cp.async path), edges ragged against
+    // the 64 x 64 x 32 tiles: A k- or m-contiguous, B k- or n-contiguous.
+    Graph g;
+    NodeId a = b::param(g, "a", {72, 48}, DType::bf16);
+    NodeId w = b::param(g, "w", {48, 88}, DType::bf16);
+    NodeId at = b::param(g, "at", {48, 72}, DType::bf16);
+    NodeId wt = b::param(g, "wt", {88, 48}, DType::bf16);
+    g.set_output("a_w", b::cast(g, b::matmul(g, a, w), DType::f32));
+    g.set_output("at_wt", b::cast(g, b::matmul(g, b::transpose(g, at, 0, 1), b::transpose(g, wt, 0, 1)), DType::f32));
+    g.set_output("a_wt", b::cast(g, b::matmul(g, a, b::transpose(g, wt, 0, 1)), DType::f32));
+    g.set_output("at_w", b::cast(g, b::matmul(g, b::transpose(g, at, 0, 1), w), DType::f32));
+    Feeds feeds = random_feeds(g, 4);
+    Target t = cuda_target("sm_90a");
+    t.gemm_min_flops = 1;
+    testing::EmulatedRun got = emulate_cuda(g, feeds, t);
+    std::vector<HostTensor> want = interpret_all(g, feeds);
+    for (size_t i = 0; i < want.size(); ++i) {
+        INFO("output ", i);
+        CHECK(max_rel_error(got.values[i], want[i]) <= 8e-3);  // one bf16 rounding, as above
+    }
+    MESSAGE(fmt::format("shared-memory phases {}, wavefronts {}", got.smem_phases, got.smem_wavefronts));
+    CHECK(got.smem_phases > 0);
+    CHECK(got.smem_wavefronts == got.smem_phases);
+}
+
 // Every output and update of g emulated (fused, the GPU's default GEMM threshold) against the
 // interpreter within `tol`.
 void check_step_graph(const Graph& g, const Feeds& feeds, double tol, const char* what) {

@@ -7,11 +7,13 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "base/env.h"
 #include "graph/build.h"
 #include "runtime/cuda/cuda_device.h"
 #include "runtime/cuda/cuda_executable.h"
+#include "runtime/nan_check.h"
 #include "tests/cuda/cuda_test_util.h"
 #include "tests/support/jit_check.h"
 #include "tests/support/op_cases.h"
@@ -114,6 +116,53 @@ TEST_CASE("cuda: on the GPU, the tiny GPT trains with the training step; the fir
     // The first micro-step runs before any update: its loss equals the interpreter's (fp32 vs fp64).
     CHECK(std::fabs(r.first_micro_loss - ref) <= 1e-4 * std::fabs(ref));
     CHECK(r.losses.back() < r.losses.front() - 0.5);
+}
+
+TEST_CASE("cuda: on the GPU, PG_NAN_CHECK=full names the kernel that wrote a NaN, before the state update") {
+    PG_SKIP_UNLESS_GPU();
+    Graph g;
+    NodeId x = b::param(g, "x", {64, 32});
+    NodeId y = b::unary(g, Op::Log, b::add(g, x, -2.0));  // x in [-1, 1): log of a negative number
+    g.set_output("s", b::sum(g, b::mul(g, y, y), {1}));
+    g.add_update(x, b::mul(g, x, 0.5));
+    Feeds feeds = random_feeds(g, 5);
+    std::unique_ptr<Session> session = open_session("cuda");
+    CudaExecutable exe(*session, g, cuda_target(CudaDevice::get().arch()));
+    feed(exe, g, feeds);
+    exe.check_outputs(true);
+    try {
+        exe.run();
+        FAIL("the NaN was not reported");
+    } catch (const NonFiniteError& e) {
+        CHECK(e.kernel().rfind("k0", 0) == 0);  // a plan step name, "k000_sum [64]"
+        CHECK(std::string(e.what()).find("nan") != std::string::npos);
+    }
+    CHECK(exe.get("x").bytes == feeds.at("x").bytes);  // the update did not run
+}
+
+TEST_CASE("cuda: on the GPU, PG_DETERMINISTIC scatter-adds give the same bits every run, the f32 sums in token order") {
+    PG_SKIP_UNLESS_GPU();
+    constexpr int64_t tokens = 4096, rows = 16, width = 64;
+    Graph g;
+    NodeId idx = b::input(g, "idx", {tokens}, DType::i64);
+    NodeId src = b::param(g, "src", {tokens, width});
+    g.set_output("out", b::scatter_add(g, idx, src, rows));
+    Feeds feeds = random_feeds(g, 9, rows);
+    Target t = cuda_target(CudaDevice::get().arch());
+    t.deterministic = true;
+    std::unique_ptr<Session> session = open_session("cuda");
+    CudaExecutable exe(*session, g, t);
+    feed(exe, g, feeds);
+    std::vector<float> want(rows * width, 0.0f);
+    for (int64_t i = 0; i < tokens; ++i)
+        for (int64_t j = 0; j < width; ++j)
+            want[feeds.at("idx").get(i) * width + j] += static_cast<float>(feeds.at("src").get(i * width + j));
+    for (int run = 0; run < 3; ++run) {
+        exe.run();
+        HostTensor out = exe.get("out");
+        INFO("run ", run);
+        CHECK(std::memcmp(out.data(), want.data(), want.size() * sizeof(float)) == 0);
+    }
 }
 
 }  // namespace pg

@@ -13,7 +13,7 @@ TEST_CASE("nan check: the first NaN or infinity in f32, bf16 and f16 arrays") {
     const double inf = std::numeric_limits<double>::infinity();
     for (DType t : {DType::f32, DType::bf16, DType::f16}) {
         INFO(dtype_name(t));
-        HostTensor x = HostTensor::from_doubles(t, {6}, {0.5, -2, 65000 * (t == DType::f16 ? 1 : 100), 0, -0.0, 1e-3});
+        HostTensor x = HostTensor::from_doubles(t, {6}, {0.5, -2, 65000.0 * (t == DType::f16 ? 1 : 100), 0, -0.0, 1e-3});
         CHECK(find_non_finite(x) == -1);
         for (double bad : {std::nan(""), inf, -inf}) {
             HostTensor y = x;

@@ -10,7 +10,11 @@
 //   - the warmdown follows measured wallclock when MAX_WALLCLOCK_SECONDS > 0 (the baseline's
 //     schedule), so learning rates depend on timing; here it follows ITERATIONS alone (the cap
 //     still stops the run, so the step count may differ, but every step taken is identical).
-// The CUDA backend scatters with atomic adds (the embedding gradient) and is refused in this mode.
+// The CUDA backend adds into shared elements with atomics in the default mode (the embedding
+// gradient's scatter, sums over leading axes), in no fixed order; this mode gives each such element
+// to one thread that adds in loop order (codegen/cuda/owner_adds.h).
+// The setting lives in base because every layer reads it: codegen (the CUDA mapping), the runtime
+// (BLAS blocks) and the trainer (schedules).
 #pragma once
 
 namespace pg {
