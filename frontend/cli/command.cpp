@@ -53,7 +53,12 @@ bool register_command(Command cmd) {
 
 const std::vector<Command>& commands() { return registry(); }
 
-std::vector<std::string> apply_knob_flags(const std::vector<std::string>& args) {
+const Command* find_command(const std::string& name) {
+    auto it = std::find_if(registry().begin(), registry().end(), [&](const Command& c) { return c.name == name; });
+    return it == registry().end() ? nullptr : &*it;
+}
+
+std::vector<std::string> apply_knob_flags(const std::vector<std::string>& args, const std::vector<std::string>& own) {
     std::vector<std::string> rest;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -75,7 +80,7 @@ std::vector<std::string> apply_knob_flags(const std::vector<std::string>& args) 
         }
         std::string name;
         for (char c : body) name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        if (!env::find(name)) {
+        if (!env::find(name) || std::find(own.begin(), own.end(), body) != own.end()) {
             rest.push_back(a);
             continue;
         }
@@ -110,7 +115,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     try {
-        std::vector<std::string> command_args = apply_knob_flags(rest);
+        std::vector<std::string> command_args = apply_knob_flags(rest, it->options);
         apply_preset_setting();
         return it->run(command_args);
     } catch (const Error& e) {

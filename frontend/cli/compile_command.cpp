@@ -161,7 +161,7 @@ void print_banner(const CompileArgs& a, const Hyperparams& h) {
 struct PlannedGraphs {
     TrainingGraphs step;
     ModelGraph eval;
-    std::vector<NamedGraph> graphs;  // micro-step, optimizer, eval
+    std::vector<NamedGraph> graphs;  // micro-step, optimizer, eval (+ the pre-loop micro-step)
     std::vector<ExecPlan> plans;     // one per graph
 };
 
@@ -183,6 +183,7 @@ PlannedGraphs plan_graphs(const CompileArgs& a, const Hyperparams& h) {
     p.graphs = {{"micro-step", p.step.micro.graph.get()},
                 {"optimizer", p.step.optimizer.graph.get()},
                 {"eval", p.eval.graph.get()}};
+    if (p.step.micro_preloop.graph) p.graphs.push_back({"preloop", p.step.micro_preloop.graph.get()});
     for (const NamedGraph& ng : p.graphs) {
         const ExecPlan& plan = p.plans.emplace_back(compile_plan(*ng.graph, target));
         fmt::print("  {:<10} {} nodes after passes; {} (planned in {:.2f} s)\n", ng.name, plan.graph.size(),

@@ -34,8 +34,11 @@ std::filesystem::path loss_file(const std::string& file, std::string_view method
     return p.parent_path() / fmt::format("{}.{}{}", p.stem().string(), method, p.extension().string());
 }
 
+// The command's own options (Command::options: --model is the file, not the MODEL setting).
+const std::vector<std::string> kOptions = {"model", "methods", "token-losses"};
+
 int eval_model(const std::vector<std::string>& args) {
-    auto opts = parse_options(args, {"model", "methods", "token-losses"}, "eval");
+    auto opts = parse_options(args, kOptions, "eval");
     PG_CHECK(opts.count("model"), "pgolf eval needs --model FILE (a .ckpt, .safetensors or artifact)");
     const std::string path = opts["model"];
     const std::vector<eval::EvalMethod> methods =
@@ -94,7 +97,8 @@ PG_COMMAND({.name = "eval",
                      "method (FILE.<method>.tsv-style names when several methods run).\n"
                      "Under mpirun, torchrun or `pgolf launch` the baseline and sliding windows are split across\n"
                      "the ranks and their fp64 sums all-reduced; the other methods run whole on every rank.",
-            .run = run_eval});
+            .run = run_eval,
+            .options = kOptions});
 
 }  // namespace
 }  // namespace pg::cli

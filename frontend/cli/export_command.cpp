@@ -52,11 +52,14 @@ int write_artifact(const std::string& out, const io::TensorMap& weights, bool re
     return 0;
 }
 
+// The command's own options (Command::options: --model is the file, not the MODEL setting).
+const std::vector<std::string> kOptions = {"model", "format", "out"};
+
 int run_export(std::vector<std::string> args) {
     const auto report_flag = std::find(args.begin(), args.end(), "--report");
     const bool report = report_flag != args.end();
     if (report) args.erase(report_flag);
-    auto opts = parse_options(args, {"model", "format", "out"}, "export");
+    auto opts = parse_options(args, kOptions, "export");
     PG_CHECK(opts.count("model") && opts.count("out"),
              "pgolf export needs --model FILE and --out FILE (and --format artifact|safetensors)");
     const std::string format = opts.count("format") ? opts["format"] : "artifact";
@@ -88,7 +91,8 @@ PG_COMMAND({.name = "export",
                      "and the artifact + code bytes against the 16,000,000-byte cap. safetensors keeps the\n"
                      "baseline's state_dict names (load with safetensors.torch.load_file); optimizer state is\n"
                      "dropped.",
-            .run = run_export});
+            .run = run_export,
+            .options = kOptions});
 
 }  // namespace
 }  // namespace pg::cli

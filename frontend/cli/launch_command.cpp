@@ -145,7 +145,8 @@ int supervise(std::vector<pid_t> pids) {
 
 int run_launch(std::vector<std::string> args) {
     LaunchArgs l = parse_launch_args(args);
-    apply_knob_flags(l.command);  // the command's --PG_BACKEND=... decides here too
+    const Command* c = find_command(l.command.front());
+    apply_knob_flags(l.command, c ? c->options : std::vector<std::string>{});  // its --PG_BACKEND=... decides here too
     if (selected_backend() == "cpu") return exec_mpirun(l);
     const int port = l.master_port > 0 ? l.master_port : free_master_port();
     std::vector<pid_t> pids;

@@ -174,8 +174,11 @@ Tensor gpt_logits(ParamSet& ps, const GptConfig& cfg, const Tensor& ids) {
     if (v.ve_enabled)
         c.ve = nn::shared_value_embedding(ps, ids, cfg.vocab_size, v.ve_dim,
                                           cfg.num_kv_heads * (d / cfg.num_heads), cfg.compute_dtype);
-    const LayerPlan plan = plan_layers(cfg);
-    if (plan.n_skips() > 0) ps.use("skip_weights", {plan.n_skips(), d}, Init::ones(), "scalar");
+    // skip_weights has the looped plan's rows in every graph, so that the graphs before and after
+    // ENABLE_LOOPING_AT share it; the plain order uses its first rows, as the records.
+    const int64_t n_skip = plan_layers(cfg).n_skips();
+    const LayerPlan plan = active_layers(cfg);
+    if (n_skip > 0) ps.use("skip_weights", {n_skip, d}, Init::ones(), "scalar");
     Stream s{c.x0, {}};
     std::vector<Tensor> skips;
     for (int64_t j = 0; j < plan.n_encoder(); ++j) {
@@ -184,7 +187,7 @@ Tensor gpt_logits(ParamSet& ps, const GptConfig& cfg, const Tensor& ids) {
     }
     for (int64_t j = 0; j < plan.n_decoder(); ++j) {
         if (j < plan.n_skips()) {
-            s.lane0 = add_skip(ps, cfg, j, plan.n_skips(), s.lane0, skips.back());
+            s.lane0 = add_skip(ps, cfg, j, n_skip, s.lane0, skips.back());
             skips.pop_back();
         }
         block(c, plan.order[static_cast<size_t>(plan.n_encoder() + j)], s);

@@ -27,7 +27,10 @@ struct GptConfig {
     DType compute_dtype = DType::f32;
     VariantConfig variant;
     int64_t qat_bits = 0;  // > 0: the block linears carry late STE QAT (runtime scalar "qat", nn::linear)
-    std::string model = "gpt";  // MODEL_FAMILY: the registry entry that builds it (frontend/models/registry.h)
+    // false: the graph of the steps before ENABLE_LOOPING_AT, which runs each layer once in order
+    // over the same parameters (the looped graph's skip_weights, of which it uses the first rows).
+    bool looping = true;
+    std::string model = "gpt";  // MODEL: the registry entry that builds it (frontend/models/registry.h)
 };
 
 // Declares every parameter in `ps` and returns the head's logits [B*T, V] (before the softcap).

@@ -24,4 +24,12 @@ LayerPlan plan_layers(const GptConfig& cfg) {
     return plan;
 }
 
+LayerPlan active_layers(const GptConfig& cfg) {
+    LayerPlan plan = plan_layers(cfg);
+    if (cfg.looping) return plan;
+    plan.order.clear();
+    for (int64_t i = 0; i < cfg.num_layers; ++i) plan.order.push_back(i);
+    return plan;
+}
+
 }  // namespace pg

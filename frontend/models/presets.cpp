@@ -71,17 +71,19 @@ std::vector<Preset> make_presets() {
                                                {"QUANT", "attn:int6@search,mlp:int6@search,emb:int8"},
                                                {"COMPRESSOR", "xz-9e"}})});
     out.push_back({"pr1456", "11L U-Net, XSA, VRL, SmearGate, BigramHash, VE, partial RoPE, LeakyReLU², softcap 15, "
-                   "warmdown ratio 0.175, SWA + EMA, seq 1024",
+                   "warmdown ratio 0.175, SWA of 7 + EMA, seq 1024",
                    "PR #1456 on the #414 lineage", "mixed-precision export and SLOT belong to other issues",
                    with(eleven_layer_stack(),
                         {{"MLP_ACTIVATION", "leaky_relu2"}, {"VALUE_RESIDUAL", "1"}, {"LOGIT_SOFTCAP", "15"},
                          {"MUON_MOMENTUM", "0.95"}, {"MUON_MOMENTUM_WARMUP_START", "0.85"},
-                         {"MUON_MOMENTUM_WARMUP_STEPS", "500"}, {"WARMDOWN_FRAC", "0.175"}, {"TRAIN_SEQ_LEN", "1024"}})});
+                         {"MUON_MOMENTUM_WARMUP_STEPS", "500"}, {"WARMDOWN_FRAC", "0.175"}, {"TRAIN_SEQ_LEN", "1024"},
+                         {"SWA_MAX_SNAPSHOTS", "7"}})});
     out.push_back({"pr1539", "SP8192, 11 physical / 14 virtual layers, parallel residuals from 7, XSA all, "
                    "sigmoid-gated skips, VE 44, MuonEq-R 4 NS steps, cosine to 0.1",
                    "PR #1539 on the SP8192 depth-recurrence lineage (PR #1394 … #1493)", "see docs/presets.md",
                    {{"VOCAB_SIZE", "8192"}, {"NUM_LAYERS", "11"}, {"MODEL_DIM", "512"}, {"NUM_HEADS", "8"},
                     {"NUM_KV_HEADS", "4"}, {"LOOP_START", "3"}, {"LOOP_END", "5"}, {"NUM_LOOPS", "1"},
+                    {"ENABLE_LOOPING_AT", "0.35"},
                     {"PARALLEL_START_LAYER", "7"}, {"XSA_LAST_N", "11"}, {"ROPE_DIMS", "16"},
                     {"MLP_ACTIVATION", "leaky_relu2"}, {"LEAKY_RELU_SLOPE", "0.5"}, {"SMEAR_GATE", "1"},
                     {"SKIP_GATES_ENABLED", "1"}, {"VE_ENABLED", "1"}, {"VE_DIM", "44"}, {"VE_LAYERS", "9,10"},

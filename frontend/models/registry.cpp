@@ -33,7 +33,7 @@ const ModelEntry& find_model(const std::string& name) {
     if (it != entries().end()) return it->second;
     std::string known;
     for (const std::string& n : model_names()) known += (known.empty() ? "" : ", ") + n;
-    throw Error(fmt::format("MODEL_FAMILY={} is not a registered model (registered: {})", name, known));
+    throw Error(fmt::format("MODEL={} is not a registered model (registered: {})", name, known));
 }
 
 Tensor model_token_losses(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, const Tensor& targets) {

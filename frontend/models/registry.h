@@ -1,6 +1,7 @@
-// The model registry: MODEL_FAMILY=<name> picks the forward pass that the training step, the evaluator
-// and the export build. Each family registers itself in its own file with PG_REGISTER_MODEL; all
-// share GptConfig (a new family reads the fields it needs and may add a VariantConfig option).
+// The model registry: MODEL=<name> (or its older name MODEL_FAMILY) picks the forward pass that
+// the training step, the evaluator and the export build. Each family registers itself in its own
+// file with PG_REGISTER_MODEL; all share GptConfig (a new family reads the fields it needs and
+// may add a VariantConfig option).
 #pragma once
 #include <string>
 #include <vector>

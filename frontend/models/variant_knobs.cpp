@@ -12,8 +12,10 @@ namespace pg {
 
 using env::KnobKind;
 
-PG_KNOB({.name = "MODEL_FAMILY", .kind = KnobKind::String, .default_value = "gpt",
+PG_KNOB({.name = "MODEL", .kind = KnobKind::String, .default_value = "gpt",
          .doc = "model family from the registry (frontend/models/registry.h); `gpt` = the baseline plus the record pieces"});
+PG_KNOB({.name = "MODEL_FAMILY", .kind = KnobKind::String, .default_value = "",
+         .doc = "older name of MODEL, still read (empty = MODEL decides)"});
 PG_KNOB({.name = "MLP_ACTIVATION", .kind = KnobKind::String, .default_value = "relu2",
          .doc = "MLP activation: relu2, or leaky_relu2 = leaky_relu(z, LEAKY_RELU_SLOPE)^2",
          .choices = {"relu2", "leaky_relu2"}});
@@ -99,10 +101,19 @@ void validate(const GptConfig& cfg) {
     plan_layers(cfg);  // validates LOOP_START / LOOP_END
 }
 
+// MODEL, or its older name MODEL_FAMILY when only that one is set.
+std::string model_family() {
+    const std::string model = env::get("MODEL"), alias = env::get("MODEL_FAMILY");
+    if (alias.empty()) return model;
+    PG_CHECK(env::source("MODEL") == "default" || alias == model,
+             "MODEL={} and MODEL_FAMILY={} disagree; MODEL_FAMILY is MODEL's older name: set one of them", model, alias);
+    return alias;
+}
+
 }  // namespace
 
 void read_variant_settings(GptConfig& cfg) {
-    cfg.model = env::get("MODEL_FAMILY");
+    cfg.model = model_family();
     find_model(cfg.model);
     VariantConfig& v = cfg.variant;
     v.activation = env::get("MLP_ACTIVATION") == "leaky_relu2" ? MlpActivation::leaky_relu2 : MlpActivation::relu2;
@@ -132,7 +143,7 @@ void read_variant_settings(GptConfig& cfg) {
 
 const std::vector<std::string>& variant_knob_names() {
     static const std::vector<std::string> names = {
-        "MODEL_FAMILY",   "MLP_ACTIVATION", "LEAKY_RELU_SLOPE", "SMEAR_GATE",          "SMEAR_BOS_ID",
+        "MODEL", "MODEL_FAMILY", "MLP_ACTIVATION", "LEAKY_RELU_SLOPE", "SMEAR_GATE",          "SMEAR_BOS_ID",
         "BIGRAM_VOCAB_SIZE", "BIGRAM_DIM",  "VE_ENABLED",       "VE_DIM",              "VE_LAYERS",
         "VALUE_RESIDUAL", "XSA_LAST_N",     "ROPE_DIMS",        "ROPE_NTK_REF_LEN",    "LN_SCALE",
         "SKIP_GATES_ENABLED", "LOOP_START", "LOOP_END",         "NUM_LOOPS",           "PARALLEL_START_LAYER",

@@ -8,7 +8,7 @@
 
 namespace pg {
 
-// Reads MODEL and every variant knob into cfg (whose width, depth and heads are already set);
+// Reads MODEL (or MODEL_FAMILY) and every variant knob into cfg (whose width, depth and heads are already set);
 // a setting that does not fit the model (XSA_LAST_N above NUM_LAYERS, ROPE_DIMS odd or above the
 // head dim, a loop or VE layer outside the model, ...) throws pg::Error naming it.
 void read_variant_settings(GptConfig& cfg);

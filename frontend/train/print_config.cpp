@@ -22,7 +22,7 @@ std::string resolved_config(const Hyperparams& h) {
         out += fmt::format("{:<28} = {:<36} ({})\n", name, value.empty() ? "''" : value, src);
     }
     const LayerPlan plan = plan_layers(h.model);
-    out += fmt::format("model_params: {} (MODEL_FAMILY={}, {} physical / {} virtual layers)\n",
+    out += fmt::format("model_params: {} (MODEL={}, {} physical / {} virtual layers)\n",
                        model_param_count(h.model, h.train_seq_len), h.model.model, h.model.num_layers,
                        plan.order.size());
     return out;

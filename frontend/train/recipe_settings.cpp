@@ -32,6 +32,8 @@ PG_KNOB({.name = "SWA_ENABLED", .kind = KnobKind::Bool, .default_value = "0",
 PG_KNOB({.name = "SWA_EVERY", .kind = KnobKind::Int, .default_value = "50", .doc = "steps between SWA snapshots"});
 PG_KNOB({.name = "SWA_THRESHOLD", .kind = KnobKind::Float, .default_value = "0.2",
          .doc = "SWA snapshots are taken while the LR multiplier is below this"});
+PG_KNOB({.name = "SWA_MAX_SNAPSHOTS", .kind = KnobKind::Int, .default_value = "0",
+         .doc = "SWA stops adding snapshots once this many are summed (0 = no cap)"});
 PG_KNOB({.name = "LATE_QAT_THRESHOLD", .kind = KnobKind::Float, .default_value = "0",
          .doc = "late STE QAT from when the LR multiplier first drops below this (0 = off)"});
 PG_KNOB({.name = "QAT_START_FRAC", .kind = KnobKind::Float, .default_value = "0",
@@ -39,6 +41,9 @@ PG_KNOB({.name = "QAT_START_FRAC", .kind = KnobKind::Float, .default_value = "0"
 PG_KNOB({.name = "QAT_BITS", .kind = KnobKind::Int, .default_value = "6", .doc = "bits of the per-row fake quantisation"});
 PG_KNOB({.name = "QAT_LR_SCALE", .kind = KnobKind::Float, .default_value = "1",
          .doc = "LR multiplier applied from the QAT onset on (0.5 = halve the LR)"});
+PG_KNOB({.name = "ENABLE_LOOPING_AT", .kind = KnobKind::Float, .default_value = "0",
+         .doc = "depth recurrence (NUM_LOOPS) switches on at this fraction of the wallclock cap (or of ITERATIONS); "
+                "before it the layers run once each (0 = looped from the first step)"});
 
 RecipeSettings read_recipe_settings() {
     RecipeSettings r;
@@ -56,17 +61,23 @@ RecipeSettings read_recipe_settings() {
     r.swa = env::get_bool("SWA_ENABLED");
     r.swa_every = env::get_int("SWA_EVERY");
     r.swa_threshold = env::get_float("SWA_THRESHOLD");
+    r.swa_max_snapshots = env::get_int("SWA_MAX_SNAPSHOTS");
     r.late_qat_threshold = env::get_float("LATE_QAT_THRESHOLD");
     r.qat_start_frac = env::get_float("QAT_START_FRAC");
     r.qat_bits = env::get_int("QAT_BITS");
     r.qat_lr_scale = env::get_float("QAT_LR_SCALE");
+    r.enable_looping_at = env::get_float("ENABLE_LOOPING_AT");
     PG_CHECK(r.muon_wd >= 0 && r.adam_wd >= 0 && r.embed_wd >= 0, "MUON_WD, ADAM_WD and EMBED_WD must be >= 0");
     PG_CHECK(r.warmdown_frac >= 0 && r.warmdown_frac <= 1, "WARMDOWN_FRAC={} must be in [0, 1]", r.warmdown_frac);
     PG_CHECK(r.min_lr >= 0 && r.min_lr < 1, "MIN_LR={} must be in [0, 1)", r.min_lr);
     PG_CHECK(r.ema_decay > 0 && r.ema_decay < 1, "EMA_DECAY={} must be in (0, 1)", r.ema_decay);
     PG_CHECK(r.swa_every > 0, "SWA_EVERY={} must be positive", r.swa_every);
+    PG_CHECK(r.swa_max_snapshots >= 0, "SWA_MAX_SNAPSHOTS={} must be >= 0 (0 = no cap)", r.swa_max_snapshots);
     PG_CHECK(r.qat_bits >= 2 && r.qat_bits <= 8, "QAT_BITS={} must be in [2, 8]", r.qat_bits);
     PG_CHECK(r.qat_start_frac >= 0 && r.qat_start_frac <= 1, "QAT_START_FRAC={} must be in [0, 1]", r.qat_start_frac);
+    PG_CHECK(r.enable_looping_at >= 0 && r.enable_looping_at <= 1,
+             "ENABLE_LOOPING_AT={} must be a fraction of training in [0, 1] (0 = looped from the first step)",
+             r.enable_looping_at);
     PG_CHECK(r.qat_lr_scale > 0, "QAT_LR_SCALE={} must be positive", r.qat_lr_scale);
     return r;
 }

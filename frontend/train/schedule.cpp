@@ -63,6 +63,8 @@ StepSchedule RecipeSchedule::at(int64_t step, double elapsed_ms) {
         qat_on_ = (r.late_qat_threshold > 0 && base < r.late_qat_threshold) ||
                   (r.qat_start_frac > 0 && progress(h_, step, elapsed_ms) >= r.qat_start_frac);
     s.qat = qat_on_;
+    looping_on_ = looping_on_ || progress(h_, step, elapsed_ms) >= r.enable_looping_at;
+    s.looping = looping_on_;
     s.lr_scale = base * (qat_on_ ? r.qat_lr_scale : 1.0);
     s.swa_take = r.swa && base < r.swa_threshold && step % r.swa_every == 0;
     return s;

@@ -212,6 +212,10 @@ ModelGraph build_optimizer_step(const Hyperparams& h) {
 
 }  // namespace
 
+bool loop_switch_enabled(const Hyperparams& h) {
+    return h.model.variant.num_loops > 0 && h.recipe.enable_looping_at > 0;
+}
+
 TrainingGraphs build_training_graphs(const Hyperparams& h) {
     TrainingGraphs t;
     t.micro_steps = h.grad_accum_steps();
@@ -225,6 +229,12 @@ TrainingGraphs build_training_graphs(const Hyperparams& h) {
     // PG_COMM=nccl|mpi runs a real engine even for one rank (runtime/comm/world.h): it syncs too.
     if (h.world_size > 1 || env::get("PG_COMM") != "auto")
         t.micro_sync = build_micro_step(h, t.micro_rows, t.micro_steps, true);
+    if (loop_switch_enabled(h)) {
+        Hyperparams plain = h;
+        plain.model.looping = false;
+        t.micro_preloop = build_micro_step(plain, t.micro_rows, t.micro_steps, false);
+        if (t.micro_sync.graph) t.micro_preloop_sync = build_micro_step(plain, t.micro_rows, t.micro_steps, true);
+    }
     t.optimizer = build_optimizer_step(h);
     for (const ParamSpec& p : t.optimizer.params->specs()) {
         if (p.group == "gradacc") continue;

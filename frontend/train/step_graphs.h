@@ -42,12 +42,18 @@ struct TrainingGraphs {
     int64_t micro_steps = 1, micro_rows = 1;
     ModelGraph micro, optimizer;
     ModelGraph micro_sync;  // null graph when WORLD_SIZE == 1 (and PG_COMM=auto)
+    // The same two micro-steps for the steps before depth recurrence is switched on
+    // (ENABLE_LOOPING_AT > 0 with NUM_LOOPS > 0): each layer once, GptConfig::looping off, over the
+    // same parameters and accumulators, so one optimizer graph serves both. Null graphs otherwise.
+    ModelGraph micro_preloop, micro_preloop_sync;
     ModelGraph muon_shard;  // null graph unless parallel Muon
     std::vector<ParamSpec> model_specs;  // the weights
     std::vector<ParamSpec> state_specs;  // weights and optimizer state: what a checkpoint holds
 };
 
 TrainingGraphs build_training_graphs(const Hyperparams& h);
+// Whether the run switches depth recurrence on part way (and so needs the pre-loop micro-steps).
+bool loop_switch_enabled(const Hyperparams& h);
 
 // Whether the step runs parallel Muon: several ranks and PG_MUON_SHARDING=records.
 bool parallel_muon(const Hyperparams& h);

@@ -19,6 +19,9 @@ StepRunner::StepRunner(const Hyperparams& h, Session& session)
     : h_(h), session_(session), graphs_(build_training_graphs(h)) {
     micro_exe_ = compile_executable(session_, *graphs_.micro.graph);
     if (graphs_.micro_sync.graph) sync_exe_ = compile_executable(session_, *graphs_.micro_sync.graph);
+    if (graphs_.micro_preloop.graph) preloop_exe_ = compile_executable(session_, *graphs_.micro_preloop.graph);
+    if (graphs_.micro_preloop_sync.graph)
+        preloop_sync_exe_ = compile_executable(session_, *graphs_.micro_preloop_sync.graph);
     if (graphs_.muon_shard.graph) muon_shard_exe_ = compile_executable(session_, *graphs_.muon_shard.graph);
     optimizer_exe_ = compile_executable(session_, *graphs_.optimizer.graph);
     ids_ = HostTensor(DType::i32, {graphs_.micro_rows, h_.train_seq_len});
@@ -29,19 +32,24 @@ StepRunner::StepRunner(const Hyperparams& h, Session& session)
     }
     set_recipe_switches({});
     check_ = nan_check_mode();
-    micro_exe_->check_outputs(check_ == NanCheck::Full);
-    if (sync_exe_) sync_exe_->check_outputs(check_ == NanCheck::Full);
+    for (Executable* e : micro_executables()) e->check_outputs(check_ == NanCheck::Full);
     if (muon_shard_exe_) muon_shard_exe_->check_outputs(check_ == NanCheck::Full);
     optimizer_exe_->check_outputs(check_ == NanCheck::Full);
     plant_nan(false);
 }
 
+std::vector<Executable*> StepRunner::micro_executables() {
+    std::vector<Executable*> out;
+    for (auto* e : {&micro_exe_, &sync_exe_, &preloop_exe_, &preloop_sync_exe_})
+        if (*e) out.push_back(e->get());
+    return out;
+}
+
 void StepRunner::set_recipe_switches(const StepSchedule& s) {
-    if (h_.recipe.qat()) {
-        micro_exe_->set_scalar(nn::kQatScalar, s.qat ? 1.0 : 0.0);
-        if (sync_exe_) sync_exe_->set_scalar(nn::kQatScalar, s.qat ? 1.0 : 0.0);  // the all-reduced micro-step
-    }
+    if (h_.recipe.qat())
+        for (Executable* e : micro_executables()) e->set_scalar(nn::kQatScalar, s.qat ? 1.0 : 0.0);
     if (h_.recipe.swa) optimizer_exe_->set_scalar("swa_take", s.swa_take ? 1.0 : 0.0);
+    looping_ = s.looping || !preloop_exe_;
 }
 
 void StepRunner::set_scalars(int64_t step, const StepSchedule& s) {
@@ -50,8 +58,9 @@ void StepRunner::set_scalars(int64_t step, const StepSchedule& s) {
 }
 
 void StepRunner::plant_nan(bool on) {
-    if (micro_exe_->has_leaf(std::string(kNanInjectScalar)))
-        micro_exe_->set_scalar(std::string(kNanInjectScalar), on ? std::numeric_limits<double>::quiet_NaN() : 0.0);
+    for (Executable* e : {micro_exe_.get(), preloop_exe_.get()})
+        if (e && e->has_leaf(std::string(kNanInjectScalar)))
+            e->set_scalar(std::string(kNanInjectScalar), on ? std::numeric_limits<double>::quiet_NaN() : 0.0);
 }
 
 std::map<std::string, HostTensor> StepRunner::initial_state(uint64_t seed) const {
@@ -100,7 +109,9 @@ void StepRunner::run(const BatchSource& next_batch) {
 }
 
 Executable& StepRunner::micro_executable(int64_t micro) {
-    return sync_exe_ && micro + 1 == graphs_.micro_steps ? *sync_exe_ : *micro_exe_;
+    const bool sync = sync_exe_ && micro + 1 == graphs_.micro_steps;
+    if (looping_) return sync ? *sync_exe_ : *micro_exe_;
+    return sync ? *preloop_sync_exe_ : *preloop_exe_;
 }
 
 double StepRunner::run_micro(int64_t micro, const BatchSource& next_batch) {
@@ -152,8 +163,9 @@ std::string StepRunner::summary() const {
     std::string sync =
         sync_exe_ ? fmt::format("; the last all-reduces its gradients in {} bucket(s)", sync_exe_->collectives()) : "";
     if (muon_shard_exe_) sync += fmt::format("; parallel Muon shard {}", muon_shard_exe_->summary());
-    return fmt::format("{} micro-steps of {} rows: micro {}{}; optimizer {}", graphs_.micro_steps, graphs_.micro_rows,
-                       micro_exe_->summary(), sync, optimizer_exe_->summary());
+    std::string preloop = preloop_exe_ ? fmt::format("; micro before the loop {}", preloop_exe_->summary()) : "";
+    return fmt::format("{} micro-steps of {} rows: micro {}{}{}; optimizer {}", graphs_.micro_steps,
+                       graphs_.micro_rows, micro_exe_->summary(), sync, preloop, optimizer_exe_->summary());
 }
 
 std::string StepRunner::profile_report(int top) const {

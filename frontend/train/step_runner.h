@@ -6,7 +6,9 @@
 // the session) the last micro-step runs the graph whose gradient accumulators are all-reduced
 // (TrainingGraphs::micro_sync, bucketed and overlapped with backward), and loss() is the mean
 // over all ranks. With parallel Muon, the optimizer graph is preceded by the shard graph
-// (TrainingGraphs::muon_shard), which the guard treats as part of the optimizer.
+// (TrainingGraphs::muon_shard), which the guard treats as part of the optimizer. A run that
+// switches depth recurrence on part way (ENABLE_LOOPING_AT) also holds the pre-loop micro-step
+// graphs over the same buffers; the step's schedule picks which run.
 //
 // The non-finite guard (PG_NAN_CHECK, runtime/nan_check.h) lives here because the step's order
 // gives it the last good state for free: the micro-steps only add into the gradient accumulators,
@@ -69,7 +71,9 @@ public:
     int64_t micro_steps() const { return graphs_.micro_steps; }
     int64_t micro_rows() const { return graphs_.micro_rows; }
     const TrainingGraphs& graphs() const { return graphs_; }
-    Executable& micro_executable() { return *micro_exe_; }
+    Executable& micro_executable() { return looping_ ? *micro_exe_ : *preloop_exe_; }  // the micro-step in use
+    // Whether the micro-steps run the looped layer order (always, without a loop switch).
+    bool looping() const { return looping_; }
     Executable& optimizer_executable() { return *optimizer_exe_; }
 
     std::string backend() const;
@@ -79,6 +83,7 @@ public:
 
 private:
     void set_recipe_switches(const StepSchedule& s);
+    std::vector<Executable*> micro_executables();  // every micro-step graph compiled
     Executable& micro_executable(int64_t micro);  // the all-reduced graph for the last micro-step
     double run_micro(int64_t micro, const BatchSource& next_batch);  // its loss
     void check_grad_norm();
@@ -90,6 +95,8 @@ private:
     std::unique_ptr<Executable> micro_exe_, optimizer_exe_;
     std::unique_ptr<Executable> sync_exe_;  // the last micro-step of a data-parallel step
     std::unique_ptr<Executable> muon_shard_exe_;  // parallel Muon's Newton-Schulz on this rank's share
+    std::unique_ptr<Executable> preloop_exe_, preloop_sync_exe_;  // before ENABLE_LOOPING_AT
+    bool looping_ = true;
     HostTensor ids_, targets_;
     NanCheck check_ = NanCheck::Loss;
     std::string fault_, fault_kernel_;

@@ -234,7 +234,9 @@ TrainResult train(const Hyperparams& h) {
         int64_t tokens_before = loader.tokens_consumed();
         const StepSchedule sched = schedule.at(step, elapsed_ms(training_ms + ms_since(t0)));
         const double lr_scale = sched.lr_scale;
+        const bool was_looping = runner.looping();
         runner.set_scalars(step, sched);
+        if (!was_looping && runner.looping()) log.line(fmt::format("layer_loop:enabled step:{}", step));
         runner.plant_nan(step + 1 == nan_inject_step());
         runner.run(loader);
         if (!runner.applied()) {

@@ -15,6 +15,15 @@ Tensor new_value(Graph& g, const ParamSpec& p) {
 
 Tensor scalar_const(Graph& g, double v) { return {&g, build::constant(g, v, {})}; }
 
+// swa_take, zeroed once swa_count reached SWA_MAX_SNAPSHOTS (the records' "SWA of 7 snapshots":
+// the first N snapshots the schedule offers are summed, later ones skipped).
+Tensor swa_take_capped(Graph& g, const RecipeSettings& r, const Tensor& take, const Tensor& count) {
+    if (r.swa_max_snapshots <= 0) return take;
+    const double cap = static_cast<double>(r.swa_max_snapshots);
+    Tensor room(&g, build::binary(g, Op::Lt, count.id(), scalar_const(g, cap).id()));
+    return take * room.cast(take.dtype());
+}
+
 }  // namespace
 
 void add_weight_averaging(ParamSet& ps, const RecipeSettings& r, const std::vector<ParamSpec>& model_params) {
@@ -23,9 +32,9 @@ void add_weight_averaging(ParamSet& ps, const RecipeSettings& r, const std::vect
     Tensor step = runtime_scalar(g, "step");  // 1-based
     Tensor first(&g, build::binary(g, Op::Le, step.id(), scalar_const(g, 1.0).id()));
     Tensor take = runtime_scalar(g, "swa_take");
-    Tensor count;
     if (r.swa) {
-        count = ps.add("swa_count", {}, Init::zeros(), "state");
+        Tensor count = ps.add("swa_count", {}, Init::zeros(), "state");
+        take = swa_take_capped(g, r, take, count);
         g.add_update(count.id(), (count + take).id());
     }
     for (const ParamSpec& p : model_params) {

@@ -1,7 +1,9 @@
 // Weight averaging as session state updated on the device (pgolf-spec §4.3): the EMA, an fp32
 // shadow "<param>.ema" of every weight, ema <- δ·ema + (1−δ)·p after each optimizer step (started
 // from the initial weights); and SWA, "<param>.swa_sum" plus the count "swa_count", adding the
-// weights after the steps where the runtime scalar "swa_take" is 1. Both are optimizer-state
+// weights after the steps where the runtime scalar "swa_take" is 1 and, with SWA_MAX_SNAPSHOTS,
+// fewer than that many were summed (decided on the device from swa_count, so a resumed run keeps
+// the cap without the host tracking it). Both are optimizer-state
 // params (group "state"), so checkpoints carry them; the export takes the EMA when on, else the
 // SWA mean once a snapshot was taken, else the weights.
 #pragma once

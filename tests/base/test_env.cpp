@@ -55,10 +55,17 @@ TEST_CASE("runtime: overrides win over the environment and --flags map to knobs"
     }
     CHECK(env::get_int("MODEL_DIM") == 256);
     ::unsetenv("MODEL_DIM");
-    std::vector<std::string> rest = cli::apply_knob_flags({"--model-dim=96", "--num-heads", "6", "--model", "x"});
+    // --model is the command's own option here (eval's file), not the MODEL setting.
+    std::vector<std::string> rest =
+        cli::apply_knob_flags({"--model-dim=96", "--num-heads", "6", "--model", "x"}, {"model"});
     CHECK(env::get_int("MODEL_DIM") == 96);
     CHECK(env::get_int("NUM_HEADS") == 6);
     CHECK(rest == std::vector<std::string>{"--model", "x"});
+    CHECK(env::get("MODEL") == "gpt");
+    rest = cli::apply_knob_flags({"--model=gpt2"});  // without such an option it is the setting
+    CHECK(rest.empty());
+    CHECK(env::get("MODEL") == "gpt2");
+    env::clear_override("MODEL");
     env::clear_override("MODEL_DIM");
     env::clear_override("NUM_HEADS");
 }

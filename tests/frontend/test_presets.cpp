@@ -4,6 +4,7 @@
 // which pr1539's VE of width 44 adds 8192·44 + 256·44 = 371,712), flags and the environment win over a preset and
 // --print-config says where each value came from, and bad settings get errors naming them.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <string>
 
@@ -86,9 +87,22 @@ TEST_CASE("presets: bad settings get an error naming the setting") {
         env::ScopedOverride v("VE_ENABLED", "1");  // VE_LAYERS defaults to 9,10
         CHECK(error_of([] { read_hyperparams(); }).find("VE_LAYERS") != std::string::npos);
     }
+    for (const char* frac : {"1.5", "-0.1"}) {
+        env::ScopedOverride f("ENABLE_LOOPING_AT", frac);
+        CHECK(error_of([] { read_hyperparams(); }).find(fmt::format("ENABLE_LOOPING_AT={}", frac)) != std::string::npos);
+    }
     {
-        env::ScopedOverride m("MODEL_FAMILY", "mamba");
-        CHECK(error_of([] { read_hyperparams(); }).find("MODEL_FAMILY=mamba") != std::string::npos);
+        env::ScopedOverride m("MODEL", "mamba");
+        CHECK(error_of([] { read_hyperparams(); }).find("MODEL=mamba") != std::string::npos);
+    }
+    {
+        env::ScopedOverride m("MODEL_FAMILY", "mamba");  // the older name is still read
+        CHECK(error_of([] { read_hyperparams(); }).find("MODEL=mamba") != std::string::npos);
+    }
+    {
+        env::ScopedOverride m("MODEL", "gpt"), f("MODEL_FAMILY", "mamba");
+        CHECK(error_of([] { read_hyperparams(); }).find("MODEL=gpt and MODEL_FAMILY=mamba disagree") !=
+              std::string::npos);
     }
 }
 

@@ -1,7 +1,7 @@
 // The records' schedules (frontend/train/schedule.h) against values computed by hand from
 // pgolf-spec §4.3 / §4.5: the fraction-form warmdown (lr = max((1 − frac)/warmdown_frac, MIN_LR)),
 // its cosine shape, late QAT's onset by LR multiplier or by fraction (latched, with the LR
-// multiplier at onset) and the SWA snapshot cadence.
+// multiplier at onset), the SWA snapshot cadence and the loop onset (ENABLE_LOOPING_AT).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -63,6 +63,18 @@ TEST_CASE("recipe schedule: SWA snapshots every SWA_EVERY steps while the LR mul
     int taken = 0;
     for (int64_t step = 0; step < 100; ++step) taken += s.at(step, 0).swa_take ? 1 : 0;
     CHECK(taken == 3);  // steps 85, 90, 95 have lr 0.15, 0.10, 0.05; step 80 has lr 0.2 (not below)
+}
+
+TEST_CASE("recipe schedule: depth recurrence switches on once the fraction of training reaches ENABLE_LOOPING_AT") {
+    Hyperparams h;
+    h.max_wallclock_seconds = 100;  // the fraction is of the wallclock cap
+    h.recipe.enable_looping_at = 0.35;
+    RecipeSchedule s(h);
+    CHECK_FALSE(s.at(10, 34'999).looping);
+    CHECK(s.at(11, 35'000).looping);  // frac 0.35 >= 0.35
+    CHECK(s.at(12, 0).looping);       // latched
+    h.recipe.enable_looping_at = 0;   // the default: looped from the first step
+    CHECK(RecipeSchedule(h).at(0, 0).looping);
 }
 
 }  // namespace pg

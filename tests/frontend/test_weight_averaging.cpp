@@ -3,7 +3,8 @@
 // sum of the weights read back after those steps (exact: the same f32 additions), swa_count is 2,
 // and the exported weights are their mean; with the EMA on, the exported weights are the EMA
 // shadow, which after step 1 equals δ·w0 + (1−δ)·w1 of the weights read back (f32 rounding of two
-// products and a sum: 1e-6 relative).
+// products and a sum: 1e-6 relative). With SWA_MAX_SNAPSHOTS=2 and a snapshot offered after every
+// one of three steps, the sum holds the first two steps' weights only (exact) and the count is 2.
 #include <doctest/doctest.h>
 
 #include <random>
@@ -75,6 +76,35 @@ TEST_CASE("weight averaging: SWA sums the chosen steps' weights on the device, E
         INFO(p.name);
         CHECK(max_rel_error(swa_export.at(p.name).to(DType::f32), mean) <= 1e-7);
         CHECK(max_rel_error(ema_export.at(p.name).to(DType::f32), state.at(p.name + ".ema")) == 0);
+    }
+}
+
+TEST_CASE("weight averaging: SWA_MAX_SNAPSHOTS stops the sum after that many snapshots") {
+    Hyperparams h = testing::tiny_training(1);
+    h.recipe.swa = true;
+    h.recipe.swa_max_snapshots = 2;
+    std::unique_ptr<Session> session = open_session("cpu");
+    StepRunner runner(h, *session);
+    for (const auto& [name, value] : runner.initial_state(3)) runner.set_state(name, value);
+    const std::vector<ParamSpec>& specs = runner.graphs().model_specs;
+    std::map<std::string, HostTensor> sum;
+    std::mt19937_64 rng(2);
+    for (int s = 0; s < 3; ++s) {  // every step offers a snapshot; only the first two are summed
+        StepSchedule sched;
+        sched.swa_take = true;
+        runner.set_scalars(s, sched);
+        runner.run([&](int64_t, HostTensor& ids, HostTensor& targets) { fill_batch(rng, ids, targets); });
+        if (s == 2) continue;
+        for (const ParamSpec& p : specs) {
+            HostTensor w = runner.get_state(p.name).to(DType::f32);
+            if (!sum.count(p.name)) sum[p.name] = HostTensor(DType::f32, p.shape);
+            for (int64_t i = 0; i < w.numel(); ++i) sum[p.name].set(i, sum[p.name].get(i) + w.get(i));
+        }
+    }
+    CHECK(runner.get_state("swa_count").get(0) == 2);
+    for (const ParamSpec& p : specs) {
+        INFO(p.name);
+        CHECK(max_rel_error(runner.get_state(p.name + ".swa_sum"), sum[p.name]) == 0);
     }
 }
 
