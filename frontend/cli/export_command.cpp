@@ -2,7 +2,7 @@
 // model's weights as the submission artifact (QUANT, COMPRESSOR, QUANT_PACK and GPTQ settings, the
 // same code as the trainer's end of run) with its size against the 16,000,000-byte cap, or with
 // the baseline's state_dict names for PyTorch (safetensors). GPTQ calibrates on the training
-// shards of DATA_PATH.
+// shards of DATA_PATH or, with GPTQ_CALIB=selfgen, on text the model generates itself.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -24,20 +24,27 @@
 namespace pg::cli {
 namespace {
 
-// The Hessians for GPTQ, from GPTQ_BATCHES micro-batches of the training shards.
-io::HessianMap calibrate(const Hyperparams& h, const io::TensorMap& weights, int64_t batches) {
+// The Hessians for GPTQ, from GPTQ_BATCHES micro-batches of the training shards, or from text the
+// model generates itself (GPTQ_CALIB=selfgen: no data needed).
+io::HessianMap calibrate(const Hyperparams& h, const io::TensorMap& weights, const io::GptqConfig& cfg) {
+    std::unique_ptr<Session> session = open_session();
+    if (cfg.self_generated) return collect_selfgen_hessians(h.model, *session, weights, selfgen_config_from_settings());
     std::vector<std::filesystem::path> files = data::find_shards(data::data_path(), "train");
     PG_CHECK(!files.empty(), "GPTQ calibration needs training shards (fineweb_train_*.bin) in DATA_PATH={}",
              data::data_path().string());
     data::DistributedTokenLoader loader(files, 0, h.world_size);
-    std::unique_ptr<Session> session = open_session();
-    return collect_hessians(h, *session, weights, loader, batches);
+    return collect_hessians(h, *session, weights, loader, cfg.batches);
+}
+
+std::string gptq_note(const io::GptqConfig& cfg) {
+    if (!cfg.enabled) return "";
+    return cfg.self_generated ? ", GPTQ on self-generated text" : ", GPTQ on training batches";
 }
 
 int write_artifact(const std::string& out, const io::TensorMap& weights, bool report) {
     const io::ExportConfig cfg = io::export_config_from_settings();
     const Hyperparams h = read_hyperparams();
-    const io::HessianMap hessians = cfg.gptq.enabled ? calibrate(h, weights, cfg.gptq.batches) : io::HessianMap{};
+    const io::HessianMap hessians = cfg.gptq.enabled ? calibrate(h, weights, cfg.gptq) : io::HessianMap{};
     const io::ExportResult r = io::export_artifact(weights, cfg, hessians, out);
     const int64_t code = model_code_bytes();
     const std::string what = fmt::format("{}+{}", cfg.label(), r.info.compressor.family());
@@ -48,7 +55,7 @@ int write_artifact(const std::string& out, const io::TensorMap& weights, bool re
         fmt::print("{}\n", io::cap_line(what, static_cast<int64_t>(r.info.compressed_bytes), code));
     }
     fmt::print("wrote {} ({} artifact with {}, {} bytes; scheme {}{})\n", out, cfg.label(), r.info.compressor.name(),
-               r.info.compressed_bytes, r.info.scheme, cfg.gptq.enabled ? ", GPTQ" : "");
+               r.info.compressed_bytes, r.info.scheme, gptq_note(cfg.gptq));
     return 0;
 }
 
@@ -83,7 +90,8 @@ PG_COMMAND({.name = "export",
                      "FILE: a checkpoint (its model settings are used), safetensors file or artifact; other model\n"
                      "files need the model settings (e.g. --num-layers=9). The artifact follows QUANT (e.g.\n"
                      "attn:int6,mlp_up:int5,mlp_down:int4,emb:int8), COMPRESSOR (zstd-22, xz-9e, brotli-11, auto)\n"
-                     "and GPTQ (calibrated on GPTQ_BATCHES training batches of DATA_PATH); see docs/export.md.\n"
+                     "and GPTQ (calibrated on GPTQ_BATCHES training batches of DATA_PATH, or with GPTQ_CALIB=selfgen\n"
+                     "on GPTQ_CALIB_NUM_SEQS sequences the model samples itself); see docs/export.md.\n"
                      "--report prints each tensor's raw, quantized and compressed bytes and reconstruction error,\n"
                      "and the artifact + code bytes against the 16,000,000-byte cap. safetensors keeps the\n"
                      "baseline's state_dict names (load with safetensors.torch.load_file); optimizer state is\n"

@@ -74,6 +74,8 @@ void Calibrator::add_batch(std::span<const int32_t> ids) {
 
 io::HessianMap collect_hessians(const Hyperparams& h, Session& session, const io::TensorMap& weights,
                                 data::DistributedTokenLoader& loader, int64_t batches) {
+    if (io::gptq_config_from_settings().self_generated)
+        return collect_selfgen_hessians(h.model, session, weights, selfgen_config_from_settings());
     const int64_t accum = h.grad_accum_steps();
     const int64_t rows = h.rows_per_step() / accum;
     Calibrator cal(h.model, rows, h.train_seq_len, session);
@@ -82,6 +84,16 @@ io::HessianMap collect_hessians(const Hyperparams& h, Session& session, const io
         data::TokenBatch batch = loader.next_batch(h.train_batch_tokens, h.train_seq_len, accum);
         cal.add_batch(batch.inputs);
     }
+    return cal.hessians();
+}
+
+io::HessianMap collect_selfgen_hessians(const GptConfig& model, Session& session, const io::TensorMap& weights,
+                                        const SelfGenConfig& cfg) {
+    const std::vector<HostTensor> text = generate_calibration_tokens(model, session, weights, cfg);
+    Calibrator cal(model, cfg.batch, cfg.seq_len, session);
+    cal.set_weights(weights);
+    for (const HostTensor& ids : text)
+        cal.add_batch(std::span(static_cast<const int32_t*>(ids.data()), static_cast<size_t>(ids.numel())));
     return cal.hessians();
 }
 
