@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "frontend/nn/layers.h"
+#include "frontend/train/model_weights.h"
 
 namespace pg {
 
@@ -45,11 +46,7 @@ Calibrator::Calibrator(const GptConfig& cfg, int64_t rows, int64_t seq_len, Sess
 }
 
 void Calibrator::set_weights(const io::TensorMap& weights) {
-    for (const ParamSpec& p : model_.params->specs()) {
-        auto it = weights.find(p.name);
-        PG_CHECK(it != weights.end(), "the weights lack '{}' ({} {})", p.name, dtype_name(p.dtype), shape_str(p.shape));
-        if (exe_->has_leaf(p.name)) exe_->set(p.name, it->second.to(p.dtype));
-    }
+    set_model_weights(*exe_, model_, weights);
 }
 
 void Calibrator::add_batch(std::span<const int32_t> ids) {

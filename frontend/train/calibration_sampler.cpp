@@ -5,6 +5,7 @@
 
 #include "base/env.h"
 #include "base/error.h"
+#include "frontend/train/model_weights.h"
 
 namespace pg {
 
@@ -91,11 +92,7 @@ TokenSampler::TokenSampler(const GptConfig& cfg, int64_t rows, int64_t seq_len, 
 }
 
 void TokenSampler::set_weights(const std::map<std::string, HostTensor>& weights) {
-    for (const ParamSpec& p : model_.params->specs()) {
-        auto it = weights.find(p.name);
-        PG_CHECK(it != weights.end(), "the weights lack '{}' ({} {})", p.name, dtype_name(p.dtype), shape_str(p.shape));
-        if (exe_->has_leaf(p.name)) exe_->set(p.name, it->second.to(p.dtype));
-    }
+    set_model_weights(*exe_, model_, weights);
 }
 
 HostTensor TokenSampler::next_token_probs(const HostTensor& ids, int64_t pos, double temperature) {
