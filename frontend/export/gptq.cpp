@@ -20,7 +20,11 @@ namespace {
 
 using env::KnobKind;
 PG_KNOB({.name = "GPTQ", .kind = KnobKind::Bool, .default_value = "0",
-         .doc = "quantize the linear layers with full-Hessian GPTQ (calibrated on GPTQ_BATCHES training batches)"});
+         .doc = "quantize the linear layers with full-Hessian GPTQ (calibrated as GPTQ_CALIB says)"});
+PG_KNOB({.name = "GPTQ_CALIB", .kind = KnobKind::String, .default_value = "train",
+         .doc = "GPTQ calibration text: train (GPTQ_BATCHES training batches) or selfgen (sequences the model "
+                "samples itself, GPTQ_CALIB_NUM_SEQS etc.)",
+         .choices = {"train", "selfgen"}});
 PG_KNOB({.name = "GPTQ_BLOCK", .kind = KnobKind::Int, .default_value = "128", .doc = "GPTQ: columns per block"});
 PG_KNOB({.name = "GPTQ_DAMP", .kind = KnobKind::Float, .default_value = "0.01",
          .doc = "GPTQ: damping, as a fraction of mean(diag H)"});
@@ -132,6 +136,7 @@ GptqConfig gptq_config_from_settings() {
     c.block = env::get_int("GPTQ_BLOCK");
     c.damp = env::get_float("GPTQ_DAMP");
     c.batches = env::get_int("GPTQ_BATCHES");
+    c.self_generated = env::get("GPTQ_CALIB") == "selfgen";
     PG_CHECK(c.block > 0, "GPTQ_BLOCK={} must be positive", c.block);
     PG_CHECK(c.damp >= 0, "GPTQ_DAMP={} must not be negative", c.damp);
     PG_CHECK(c.batches > 0, "GPTQ_BATCHES={} must be positive", c.batches);

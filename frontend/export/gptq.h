@@ -32,9 +32,12 @@ struct GptqConfig {
     int64_t block = 128;  // columns per lazy-update block
     double damp = 0.01;   // fraction of mean(diag H) added to the diagonal
     int64_t batches = 16; // calibration batches (GPTQ_BATCHES)
+    // GPTQ_CALIB=selfgen: calibrate on text the model generates itself (frontend/train/
+    // calibration_sampler.h) instead of GPTQ_BATCHES training batches (GPTQ_CALIB=train).
+    bool self_generated = false;
 };
 
-// GPTQ=1, GPTQ_BLOCK, GPTQ_DAMP, GPTQ_BATCHES.
+// GPTQ=1, GPTQ_BLOCK, GPTQ_DAMP, GPTQ_BATCHES, GPTQ_CALIB.
 GptqConfig gptq_config_from_settings();
 
 // Quantizes `w` (2-D float) with GPTQ. Throws pg::Error naming the tensor for a shape that does

@@ -72,12 +72,14 @@ std::vector<Preset> make_presets() {
                                                {"COMPRESSOR", "xz-9e"}})});
     out.push_back({"pr1456", "11L U-Net, XSA, VRL, SmearGate, BigramHash, VE, partial RoPE, LeakyReLU², softcap 15, "
                    "warmdown ratio 0.175, SWA of 7 + EMA, seq 1024",
-                   "PR #1456 on the #414 lineage", "mixed-precision export and SLOT belong to other issues",
+                   "PR #1456 on the #414 lineage", "SLOT belongs to the evaluation issue",
                    with(eleven_layer_stack(),
                         {{"MLP_ACTIVATION", "leaky_relu2"}, {"VALUE_RESIDUAL", "1"}, {"LOGIT_SOFTCAP", "15"},
                          {"MUON_MOMENTUM", "0.95"}, {"MUON_MOMENTUM_WARMUP_START", "0.85"},
                          {"MUON_MOMENTUM_WARMUP_STEPS", "500"}, {"WARMDOWN_FRAC", "0.175"}, {"TRAIN_SEQ_LEN", "1024"},
-                         {"SWA_MAX_SNAPSHOTS", "7"}})});
+                         {"SWA_MAX_SNAPSHOTS", "7"},
+                         // the lineage's mixed precision (pgolf-spec §4.5, rec 03-20 Int5MLP): int5 MLP
+                         {"QUANT", "attn:int6,mlp:int5,emb:int8"}})});
     out.push_back({"pr1539", "SP8192, 11 physical / 14 virtual layers, parallel residuals from 7, XSA all, "
                    "sigmoid-gated skips, VE 44, MuonEq-R 4 NS steps, cosine to 0.1",
                    "PR #1539 on the SP8192 depth-recurrence lineage (PR #1394 … #1493)", "see docs/presets.md",
@@ -95,7 +97,10 @@ std::vector<Preset> make_presets() {
                     {"MLP_MULT", "4"}, {"TRAIN_BATCH_TOKENS", "786432"}, {"TRAIN_SEQ_LEN", "2048"},
                     {"GRAD_CLIP_NORM", "0.3"}, {"MUON_MOMENTUM", "0.99"}, {"MUON_MOMENTUM_WARMUP_START", "0.92"},
                     {"MUON_MOMENTUM_WARMUP_STEPS", "1500"}, {"ORTHO_INIT", "1"},
-                    {"QUANT", "attn:int6,mlp:int6,emb:int8"}, {"COMPRESSOR", "brotli-11"}}});
+                    // the lineage's export (PR #1394, pgolf-spec §4.5): GPTQ with SDClip, int6 k 12.85 on the
+                    // matrices, int8 k 20 on the embedding, small tensors fp16, Brotli 11
+                    {"QUANT", "attn:int6@sd12.85,mlp:int6@sd12.85,emb:int8@sd20,ctrl:fp16"}, {"GPTQ", "1"},
+                    {"COMPRESSOR", "brotli-11"}}});
     return out;
 }
 

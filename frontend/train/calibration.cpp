@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "frontend/nn/layers.h"
+#include "frontend/train/model_weights.h"
 
 namespace pg {
 
@@ -45,11 +46,7 @@ Calibrator::Calibrator(const GptConfig& cfg, int64_t rows, int64_t seq_len, Sess
 }
 
 void Calibrator::set_weights(const io::TensorMap& weights) {
-    for (const ParamSpec& p : model_.params->specs()) {
-        auto it = weights.find(p.name);
-        PG_CHECK(it != weights.end(), "the weights lack '{}' ({} {})", p.name, dtype_name(p.dtype), shape_str(p.shape));
-        if (exe_->has_leaf(p.name)) exe_->set(p.name, it->second.to(p.dtype));
-    }
+    set_model_weights(*exe_, model_, weights);
 }
 
 void Calibrator::add_batch(std::span<const int32_t> ids) {
@@ -74,6 +71,8 @@ void Calibrator::add_batch(std::span<const int32_t> ids) {
 
 io::HessianMap collect_hessians(const Hyperparams& h, Session& session, const io::TensorMap& weights,
                                 data::DistributedTokenLoader& loader, int64_t batches) {
+    if (io::gptq_config_from_settings().self_generated)
+        return collect_selfgen_hessians(h.model, session, weights, selfgen_config_from_settings());
     const int64_t accum = h.grad_accum_steps();
     const int64_t rows = h.rows_per_step() / accum;
     Calibrator cal(h.model, rows, h.train_seq_len, session);
@@ -82,6 +81,16 @@ io::HessianMap collect_hessians(const Hyperparams& h, Session& session, const io
         data::TokenBatch batch = loader.next_batch(h.train_batch_tokens, h.train_seq_len, accum);
         cal.add_batch(batch.inputs);
     }
+    return cal.hessians();
+}
+
+io::HessianMap collect_selfgen_hessians(const GptConfig& model, Session& session, const io::TensorMap& weights,
+                                        const SelfGenConfig& cfg) {
+    const std::vector<HostTensor> text = generate_calibration_tokens(model, session, weights, cfg);
+    Calibrator cal(model, cfg.batch, cfg.seq_len, session);
+    cal.set_weights(weights);
+    for (const HostTensor& ids : text)
+        cal.add_batch(std::span(static_cast<const int32_t*>(ids.data()), static_cast<size_t>(ids.numel())));
     return cal.hessians();
 }
 

@@ -3,7 +3,8 @@
 // the batch, from the same model definition (nn::ScopedLinearInputObserver). c_q, c_k and c_v share
 // the attention input, attn.proj sees the heads' outputs, mlp.fc the MLP input, mlp.proj the
 // activated hidden, and the tied embedding the final-norm output. The graph runs on the backend
-// over training batches; the host only adds the per-batch outputs up (in double).
+// over training batches or over text the model generated itself (GPTQ_CALIB, calibration_sampler.h);
+// the host only adds the per-batch outputs up (in double).
 #pragma once
 #include <memory>
 #include <span>
@@ -12,6 +13,7 @@
 
 #include "frontend/data/token_stream.h"
 #include "frontend/export/gptq.h"
+#include "frontend/train/calibration_sampler.h"
 #include "frontend/train/hyperparams.h"
 #include "frontend/train/step_graphs.h"
 #include "runtime/executable.h"
@@ -41,8 +43,15 @@ private:
 };
 
 // The Hessians of `weights` over `batches` micro-batches of the training stream (the training
-// step's micro-batch shape: TRAIN_BATCH_TOKENS / grad_accum tokens), compiled in `session`.
+// step's micro-batch shape: TRAIN_BATCH_TOKENS / grad_accum tokens), compiled in `session`; with
+// GPTQ_CALIB=selfgen, collect_selfgen_hessians with the GPTQ_CALIB_* settings instead (the loader
+// and `batches` are then unused).
 io::HessianMap collect_hessians(const Hyperparams& h, Session& session, const io::TensorMap& weights,
                                 data::DistributedTokenLoader& loader, int64_t batches);
+
+// The Hessians of `weights` over the sequences the model itself generates (calibration_sampler.h),
+// in batches of cfg.batch × cfg.seq_len.
+io::HessianMap collect_selfgen_hessians(const GptConfig& model, Session& session, const io::TensorMap& weights,
+                                        const SelfGenConfig& cfg);
 
 }  // namespace pg

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "base/error.h"
+#include "frontend/train/model_weights.h"
 
 namespace pg {
 
@@ -20,11 +21,7 @@ Evaluator::Evaluator(const GptConfig& cfg, int64_t rows, int64_t seq_len, Sessio
 }
 
 void Evaluator::set_weights(const std::map<std::string, HostTensor>& weights) {
-    for (const ParamSpec& p : model_.params->specs()) {
-        auto it = weights.find(p.name);
-        PG_CHECK(it != weights.end(), "the weights lack '{}' ({} {})", p.name, dtype_name(p.dtype), shape_str(p.shape));
-        if (exe_->has_leaf(p.name)) exe_->set(p.name, it->second.to(p.dtype));
-    }
+    set_model_weights(*exe_, model_, weights);
 }
 
 void Evaluator::set_scorer(eval::TargetScorer* scorer) {

@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "frontend/eval/eval_method.h"
 #include "frontend/export/submission_json.h"
+#include "frontend/train/calibration_sampler.h"
 #include "frontend/train/run_log.h"
 
 namespace pg {
@@ -23,6 +24,17 @@ io::Checkpoint make_checkpoint(const io::TensorMap& state, int64_t step, double 
     return c;
 }
 
+namespace {
+
+std::string calibration_text(const io::GptqConfig& cfg) {
+    if (!cfg.self_generated) return fmt::format("{} training batches", cfg.batches);
+    const SelfGenConfig g = selfgen_config_from_settings();
+    return fmt::format("{} self-generated sequences of {} tokens (temperature {}, seed {})", g.num_seqs, g.seq_len,
+                       g.temperature, g.seed);
+}
+
+}  // namespace
+
 RoundTrip finish_run(const Hyperparams& h, const io::Checkpoint& checkpoint, RunLog& log, const EvaluateFn& evaluate,
                      const CalibrateFn& calibrate) {
     std::filesystem::path dir(h.run_dir);
@@ -35,8 +47,7 @@ RoundTrip finish_run(const Hyperparams& h, const io::Checkpoint& checkpoint, Run
         PG_CHECK(calibrate != nullptr, "GPTQ=1 needs calibration batches, which this run cannot provide");
         auto t0 = std::chrono::steady_clock::now();
         hessians = calibrate(cfg.gptq.batches);
-        log.line(fmt::format("gptq: {} Hessians from {} calibration batches in {:.0f}ms", hessians.size(),
-                             cfg.gptq.batches,
+        log.line(fmt::format("gptq: {} Hessians from {} in {:.0f}ms", hessians.size(), calibration_text(cfg.gptq),
                              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()));
     }
     const io::TensorMap weights = io::model_params(checkpoint.tensors);

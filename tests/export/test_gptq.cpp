@@ -12,6 +12,7 @@
 #include "frontend/train/calibration.h"
 #include "frontend/train/step_runner.h"
 #include "tests/export/export_test_util.h"
+#include "tests/export/gptq_test_util.h"
 #include "tests/support/skewed_batches.h"
 #include "tests/support/skip.h"
 #include "tests/support/training_configs.h"
@@ -21,55 +22,6 @@ using namespace pg::io;
 using namespace pg::export_test;
 
 namespace {
-
-// tr(E H Eᵀ) for E = W − dequantized(q): the summed squared error of the layer's outputs over the
-// calibration tokens, which is what GPTQ minimises.
-double output_error(const HostTensor& w, const QuantizedTensor& q, const Hessian& h) {
-    const std::vector<float> a = tensor_to_f32(w), b = tensor_to_f32(dequantize_tensor(q));
-    const int64_t rows = w.shape[0], n = w.shape[1];
-    double total = 0;
-    std::vector<double> e(static_cast<size_t>(n));
-    for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t j = 0; j < n; ++j) e[static_cast<size_t>(j)] = static_cast<double>(a[r * n + j]) - b[r * n + j];
-        for (int64_t i = 0; i < n; ++i)
-            for (int64_t j = 0; j < n; ++j)
-                total += e[static_cast<size_t>(i)] * h.sum[static_cast<size_t>(i * n + j)] * e[static_cast<size_t>(j)];
-    }
-    return total;
-}
-
-Hessian identity_hessian(int64_t n) {
-    Hessian h{n, std::vector<double>(static_cast<size_t>(n * n), 0.0), 1};
-    for (int64_t i = 0; i < n; ++i) h.sum[static_cast<size_t>(i * n + i)] = 1.0;
-    return h;
-}
-
-io::TensorMap train_tiny(Session& session, const Hyperparams& h, int steps) {
-    StepRunner runner(h, session);
-    for (const auto& [name, value] : runner.initial_state(1337)) runner.set_state(name, value);
-    testing::SkewedBatches batches(runner.micro_steps(), runner.micro_rows(), h.train_seq_len, h.model.vocab_size, 4,
-                                   7);
-    for (int64_t s = 0; s < steps; ++s) {
-        runner.set_scalars(s, 1.0);
-        runner.run([&](int64_t micro, HostTensor& ids, HostTensor& targets) { batches.fill(s, micro, ids, targets); });
-    }
-    io::TensorMap w;
-    for (const ParamSpec& p : runner.graphs().model_specs) w.emplace(p.name, runner.get_state(p.name));
-    return w;
-}
-
-HessianMap calibrate(Session& session, const Hyperparams& h, const io::TensorMap& weights, int batches) {
-    const int64_t rows = 4;
-    Calibrator cal(h.model, rows, h.train_seq_len, session);
-    cal.set_weights(weights);
-    testing::SkewedBatches data(1, rows, h.train_seq_len, h.model.vocab_size, batches, 11);
-    HostTensor ids(DType::i32, {rows, h.train_seq_len}), targets(DType::i32, {rows, h.train_seq_len});
-    for (int b = 0; b < batches; ++b) {
-        data.fill(b, 0, ids, targets);
-        cal.add_batch(std::span(reinterpret_cast<const int32_t*>(ids.data()), static_cast<size_t>(ids.numel())));
-    }
-    return cal.hessians();
-}
 
 std::vector<float> rms_normed(std::vector<float> x) {
     double ss = 0;
@@ -88,7 +40,7 @@ TEST_CASE("export: the calibration graph's Hessians equal XᵀX of the layer inp
     const std::map<std::string, HostTensor> state = runner.initial_state(1337);
     io::TensorMap init;
     for (const ParamSpec& p : runner.graphs().model_specs) init.emplace(p.name, state.at(p.name));
-    const HessianMap hs = calibrate(*session, h, init, 2);
+    const HessianMap hs = skewed_hessians(*session, h, init, 2);
     const int64_t d = h.model.model_dim;
     // Every linear layer and the tied head.
     CHECK(hs.size() == 2 * 6 + 1);
@@ -128,7 +80,7 @@ TEST_CASE("export: GPTQ beats round-to-nearest on every layer of a trained model
     Hyperparams h = testing::tiny_training();
     std::unique_ptr<Session> session = open_session("cpu");
     const io::TensorMap weights = train_tiny(*session, h, 25);
-    const HessianMap hs = calibrate(*session, h, weights, 4);
+    const HessianMap hs = skewed_hessians(*session, h, weights, 4);
     for (const char* fmt : {"int4", "int6@search", "ternary"}) {
         const QuantFormat f = parse_quant_format(fmt, "test");
         for (const auto& [name, hess] : hs) {
