@@ -57,6 +57,7 @@ int eval_model(const std::vector<std::string>& args) {
     data::ValidationTokens val = data::load_validation_tokens(data::data_path(), setup.seq_len, h.model.vocab_size);
     data::Tokenizer tokenizer = data::Tokenizer::load(data::tokenizer_path());
     eval::ByteLuts luts = eval::build_byte_luts(tokenizer, h.model.vocab_size);
+    setup.bos_id = static_cast<uint16_t>(tokenizer.bos_id());
     print(fmt::format("val_tokens:{} val_bytes:{} seq_len:{} stride:{}", val.usable,
                       eval::sum_target_bytes(val.tokens, luts, 1, val.usable + 1), setup.seq_len, setup.stride));
 

@@ -11,6 +11,7 @@
 #include "frontend/eval/ttt_chunks.h"
 #include "frontend/train/data_parallel.h"
 #include "frontend/train/evaluator.h"
+#include "frontend/train/ttt_phased.h"
 #include "frontend/train/ttt_sgd.h"
 #include "runtime/comm/communicator.h"
 
@@ -18,7 +19,8 @@ namespace pg {
 namespace {
 
 bool is_ttt(const eval::EvalMethod& m) {
-    return m.kind == eval::MethodKind::TttSgd || m.kind == eval::MethodKind::TttPreEval;
+    return m.kind == eval::MethodKind::TttSgd || m.kind == eval::MethodKind::TttPreEval ||
+           m.kind == eval::MethodKind::TttPhased;
 }
 
 // A scorer and a loss file need every window of the stream in order on one rank.
@@ -32,6 +34,7 @@ void check_method_settings(const eval::EvalMethod& method, const MethodEvalSetup
     eval::check_eval_method_allowed(method);
     const eval::WindowPlan plan = eval::plan_eval_windows(method, num_tokens, setup.seq_len, setup.stride);
     if (is_ttt(method)) eval::plan_ttt_chunks(plan, ttt_sgd_config_from_settings().chunk_tokens);
+    if (method.kind == eval::MethodKind::TttPhased) ttt_phased_config_from_settings();
 }
 
 MethodResult evaluate_method(const eval::EvalMethod& method, const MethodEvalSetup& setup, const io::TensorMap& weights,
@@ -64,7 +67,10 @@ MethodResult evaluate_method(const eval::EvalMethod& method, const MethodEvalSet
     auto show = [&](int64_t done, int64_t total) {
         progress.show(format_eval_progress(label, done, total, elapsed_ms()));
     };
-    if (is_ttt(method))
+    if (method.kind == eval::MethodKind::TttPhased)
+        r.acc = evaluate_ttt_phased(ev, session, setup.model, plan, stream, luts, setup.bos_id,
+                                    ttt_phased_config_from_settings(), show);
+    else if (is_ttt(method))
         r.acc = evaluate_ttt_sgd(ev, session, setup.model, plan, stream, luts, ttt, show);
     else if (splits_across_ranks(setup, scorer != nullptr))
         r.acc = all_reduce_sums(*setup.world,

@@ -40,6 +40,7 @@ struct Fixture {
     env::ScopedOverride stride{"EVAL_STRIDE", "8"};
     env::ScopedOverride tilt_min{"TILT_MIN_ORDER", "2"}, tilt_max{"TILT_MAX_ORDER", "4"};
     env::ScopedOverride ttt_chunk{"TTT_CHUNK_TOKENS", "512"};  // 12 chunks of 16 training sequences
+    env::ScopedOverride phase_docs{"TTT_PHASE_DOCS", "1,3"};   // phases inside the 6 validation documents
     Hyperparams h = read_hyperparams();
     data::ValidationTokens val = data::load_validation_tokens(data::data_path(), h.train_seq_len, h.model.vocab_size);
     eval::ByteLuts luts = eval::build_byte_luts(data::Tokenizer::load(data::tokenizer_path()), h.model.vocab_size);
@@ -217,10 +218,10 @@ TEST_CASE("eval: bad evaluation settings and illegal methods are refused naming 
     CHECK(message([] { eval::find_eval_method("slot"); }).find("ngram_tilt") != std::string::npos);
     const eval::EvalMethod& cache = eval::find_eval_method("backoff_cache");
     CHECK(message([&] { eval::check_eval_method_allowed(cache); }).find("NON_RECORD=1") != std::string::npos);
-    CHECK(eval::parse_eval_methods("all").size() == 5);  // the illegal one is left out
+    CHECK(eval::parse_eval_methods("all").size() == 6);  // the illegal one is left out
     env::ScopedOverride allow("NON_RECORD", "1");
     CHECK(eval::check_eval_method_allowed(cache).find("condition 2") != std::string::npos);
-    CHECK(eval::parse_eval_methods("all").size() == 7);
+    CHECK(eval::parse_eval_methods("all").size() == 8);
     CHECK(eval::check_eval_method_allowed(sliding).empty());
 }
 
