@@ -17,8 +17,9 @@ using env::KnobKind;
 
 PG_KNOB({.name = "EVAL_METHOD", .kind = KnobKind::String, .default_value = "sliding",
          .doc = "evaluation method of the final round-trip score: baseline, sliding, ngram_tilt, ngram_mix, "
-                "ttt_sgd, ttt_phased, ttt_pre_eval and backoff_cache (both non-record)",
-         .choices = {"baseline", "sliding", "ngram_tilt", "ngram_mix", "ttt_sgd", "ttt_phased", "ttt_pre_eval", "backoff_cache"}});
+                "ttt_sgd, ttt_phased, ttt_lora_doc, ttt_lora_batch; ttt_pre_eval and backoff_cache (non-record)",
+         .choices = {"baseline", "sliding", "ngram_tilt", "ngram_mix", "ttt_sgd", "ttt_phased", "ttt_lora_doc",
+                     "ttt_lora_batch", "ttt_pre_eval", "backoff_cache"}});
 PG_KNOB({.name = "NON_RECORD", .kind = KnobKind::Bool, .default_value = "0",
          .doc = "allow evaluation methods that break the challenge's rules; results are marked non-record"});
 PG_KNOB({.name = "TILT_MIN_ORDER", .kind = KnobKind::Int, .default_value = "8",
@@ -48,6 +49,8 @@ const std::vector<EvalMethod>& eval_methods() {
         {MethodKind::NgramMix, "ngram_mix", ""},
         {MethodKind::TttSgd, "ttt_sgd", ""},
         {MethodKind::TttPhased, "ttt_phased", ""},
+        {MethodKind::TttLoraDoc, "ttt_lora_doc", ""},
+        {MethodKind::TttLoraBatch, "ttt_lora_batch", ""},
         {MethodKind::TttPreEval, "ttt_pre_eval",
          "issue #1017 condition 3 (score before update) and the ban on pre-eval TTT (issues #402, #1082): it "
          "trains on the validation tokens before scoring them"},
@@ -110,6 +113,8 @@ std::unique_ptr<TargetScorer> make_target_scorer(const EvalMethod& m) {
         case MethodKind::Sliding:
         case MethodKind::TttSgd:
         case MethodKind::TttPhased:
+        case MethodKind::TttLoraDoc:
+        case MethodKind::TttLoraBatch:
         case MethodKind::TttPreEval: return nullptr;
         case MethodKind::NgramTilt:
             return std::make_unique<TiltScorer>(TiltConfig{

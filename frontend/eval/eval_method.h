@@ -9,6 +9,8 @@
 //                  method 2; frontend/train/ttt_sgd.h)
 //   ttt_phased     sliding + phased / multi-phase global SGD on every scored token at document
 //                  boundaries (spec 2.5 methods 4-5; frontend/train/ttt_phased.h)
+//   ttt_lora_doc   per-document LoRA TTT (spec 2.5 method 1; frontend/train/ttt_lora.h)
+//   ttt_lora_batch document-independent batched LoRA TTT (spec 2.5 method 3)
 //   ttt_pre_eval   ttt_sgd's training on every chunk first, then sliding: NOT LEGAL (pre-eval TTT)
 //   backoff_cache  sliding + PR #376's unnormalised backoff cache (backoff_cache.h): NOT LEGAL
 // An illegal method runs only with NON_RECORD=1, prints a warning naming the rule it breaks, and
@@ -24,7 +26,8 @@
 
 namespace pg::eval {
 
-enum class MethodKind { Baseline, Sliding, NgramTilt, NgramMix, TttSgd, TttPhased, TttPreEval, BackoffCache };
+enum class MethodKind { Baseline, Sliding, NgramTilt, NgramMix, TttSgd, TttPhased, TttLoraDoc, TttLoraBatch, TttPreEval,
+                        BackoffCache };
 
 struct EvalMethod {
     MethodKind kind;
