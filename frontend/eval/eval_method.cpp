@@ -17,9 +17,10 @@ using env::KnobKind;
 
 PG_KNOB({.name = "EVAL_METHOD", .kind = KnobKind::String, .default_value = "sliding",
          .doc = "evaluation method of the final round-trip score: baseline, sliding, ngram_tilt, ngram_mix, "
-                "ttt_sgd, ttt_phased, ttt_lora_doc, ttt_lora_batch; ttt_pre_eval and backoff_cache (non-record)",
+                "ttt_sgd, ttt_phased, ttt_lora_doc, ttt_lora_batch; ttt_pre_eval, backoff_cache and slot "
+                "(non-record)",
          .choices = {"baseline", "sliding", "ngram_tilt", "ngram_mix", "ttt_sgd", "ttt_phased", "ttt_lora_doc",
-                     "ttt_lora_batch", "ttt_pre_eval", "backoff_cache"}});
+                     "ttt_lora_batch", "ttt_pre_eval", "backoff_cache", "slot"}});
 PG_KNOB({.name = "NON_RECORD", .kind = KnobKind::Bool, .default_value = "0",
          .doc = "allow evaluation methods that break the challenge's rules; results are marked non-record"});
 PG_KNOB({.name = "TILT_MIN_ORDER", .kind = KnobKind::Int, .default_value = "8",
@@ -57,6 +58,9 @@ const std::vector<EvalMethod>& eval_methods() {
         {MethodKind::BackoffCache, "backoff_cache",
          "issue #1017 condition 2 (a full normalised distribution): the cache's probabilities do not sum to 1 "
          "and its order is chosen by the target token"},
+        {MethodKind::Slot, "slot",
+         "issue #1017 conditions 1 and 3 (causality, score before update): SLOT fits its delta on the very "
+         "tokens it then scores (PR #1240 measured the leak)"},
     };
     return methods;
 }
@@ -115,6 +119,7 @@ std::unique_ptr<TargetScorer> make_target_scorer(const EvalMethod& m) {
         case MethodKind::TttPhased:
         case MethodKind::TttLoraDoc:
         case MethodKind::TttLoraBatch:
+        case MethodKind::Slot:
         case MethodKind::TttPreEval: return nullptr;
         case MethodKind::NgramTilt:
             return std::make_unique<TiltScorer>(TiltConfig{

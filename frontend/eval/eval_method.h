@@ -13,6 +13,8 @@
 //   ttt_lora_batch document-independent batched LoRA TTT (spec 2.5 method 3)
 //   ttt_pre_eval   ttt_sgd's training on every chunk first, then sliding: NOT LEGAL (pre-eval TTT)
 //   backoff_cache  sliding + PR #376's unnormalised backoff cache (backoff_cache.h): NOT LEGAL
+//   slot           sliding + PR #1456's SLOT delta fitted on the scored windows
+//                  (frontend/train/slot.h): NOT LEGAL
 // An illegal method runs only with NON_RECORD=1, prints a warning naming the rule it breaks, and
 // its result is marked non-record (in the log and in submission.json).
 #pragma once
@@ -27,7 +29,7 @@
 namespace pg::eval {
 
 enum class MethodKind { Baseline, Sliding, NgramTilt, NgramMix, TttSgd, TttPhased, TttLoraDoc, TttLoraBatch, TttPreEval,
-                        BackoffCache };
+                        BackoffCache, Slot };
 
 struct EvalMethod {
     MethodKind kind;

@@ -39,7 +39,7 @@ void observe_linear_input(const std::string& weight, const Tensor& input);
 
 // Adds a term to the output of every linear layer (and of the tied output head) by weight name
 // while a graph is built: the test-time LoRA adapters and SLOT's hidden-state delta
-// (frontend/train/lora_graph.h, slot.h). It returns [tokens, out] for the input [tokens, in], or
+// (frontend/train/lora_adapter.h, slot.h). It returns [tokens, out] for the input [tokens, in], or
 // an undefined Tensor to add nothing.
 using LinearAdapter = std::function<Tensor(ParamSet& ps, const std::string& weight, const Tensor& input)>;
 class ScopedLinearAdapter {

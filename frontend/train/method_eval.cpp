@@ -11,6 +11,7 @@
 #include "frontend/eval/ttt_chunks.h"
 #include "frontend/train/data_parallel.h"
 #include "frontend/train/evaluator.h"
+#include "frontend/train/slot.h"
 #include "frontend/train/ttt_lora.h"
 #include "frontend/train/ttt_phased.h"
 #include "frontend/train/ttt_sgd.h"
@@ -41,19 +42,25 @@ void check_method_settings(const eval::EvalMethod& method, const MethodEvalSetup
     if (is_ttt(method)) eval::plan_ttt_chunks(plan, ttt_sgd_config_from_settings().chunk_tokens);
     if (method.kind == eval::MethodKind::TttPhased) ttt_phased_config_from_settings();
     if (is_lora(method)) lora_ttt_config_from_settings(method.kind == eval::MethodKind::TttLoraBatch);
+    if (method.kind == eval::MethodKind::Slot) slot_config_from_settings();
 }
 
 namespace {
 
 // The methods that train adapters over the frozen weights compile their own step graph and need
 // no Evaluator.
-bool uses_adapters(const eval::EvalMethod& m) { return is_lora(m); }
+bool uses_adapters(const eval::EvalMethod& m) { return is_lora(m) || m.kind == eval::MethodKind::Slot; }
 
 void evaluate_with_adapters(const eval::EvalMethod& method, const MethodEvalSetup& setup,
                             const io::TensorMap& weights, Session& session, std::span<const uint16_t> stream,
                             const eval::ByteLuts& luts, const eval::WindowPlan& plan,
                             const std::function<void(int64_t, int64_t)>& show, MethodResult& r) {
     std::vector<float>* losses = setup.record_losses ? &r.target_losses : nullptr;
+    if (method.kind == eval::MethodKind::Slot) {
+        r.acc = evaluate_slot(session, setup.model, weights, plan, std::min(setup.max_rows, r.windows), stream, luts,
+                              slot_config_from_settings(), losses, show);
+        return;
+    }
     TttLoraResult lora =
         evaluate_ttt_lora(session, setup.model, weights, stream, luts, setup.bos_id,
                           lora_ttt_config_from_settings(method.kind == eval::MethodKind::TttLoraBatch), losses, show);

@@ -115,9 +115,10 @@ TEST_CASE("eval: every legal method is causal on a small model (perturbation tes
         CHECK(before == p - 1);     // every target before p scored and unchanged
         CHECK(after_changed > 10);  // the perturbation is visible where it may be
     }
-    // The test catches an illegal method: pre-eval TTT lets token p change earlier scores.
+    // The test catches the illegal methods: pre-eval TTT lets token p change earlier scores, and
+    // SLOT's delta, fitted on a batch of windows, lets it change the batch's earlier targets.
     env::ScopedOverride allow("NON_RECORD", "1");
-    for (const char* name : {"ttt_pre_eval"}) {
+    for (const char* name : {"ttt_pre_eval", "slot"}) {
         INFO("method ", name);
         const eval::EvalMethod& m = eval::find_eval_method(name);
         MethodResult a = f.evaluate(m, stream), b = f.evaluate(m, changed);
@@ -220,14 +221,15 @@ TEST_CASE("eval: bad evaluation settings and illegal methods are refused naming 
     };
     const eval::EvalMethod& sliding = eval::find_eval_method("sliding");
     CHECK(message([&] { eval::plan_eval_windows(sliding, 1000, 32, 64); }).find("EVAL_STRIDE=64") != std::string::npos);
-    CHECK(message([] { eval::find_eval_method("slot"); }).find("ngram_tilt") != std::string::npos);
+    CHECK(message([] { eval::find_eval_method("magic"); }).find("ngram_tilt") != std::string::npos);
     const eval::EvalMethod& cache = eval::find_eval_method("backoff_cache");
     CHECK(message([&] { eval::check_eval_method_allowed(cache); }).find("NON_RECORD=1") != std::string::npos);
     CHECK(eval::parse_eval_methods("all").size() == 8);  // the illegal ones are left out
     env::ScopedOverride allow("NON_RECORD", "1");
     CHECK(eval::check_eval_method_allowed(cache).find("condition 2") != std::string::npos);
-    CHECK(eval::parse_eval_methods("all").size() == 10);
+    CHECK(eval::parse_eval_methods("all").size() == 11);
     CHECK(eval::check_eval_method_allowed(sliding).empty());
+    CHECK(eval::check_eval_method_allowed(eval::find_eval_method("slot")).find("condition") != std::string::npos);
 }
 
 }  // namespace pg
