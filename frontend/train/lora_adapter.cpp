@@ -26,8 +26,8 @@ const std::map<std::string, std::string>& target_suffixes() {
 void check_lora_targets(const std::vector<std::string>& targets) {
     PG_CHECK(!targets.empty(), "LORA_TTT_TARGETS is empty; choose from q, k, v, o, mlp, head");
     for (const std::string& t : targets)
-        PG_CHECK(target_suffixes().contains(t), "LORA_TTT_TARGETS: unknown target '{}'; the targets are q, k, v, o, mlp, head",
-                 t);
+        PG_CHECK(target_suffixes().contains(t),
+                 "LORA_TTT_TARGETS: unknown target '{}'; the targets are q, k, v, o, mlp, head", t);
 }
 
 bool lora_targets_weight(const std::vector<std::string>& targets, const std::string& weight) {
@@ -51,7 +51,8 @@ nn::LinearAdapter make_lora_adapter(const LoraSpec& spec) {
         const std::string shape = fmt::format("{}.r{}x{}", use, spec.rank, R);
         Tensor a = ps.add(fmt::format("{}.lora_a.{}", weight, shape), {R, in, spec.rank},
                           Init::uniform(1.0 / std::sqrt(static_cast<double>(in))), kAdapterGroup);
-        Tensor b = ps.add(fmt::format("{}.lora_b.{}", weight, shape), {R, spec.rank, out}, Init::zeros(), kAdapterGroup);
+        Tensor b =
+            ps.add(fmt::format("{}.lora_b.{}", weight, shape), {R, spec.rank, out}, Init::zeros(), kAdapterGroup);
         Tensor h = matmul(x.reshape({R, tokens / R, in}), a.cast(x.dtype()));
         return (matmul(h, b.cast(x.dtype())) * spec.scale).reshape({tokens, out});
     };

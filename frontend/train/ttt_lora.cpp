@@ -24,14 +24,16 @@ PG_LORA_KNOB("LORA_TTT_TARGETS", "ttt_lora_*: adapted layers, of q,k,v,o,mlp,hea
 PG_LORA_KNOB("LORA_TTT_RANK", "ttt_lora_*: adapter rank (doc 8, batch 96)");
 PG_LORA_KNOB("LORA_TTT_ALPHA", "ttt_lora_*: output scale alpha/rank; 0 scales by 1 (doc 0, batch 144)");
 PG_LORA_KNOB("LORA_TTT_CHUNK", "ttt_lora_*: targets scored then trained per step (doc 256, batch 32)");
-PG_LORA_KNOB("LORA_TTT_CONTEXT", "ttt_lora_*: window length in tokens, ending at the chunk's end (doc 1024, batch 2048)");
+PG_LORA_KNOB("LORA_TTT_CONTEXT",
+             "ttt_lora_*: window length in tokens, ending at the chunk's end (doc 1024, batch 2048)");
 PG_LORA_KNOB("LORA_TTT_BATCH_DOCS", "ttt_lora_*: documents per batch, one adapter set each (64)");
 PG_LORA_KNOB("LORA_TTT_LR", "ttt_lora_*: Adam learning rate (doc 0.01, batch 1e-4)");
 PG_LORA_KNOB("LORA_TTT_BETA1", "ttt_lora_*: Adam beta1 (doc 0.9, batch 0)");
 PG_LORA_KNOB("LORA_TTT_BETA2", "ttt_lora_*: Adam beta2 (doc 0.95, batch 0.999)");
 PG_LORA_KNOB("LORA_TTT_EPS", "ttt_lora_*: Adam epsilon (1e-10)");
 PG_LORA_KNOB("LORA_TTT_WD", "ttt_lora_*: decoupled weight decay, AdamW (doc 0, batch 0.5)");
-PG_LORA_KNOB("LORA_TTT_RESET", "ttt_lora_*: what a new batch resets: all (B zeroed, A re-drawn) or b (A warm-starts, PR #1767)");
+PG_LORA_KNOB("LORA_TTT_RESET",
+             "ttt_lora_*: what a new batch resets: all (B zeroed, A re-drawn) or b (A warm-starts, PR #1767)");
 PG_KNOB({.name = "LORA_TTT_SEED", .kind = KnobKind::Int, .default_value = "1",
          .doc = "ttt_lora_*: seed of the adapters' A draws"});
 #undef PG_LORA_KNOB
