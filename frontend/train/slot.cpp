@@ -33,6 +33,40 @@ Tensor slot_delta(ParamSet& ps, const std::string& weight, const Tensor& h) {
     return matmul(delta.cast(h.dtype()), emb.cast(h.dtype()).transpose(0, 1));
 }
 
+
+// The batch's windows as [rows, S] inputs and targets (zero-padded) and the loss weights: 1 / the
+// batch's scored targets at every scored position (the mean over the batch).
+void fill_slot_batch(std::span<const eval::EvalWindow> batch, std::span<const uint16_t> stream, int64_t S,
+                     HostTensor& ids, HostTensor& targets, HostTensor& loss_weights) {
+    auto* x = reinterpret_cast<int32_t*>(ids.data());
+    auto* y = reinterpret_cast<int32_t*>(targets.data());
+    auto* w = reinterpret_cast<float*>(loss_weights.data());
+    std::fill_n(x, ids.numel(), 0);
+    std::fill_n(y, targets.numel(), 0);
+    std::fill_n(w, loss_weights.numel(), 0.0f);
+    const size_t cells = batch.size() * static_cast<size_t>(S);
+    eval::fill_window_batch(batch, stream, S, std::span<int32_t>(x, cells), std::span<int32_t>(y, cells));
+    int64_t scored = 0;
+    for (const eval::EvalWindow& win : batch) scored += win.scored();
+    for (size_t r = 0; r < batch.size(); ++r)
+        for (int64_t j = batch[r].score_begin; j < batch[r].score_end; ++j)
+            w[static_cast<int64_t>(r) * S + j] = 1.0f / static_cast<float>(scored);
+}
+
+// Adds the batch's scored targets from the losses [rows * S] to acc (and target_losses).
+void score_slot_batch(std::span<const eval::EvalWindow> batch, const HostTensor& losses, int64_t S,
+                      std::span<const uint16_t> stream, const eval::ByteLuts& luts, eval::BpbAccumulator& acc,
+                      std::vector<float>* target_losses) {
+    const auto* l = reinterpret_cast<const float*>(losses.data());
+    for (size_t r = 0; r < batch.size(); ++r) {
+        const eval::EvalWindow& win = batch[r];
+        const std::span<const float> part(l + static_cast<int64_t>(r) * S + win.score_begin,
+                                          static_cast<size_t>(win.scored()));
+        acc.add_targets(part, stream, win.first_target(), luts);
+        if (target_losses) std::copy(part.begin(), part.end(), target_losses->begin() + win.first_target());
+    }
+}
+
 }  // namespace
 
 eval::BpbAccumulator evaluate_slot(Session& session, const GptConfig& model, const io::TensorMap& weights,
@@ -51,38 +85,19 @@ eval::BpbAccumulator evaluate_slot(Session& session, const GptConfig& model, con
     eval::BpbAccumulator acc;
     const auto n = static_cast<int64_t>(plan.windows.size());
     for (int64_t first = 0; first < n; first += rows) {
-        const auto count = static_cast<size_t>(std::min(rows, n - first));
-        const std::span<const eval::EvalWindow> batch(plan.windows.data() + first, count);
-        std::fill_n(reinterpret_cast<int32_t*>(ids.data()), rows * S, 0);
-        std::fill_n(reinterpret_cast<int32_t*>(targets.data()), rows * S, 0);
-        eval::fill_window_batch(batch, stream, S,
-                                std::span<int32_t>(reinterpret_cast<int32_t*>(ids.data()), count * S),
-                                std::span<int32_t>(reinterpret_cast<int32_t*>(targets.data()), count * S));
-        auto* w = reinterpret_cast<float*>(lw.data());
-        std::fill_n(w, rows * S, 0.0f);
-        int64_t scored = 0;
-        for (const eval::EvalWindow& win : batch) scored += win.scored();
-        for (size_t r = 0; r < count; ++r)
-            for (int64_t j = batch[r].score_begin; j < batch[r].score_end; ++j)
-                w[static_cast<int64_t>(r) * S + j] = 1.0f / static_cast<float>(scored);
+        const std::span<const eval::EvalWindow> batch(plan.windows.data() + first,
+                                                      static_cast<size_t>(std::min(rows, n - first)));
+        fill_slot_batch(batch, stream, S, ids, targets, lw);
         exe->set("ids", ids);
         exe->set("targets", targets);
         exe->set("loss_weights", lw);
-        for (const ParamSpec& p : step.params->specs())
+        for (const ParamSpec& p : step.params->specs())  // the delta and its moments from zero
             if (p.group == kAdapterGroup || p.group == "state") exe->set(p.name, HostTensor(DType::f32, p.shape));
-        for (int64_t s = 1; s <= cfg.steps + 1; ++s) {
+        for (int64_t s = 1; s <= cfg.steps + 1; ++s) {  // run steps + 1's forward pass scores
             exe->set_scalar("step", static_cast<double>(s));
             exe->run();
         }
-        const HostTensor losses = exe->get("losses");
-        const auto* l = reinterpret_cast<const float*>(losses.data());
-        for (size_t r = 0; r < count; ++r) {
-            const eval::EvalWindow& win = batch[r];
-            const std::span<const float> part(l + static_cast<int64_t>(r) * S + win.score_begin,
-                                              static_cast<size_t>(win.scored()));
-            acc.add_targets(part, stream, win.first_target(), luts);
-            if (target_losses) std::copy(part.begin(), part.end(), target_losses->begin() + win.first_target());
-        }
+        score_slot_batch(batch, exe->get("losses"), S, stream, luts, acc, target_losses);
         if (on_batch) on_batch(first / rows + 1, (n + rows - 1) / rows);
     }
     return acc;
