@@ -149,7 +149,7 @@ Json to_json(const Hyperparams& h, const BenchResult& r, double peak) {
     for (const KernelTime& k : r.kernels)
         kernels.push_back({{"name", k.name}, {"kind", k.kind}, {"ms", 1e3 * k.seconds}, {"share", total > 0 ? k.seconds / total : 0}});
     return {{"mode", r.mode.name()},          {"fusion", r.mode.fusion},
-            {"tuned", r.mode.tuned},          {"target", r.target},
+            {"tuned", r.mode.tuned},          {"target", r.target}, {"clock", r.clock},
             {"compile_cold_s", r.compile_cold_s < 0 ? Json(nullptr) : Json(r.compile_cold_s)},
             {"compile_warm_s", r.compile_warm_s},
             {"step_ms", {{"median", r.median_ms}, {"min", r.min_ms}, {"max", r.max_ms}, {"all", r.step_ms}}},

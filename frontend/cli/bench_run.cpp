@@ -16,6 +16,7 @@
 #include "base/error.h"
 #include "frontend/train/step_runner.h"
 #include "runtime/kernel_cache.h"
+#include "runtime/step_timer.h"
 #include "runtime/tuning/tuning_db.h"
 
 namespace pg::cli {
@@ -54,10 +55,13 @@ std::vector<HostTensor> token_batches(const Hyperparams& h, const StepRunner& ru
 struct StepRun {
     std::vector<double> ms;  // the timed steps, in order
     double first_loss = 0, last_loss = 0;
+    std::string clock;
 };
 
-// `warmup` untimed then `steps` timed steps from the initial state on the fixed tokens.
-StepRun run_steps(const Hyperparams& h, StepRunner& runner, int warmup, int steps) {
+// `warmup` untimed then `steps` timed steps from the initial state on the fixed tokens, timed on
+// the session's device (runtime/step_timer.h: CUDA events on a GPU).
+StepRun run_steps(const Hyperparams& h, StepRunner& runner, Session& session, int warmup, int steps) {
+    std::unique_ptr<StepTimer> timer = make_step_timer(session);
     for (const auto& [name, value] : runner.initial_state(static_cast<uint64_t>(h.seed))) runner.set_state(name, value);
     std::vector<HostTensor> micro = token_batches(h, runner);
     const int64_t T = h.train_seq_len;
@@ -70,20 +74,23 @@ StepRun run_steps(const Hyperparams& h, StepRunner& runner, int warmup, int step
             }
     };
     StepRun run;
+    run.clock = timer->clock();
     for (int s = 0; s < warmup + steps; ++s) {
         runner.set_scalars(s, 1.0);
-        auto t0 = Clock::now();
+        timer->start();
         runner.run(source);
-        if (s >= warmup) run.ms.push_back(1e3 * seconds_since(t0));
+        const double ms = timer->stop_ms();
+        if (s >= warmup) run.ms.push_back(ms);
         if (s == 0) run.first_loss = runner.loss();
     }
     run.last_loss = runner.loss();
     return run;
 }
 
-void time_steps(const Hyperparams& h, StepRunner& runner, const BenchOptions& o, BenchResult& r) {
-    StepRun run = run_steps(h, runner, o.warmup, o.steps);
+void time_steps(const Hyperparams& h, StepRunner& runner, Session& session, const BenchOptions& o, BenchResult& r) {
+    StepRun run = run_steps(h, runner, session, o.warmup, o.steps);
     r.step_ms = run.ms;
+    r.clock = run.clock;
     r.first_loss = run.first_loss;
     r.last_loss = run.last_loss;
     r.median_ms = median(r.step_ms);
@@ -128,7 +135,7 @@ std::vector<std::vector<double>> time_alternating(const Hyperparams& h, const st
     std::vector<std::vector<double>> ms(dbs.size());
     for (int round = 0; round < rounds; ++round)
         for (size_t i = 0; i < runners.size(); ++i)
-            ms[i].push_back(run_steps(h, *runners[i], round == 0 ? warmup : 0, 1).ms.front());
+            ms[i].push_back(run_steps(h, *runners[i], *sessions[i], round == 0 ? warmup : 0, 1).ms.front());
     return ms;
 }
 
@@ -168,7 +175,7 @@ BenchResult run_bench(const Hyperparams& h, const BenchMode& mode, const BenchOp
     StepRunner runner(h, *session);
     r.compile_warm_s = seconds_since(t0);
     r.target = runner.micro_executable().plan().target.to_string();
-    time_steps(h, runner, options, r);
+    time_steps(h, runner, *session, options, r);
     r.kernels_per_step = static_cast<int>(runner.micro_steps()) * runner.micro_executable().launches() +
                          runner.optimizer_executable().launches();
     r.state_bytes = session->bytes();

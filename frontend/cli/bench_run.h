@@ -30,6 +30,7 @@ struct BenchResult {
     std::string target;                      // the micro-step's Target::to_string()
     double compile_cold_s = -1, compile_warm_s = 0;  // cold < 0: not measured
     std::vector<double> step_ms;             // the timed steps, in order
+    std::string clock;                       // how: "cuda events" (GPU) or "host clock" (CPU)
     double median_ms = 0, min_ms = 0, max_ms = 0;
     double first_loss = 0, last_loss = 0;
     int kernels_per_step = 0;                // launches and library calls of one whole step

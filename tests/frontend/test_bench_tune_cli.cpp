@@ -41,6 +41,7 @@ TEST_CASE("cli: pgolf bench --fusion both --json reports both modes") {
         CHECK(m["step_ms"]["median"].get<double>() > 0);
         CHECK(m["step_ms"]["all"].size() == 2);
         CHECK(m["kernels_per_step"].get<int>() > 0);
+        CHECK(m["clock"] == "host clock");  // the CPU backend: cuda events on a GPU (runtime/step_timer.h)
         CHECK(m["memory_bytes"]["total"].get<int64_t>() > m["memory_bytes"]["state"].get<int64_t>());
         CHECK(m["compile_cold_s"].get<double>() > 0);
         CHECK(m["mfu"].get<double>() > 0);
