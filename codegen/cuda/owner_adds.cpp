@@ -74,9 +74,8 @@ std::set<int> owner_vars(const std::vector<Stmt*>& nest) {
 }
 
 bool has_add(const Stmt& s) {
-    std::vector<const Stmt*> adds;
-    collect_adds({s}, adds);
-    return !adds.empty();
+    if (s.kind == StmtKind::StoreAdd) return true;
+    return std::any_of(s.body.begin(), s.body.end(), has_add);
 }
 
 // Puts the owner loops of `nest` first (in their order) and marks the rest serial.
@@ -111,8 +110,9 @@ bool give_adds_owner_threads(kir::Kernel& k) {
     bool changed = false;
     for (Stmt& s : k.body) {
         if (s.kind != StmtKind::Loop || !has_add(s)) continue;
-        std::set<int> owners = owner_vars(perfect_nest(s));
-        if (owners.size() == perfect_nest(s).size()) continue;  // every loop already owns its elements
+        const std::vector<Stmt*> nest = perfect_nest(s);
+        std::set<int> owners = owner_vars(nest);
+        if (owners.size() == nest.size()) continue;  // every loop already owns its elements
         if (owners.empty()) {
             wrap_in_single_thread(k, s);
             owners = {s.var};

@@ -175,9 +175,10 @@ void CudaExecutable::run_checked_step() {
 // PG_NAN_CHECK=full: the finished kernel's output, copied to the host and scanned.
 void CudaExecutable::check_output(int64_t plan_step) {
     const PlanStep& ps = plan_.steps[static_cast<size_t>(plan_step)];
-    const Node& n = plan_.graph[plan_.schedule.kernels[static_cast<size_t>(plan_step)].root];
+    const NodeId root = plan_.schedule.kernels[static_cast<size_t>(plan_step)].root;
+    const Node& n = plan_.graph[root];
     std::vector<uint8_t> host(static_cast<size_t>(numel(n.shape)) * dtype_size(n.dtype));
-    device_.download(host.data(), address(plan_.schedule.kernels[static_cast<size_t>(plan_step)].root), host.size());
+    device_.download(host.data(), address(root), host.size());
     check_kernel_output(fmt::format("{} {}", ps.name, shape_str(n.shape)), ps.name, host.data(), n.dtype, n.shape);
 }
 
