@@ -60,6 +60,7 @@ int eval_model(const std::vector<std::string>& args) {
     data::ValidationTokens val = data::load_validation_tokens(data::data_path(), setup.seq_len, h.model.vocab_size);
     data::Tokenizer tokenizer = data::Tokenizer::load(data::tokenizer_path());
     eval::ByteLuts luts = eval::build_byte_luts(tokenizer, h.model.vocab_size);
+    setup.bos_id = static_cast<uint16_t>(tokenizer.bos_id());
     print(fmt::format("val_tokens:{} val_bytes:{} seq_len:{} stride:{}", val.usable,
                       eval::sum_target_bytes(val.tokens, luts, 1, val.usable + 1), setup.seq_len, setup.stride));
 
@@ -89,8 +90,8 @@ PG_COMMAND({.name = "eval",
                      "the baseline's state_dict names, or an artifact of `pgolf export` (give the model settings, e.g.\n"
                      "--num-layers=9, as for training). Evaluates the validation split of DATA_PATH with each\n"
                      "evaluation method of LIST (comma-separated; default all): baseline, sliding, ngram_tilt,\n"
-                     "ngram_mix, ttt_sgd and, with NON_RECORD=1 only, ttt_pre_eval and backoff_cache (they\n"
-                     "break the rules; non-record).\n"
+                     "ngram_mix, ttt_sgd, ttt_phased, ttt_lora_doc, ttt_lora_batch and, with NON_RECORD=1 only,\n"
+                     "ttt_pre_eval, backoff_cache and slot (they break the rules; non-record).\n"
                      "Windows are EVAL_SEQ_LEN (or TRAIN_SEQ_LEN) tokens, the sliding stride EVAL_STRIDE.\n"
                      "Prints val_loss, val_bpb and the evaluation time of each method.\n"
                      "--token-losses FILE: a TSV of every scored target (position, token, loss_nats, bytes) per\n"

@@ -17,8 +17,10 @@ using env::KnobKind;
 
 PG_KNOB({.name = "EVAL_METHOD", .kind = KnobKind::String, .default_value = "sliding",
          .doc = "evaluation method of the final round-trip score: baseline, sliding, ngram_tilt, ngram_mix, "
-                "ttt_sgd, ttt_pre_eval and backoff_cache (both non-record)",
-         .choices = {"baseline", "sliding", "ngram_tilt", "ngram_mix", "ttt_sgd", "ttt_pre_eval", "backoff_cache"}});
+                "ttt_sgd, ttt_phased, ttt_lora_doc, ttt_lora_batch; ttt_pre_eval, backoff_cache and slot "
+                "(non-record)",
+         .choices = {"baseline", "sliding", "ngram_tilt", "ngram_mix", "ttt_sgd", "ttt_phased", "ttt_lora_doc",
+                     "ttt_lora_batch", "ttt_pre_eval", "backoff_cache", "slot"}});
 PG_KNOB({.name = "NON_RECORD", .kind = KnobKind::Bool, .default_value = "0",
          .doc = "allow evaluation methods that break the challenge's rules; results are marked non-record"});
 PG_KNOB({.name = "TILT_MIN_ORDER", .kind = KnobKind::Int, .default_value = "8",
@@ -47,12 +49,18 @@ const std::vector<EvalMethod>& eval_methods() {
         {MethodKind::NgramTilt, "ngram_tilt", ""},
         {MethodKind::NgramMix, "ngram_mix", ""},
         {MethodKind::TttSgd, "ttt_sgd", ""},
+        {MethodKind::TttPhased, "ttt_phased", ""},
+        {MethodKind::TttLoraDoc, "ttt_lora_doc", ""},
+        {MethodKind::TttLoraBatch, "ttt_lora_batch", ""},
         {MethodKind::TttPreEval, "ttt_pre_eval",
          "issue #1017 condition 3 (score before update) and the ban on pre-eval TTT (issues #402, #1082): it "
          "trains on the validation tokens before scoring them"},
         {MethodKind::BackoffCache, "backoff_cache",
          "issue #1017 condition 2 (a full normalised distribution): the cache's probabilities do not sum to 1 "
          "and its order is chosen by the target token"},
+        {MethodKind::Slot, "slot",
+         "issue #1017 conditions 1 and 3 (causality, score before update): SLOT fits its delta on the very "
+         "tokens it then scores (PR #1240 measured the leak)"},
     };
     return methods;
 }
@@ -108,6 +116,10 @@ std::unique_ptr<TargetScorer> make_target_scorer(const EvalMethod& m) {
         case MethodKind::Baseline:
         case MethodKind::Sliding:
         case MethodKind::TttSgd:
+        case MethodKind::TttPhased:
+        case MethodKind::TttLoraDoc:
+        case MethodKind::TttLoraBatch:
+        case MethodKind::Slot:
         case MethodKind::TttPreEval: return nullptr;
         case MethodKind::NgramTilt:
             return std::make_unique<TiltScorer>(TiltConfig{

@@ -7,8 +7,14 @@
 //   ngram_mix      sliding + the normalised n-gram mixture (ngram_mix.h)
 //   ttt_sgd        sliding + score-first chunked full-model SGD test-time training (spec 2.5
 //                  method 2; frontend/train/ttt_sgd.h)
+//   ttt_phased     sliding + phased / multi-phase global SGD on every scored token at document
+//                  boundaries (spec 2.5 methods 4-5; frontend/train/ttt_phased.h)
+//   ttt_lora_doc   per-document LoRA TTT (spec 2.5 method 1; frontend/train/ttt_lora.h)
+//   ttt_lora_batch document-independent batched LoRA TTT (spec 2.5 method 3)
 //   ttt_pre_eval   ttt_sgd's training on every chunk first, then sliding: NOT LEGAL (pre-eval TTT)
 //   backoff_cache  sliding + PR #376's unnormalised backoff cache (backoff_cache.h): NOT LEGAL
+//   slot           sliding + PR #1456's SLOT delta fitted on the scored windows
+//                  (frontend/train/slot.h): NOT LEGAL
 // An illegal method runs only with NON_RECORD=1, prints a warning naming the rule it breaks, and
 // its result is marked non-record (in the log and in submission.json).
 #pragma once
@@ -22,7 +28,8 @@
 
 namespace pg::eval {
 
-enum class MethodKind { Baseline, Sliding, NgramTilt, NgramMix, TttSgd, TttPreEval, BackoffCache };
+enum class MethodKind { Baseline, Sliding, NgramTilt, NgramMix, TttSgd, TttPhased, TttLoraDoc, TttLoraBatch, TttPreEval,
+                        BackoffCache, Slot };
 
 struct EvalMethod {
     MethodKind kind;

@@ -196,7 +196,7 @@ Tensor gpt_logits(ParamSet& ps, const GptConfig& cfg, const Tensor& ids) {
     Tensor x = s.lane1.defined() ? (s.lane0 + s.lane1) * 0.5 : s.lane0;
     Tensor h = rms_norm(x, nn::kRmsEps).reshape({B * T, d});
     nn::observe_linear_input("tok_emb.weight", h);  // the tied head is a linear layer on h
-    return matmul(h, emb.cast(h.dtype()).transpose(0, 1));
+    return nn::add_linear_adapter(ps, "tok_emb.weight", h, matmul(h, emb.cast(h.dtype()).transpose(0, 1)));
 }
 
 Tensor gpt_token_losses(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, const Tensor& targets) {

@@ -9,7 +9,16 @@ namespace pg::nn {
 
 namespace {
 thread_local LinearInputObserver g_observer;
+thread_local LinearAdapter g_adapter;
 }  // namespace
+
+ScopedLinearAdapter::ScopedLinearAdapter(LinearAdapter adapter) { g_adapter = std::move(adapter); }
+ScopedLinearAdapter::~ScopedLinearAdapter() { g_adapter = nullptr; }
+
+Tensor add_linear_adapter(ParamSet& ps, const std::string& weight, const Tensor& input, const Tensor& output) {
+    Tensor extra = g_adapter ? g_adapter(ps, weight, input) : Tensor();
+    return extra.defined() ? output + extra : output;
+}
 
 ScopedLinearInputObserver::ScopedLinearInputObserver(LinearInputObserver observer) { g_observer = std::move(observer); }
 ScopedLinearInputObserver::~ScopedLinearInputObserver() { g_observer = nullptr; }
@@ -34,7 +43,8 @@ Tensor linear(ParamSet& ps, const std::string& prefix, const Tensor& x, int64_t 
     observe_linear_input(prefix + ".weight", flat);
     Shape out_shape = lead;
     out_shape.push_back(out);
-    return matmul(flat, w.cast(x.dtype()).transpose(0, 1)).reshape(out_shape);
+    Tensor y = matmul(flat, w.cast(x.dtype()).transpose(0, 1));
+    return add_linear_adapter(ps, prefix + ".weight", flat, y).reshape(out_shape);
 }
 
 Tensor exclusive_self_attention(const Tensor& y, const Tensor& v) {

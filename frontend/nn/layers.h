@@ -37,6 +37,21 @@ public:
 // Reports `input` [tokens, in] as the input of `weight` to the observer, if one is installed.
 void observe_linear_input(const std::string& weight, const Tensor& input);
 
+// Adds a term to the output of every linear layer (and of the tied output head) by weight name
+// while a graph is built: the test-time LoRA adapters and SLOT's hidden-state delta
+// (frontend/train/lora_adapter.h, slot.h). It returns [tokens, out] for the input [tokens, in], or
+// an undefined Tensor to add nothing.
+using LinearAdapter = std::function<Tensor(ParamSet& ps, const std::string& weight, const Tensor& input)>;
+class ScopedLinearAdapter {
+public:
+    explicit ScopedLinearAdapter(LinearAdapter adapter);
+    ~ScopedLinearAdapter();
+    ScopedLinearAdapter(const ScopedLinearAdapter&) = delete;
+    ScopedLinearAdapter& operator=(const ScopedLinearAdapter&) = delete;
+};
+// `output` [tokens, out] of `weight` on `input` [tokens, in], plus the installed adapter's term.
+Tensor add_linear_adapter(ParamSet& ps, const std::string& weight, const Tensor& input, const Tensor& output);
+
 struct AttentionConfig {
     int64_t num_heads = 8, num_kv_heads = 4;
     double rope_base = 10000.0, qk_gain_init = 1.5;

@@ -31,6 +31,9 @@ struct MethodEvalSetup {
     // Under several ranks, the plain methods (no scorer, no TTT, no loss file) split their windows
     // across `world` and all-reduce the fp64 sums; the others run whole on every rank.
     comm::Communicator* world = nullptr;
+    // The token that starts every document (spec 1.1; the sp tokenizers' <s> is 1), for the
+    // methods that find documents.
+    uint16_t bos_id = 1;
 };
 
 struct MethodResult {

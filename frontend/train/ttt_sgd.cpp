@@ -71,39 +71,46 @@ ModelGraph build_ttt_sgd_step(const GptConfig& model, int64_t rows, int64_t seq_
     return m;
 }
 
-namespace {
-
-// The chunk's training sequences as [rows, seq_len] inputs and targets.
-void fill_chunk(const eval::TttChunk& chunk, std::span<const uint16_t> stream, int64_t seq_len, HostTensor& ids,
-                HostTensor& targets) {
-    auto* x = reinterpret_cast<int32_t*>(ids.data());
-    auto* y = reinterpret_cast<int32_t*>(targets.data());
-    for (int64_t i = 0; i < chunk.train_sequences * seq_len; ++i) {
-        x[i] = stream[static_cast<size_t>(chunk.first_token + i)];
-        y[i] = stream[static_cast<size_t>(chunk.first_token + i + 1)];
-    }
+TttSgdTrainer::TttSgdTrainer(Session& session, const GptConfig& model, int64_t seq_len, const TttSgdConfig& cfg)
+    : rows_(cfg.chunk_tokens / seq_len),
+      seq_len_(seq_len),
+      step_(build_ttt_sgd_step(model, rows_, seq_len, cfg)),
+      exe_(compile_executable(session, *step_.graph)),
+      ids_(DType::i32, {rows_, seq_len}),
+      targets_(DType::i32, {rows_, seq_len}) {
+    reset_momentum();
 }
 
-}  // namespace
+void TttSgdTrainer::reset_momentum() {
+    for (const ParamSpec& p : step_.params->specs())
+        if (p.group == "state") exe_->set(p.name, HostTensor(DType::f32, p.shape));
+}
+
+void TttSgdTrainer::train(std::span<const uint16_t> stream, int64_t first_token, int64_t sequences, double lr,
+                          int64_t steps) {
+    PG_ASSERT(sequences <= rows_, "{} training sequences for a step of {}", sequences, rows_);
+    if (sequences == 0) return;
+    auto* x = reinterpret_cast<int32_t*>(ids_.data());
+    auto* y = reinterpret_cast<int32_t*>(targets_.data());
+    for (int64_t i = 0; i < sequences * seq_len_; ++i) {
+        x[i] = stream[static_cast<size_t>(first_token + i)];
+        y[i] = stream[static_cast<size_t>(first_token + i + 1)];
+    }
+    exe_->set("ids", ids_);
+    exe_->set("targets", targets_);
+    exe_->set_scalar("ttt_lr", lr);
+    for (int64_t e = 0; e < steps; ++e) exe_->run();
+}
 
 eval::BpbAccumulator evaluate_ttt_sgd(Evaluator& ev, Session& session, const GptConfig& model,
                                       const eval::WindowPlan& plan, std::span<const uint16_t> stream,
                                       const eval::ByteLuts& luts, const TttSgdConfig& cfg,
                                       const std::function<void(int64_t, int64_t)>& on_chunk) {
     const std::vector<eval::TttChunk> chunks = eval::plan_ttt_chunks(plan, cfg.chunk_tokens);
-    const int64_t rows = cfg.chunk_tokens / plan.seq_len;
-    ModelGraph step = build_ttt_sgd_step(model, rows, plan.seq_len, cfg);
-    std::unique_ptr<Executable> exe = compile_executable(session, *step.graph);
-    for (const ParamSpec& p : step.params->specs())
-        if (p.group == "state") exe->set(p.name, HostTensor(DType::f32, p.shape));  // momentum from zero
-    HostTensor ids(DType::i32, {rows, plan.seq_len}), targets(DType::i32, {rows, plan.seq_len});
+    TttSgdTrainer trainer(session, model, plan.seq_len, cfg);
     auto train = [&](int64_t c, const eval::TttChunk& chunk) {
-        if (chunk.train_sequences == 0) return;
-        fill_chunk(chunk, stream, plan.seq_len, ids, targets);
-        exe->set("ids", ids);
-        exe->set("targets", targets);
-        exe->set_scalar("ttt_lr", eval::ttt_chunk_lr(cfg.lr, c, static_cast<int64_t>(chunks.size())));
-        for (int64_t e = 0; e < cfg.epochs; ++e) exe->run();
+        trainer.train(stream, chunk.first_token, chunk.train_sequences,
+                      eval::ttt_chunk_lr(cfg.lr, c, static_cast<int64_t>(chunks.size())), cfg.epochs);
     };
     if (cfg.train_first)
         for (size_t c = 0; c < chunks.size(); ++c) train(static_cast<int64_t>(c), chunks[c]);

@@ -13,6 +13,7 @@
 #include "frontend/eval/bpb.h"
 #include "frontend/eval/window_plan.h"
 #include "frontend/train/step_graphs.h"
+#include "runtime/executable.h"
 
 namespace pg {
 
@@ -34,6 +35,22 @@ TttSgdConfig ttt_sgd_config_from_settings();
 
 // Input "ids" / "targets" [rows, seq_len]; output "loss"; runtime scalar "ttt_lr".
 ModelGraph build_ttt_sgd_step(const GptConfig& model, int64_t rows, int64_t seq_len, const TttSgdConfig& cfg);
+
+// The compiled step over the same weights as the session's other graphs: trains on
+// `sequences` (<= TTT_CHUNK_TOKENS / seq_len) consecutive sequences of seq_len tokens from
+// stream[first_token] (targets one further), `steps` SGD steps at learning rate lr.
+class TttSgdTrainer {
+public:
+    TttSgdTrainer(Session& session, const GptConfig& model, int64_t seq_len, const TttSgdConfig& cfg);
+    void train(std::span<const uint16_t> stream, int64_t first_token, int64_t sequences, double lr, int64_t steps);
+    void reset_momentum();  // momentum buffers to zero
+
+private:
+    int64_t rows_, seq_len_;
+    ModelGraph step_;
+    std::unique_ptr<Executable> exe_;
+    HostTensor ids_, targets_;
+};
 
 // Scores every window of `plan` with score-first chunked TTT; `ev` holds the starting weights
 // (changed by the training: set them again before evaluating anything else with `ev`).

@@ -40,6 +40,9 @@ struct Fixture {
     env::ScopedOverride stride{"EVAL_STRIDE", "8"};
     env::ScopedOverride tilt_min{"TILT_MIN_ORDER", "2"}, tilt_max{"TILT_MAX_ORDER", "4"};
     env::ScopedOverride ttt_chunk{"TTT_CHUNK_TOKENS", "512"};  // 12 chunks of 16 training sequences
+    env::ScopedOverride phase_docs{"TTT_PHASE_DOCS", "1,3"};   // phases inside the 6 validation documents
+    // LoRA windows of 64 with chunks of 16: ~40 steps per document, short graphs.
+    env::ScopedOverride lora_context{"LORA_TTT_CONTEXT", "64"}, lora_chunk{"LORA_TTT_CHUNK", "16"};
     Hyperparams h = read_hyperparams();
     data::ValidationTokens val = data::load_validation_tokens(data::data_path(), h.train_seq_len, h.model.vocab_size);
     eval::ByteLuts luts = eval::build_byte_luts(data::Tokenizer::load(data::tokenizer_path()), h.model.vocab_size);
@@ -112,14 +115,18 @@ TEST_CASE("eval: every legal method is causal on a small model (perturbation tes
         CHECK(before == p - 1);     // every target before p scored and unchanged
         CHECK(after_changed > 10);  // the perturbation is visible where it may be
     }
-    // The test catches an illegal method: pre-eval TTT lets token p change earlier scores.
+    // The test catches the illegal methods: pre-eval TTT lets token p change earlier scores, and
+    // SLOT's delta, fitted on a batch of windows, lets it change the batch's earlier targets.
     env::ScopedOverride allow("NON_RECORD", "1");
-    const eval::EvalMethod& pre = eval::find_eval_method("ttt_pre_eval");
-    MethodResult a = f.evaluate(pre, stream), b = f.evaluate(pre, changed);
-    CHECK(a.non_record);
-    size_t leaked = 0;
-    for (size_t t = 1; t < p; ++t) leaked += a.target_losses[t] != b.target_losses[t];
-    CHECK(leaked > 100);
+    for (const char* name : {"ttt_pre_eval", "slot"}) {
+        INFO("method ", name);
+        const eval::EvalMethod& m = eval::find_eval_method(name);
+        MethodResult a = f.evaluate(m, stream), b = f.evaluate(m, changed);
+        CHECK(a.non_record);
+        size_t leaked = 0;
+        for (size_t t = 1; t < p; ++t) leaked += a.target_losses[t] != b.target_losses[t];
+        CHECK(leaked > 10);  // a legal method leaks none
+    }
 }
 
 TEST_CASE("eval: n-gram methods on a small model equal the references fed the model's distribution") {
@@ -214,14 +221,15 @@ TEST_CASE("eval: bad evaluation settings and illegal methods are refused naming 
     };
     const eval::EvalMethod& sliding = eval::find_eval_method("sliding");
     CHECK(message([&] { eval::plan_eval_windows(sliding, 1000, 32, 64); }).find("EVAL_STRIDE=64") != std::string::npos);
-    CHECK(message([] { eval::find_eval_method("slot"); }).find("ngram_tilt") != std::string::npos);
+    CHECK(message([] { eval::find_eval_method("magic"); }).find("ngram_tilt") != std::string::npos);
     const eval::EvalMethod& cache = eval::find_eval_method("backoff_cache");
     CHECK(message([&] { eval::check_eval_method_allowed(cache); }).find("NON_RECORD=1") != std::string::npos);
-    CHECK(eval::parse_eval_methods("all").size() == 5);  // the illegal one is left out
+    CHECK(eval::parse_eval_methods("all").size() == 8);  // the illegal ones are left out
     env::ScopedOverride allow("NON_RECORD", "1");
     CHECK(eval::check_eval_method_allowed(cache).find("condition 2") != std::string::npos);
-    CHECK(eval::parse_eval_methods("all").size() == 7);
+    CHECK(eval::parse_eval_methods("all").size() == 11);
     CHECK(eval::check_eval_method_allowed(sliding).empty());
+    CHECK(eval::check_eval_method_allowed(eval::find_eval_method("slot")).find("condition") != std::string::npos);
 }
 
 }  // namespace pg

@@ -1,7 +1,7 @@
 // Chunked SGD test-time training (ttt_sgd) against a host reference written from spec 2.5 method 2:
 // the same small model scored window by window with the weights of the moment, chunk by chunk,
-// with the gradient of each chunk's mean loss taken from a plain gradient graph in another session
-// and the clipping, momentum and cosine learning rate applied on the host in double. The
+// with tests/support/sgd_reference.h's host SGD (gradient graph in another session, clipping,
+// momentum and the cosine learning rate applied on the host in double). The
 // per-target losses agree; the windows-to-chunks assignment and the bad-chunk error are checked.
 #include <doctest/doctest.h>
 
@@ -16,8 +16,8 @@
 #include "frontend/eval/ttt_chunks.h"
 #include "frontend/train/evaluator.h"
 #include "frontend/train/method_eval.h"
-#include "graph/autodiff.h"
 #include "runtime/executable.h"
+#include "tests/support/sgd_reference.h"
 #include "tests/support/tiny_run.h"
 
 namespace pg {
@@ -25,27 +25,6 @@ namespace {
 
 constexpr int64_t kChunk = 256, kEpochs = 2, kFreeze = 1;
 constexpr double kLr = 0.05, kMomentum = 0.9, kClip = 0.5;
-
-// The model's mean loss over [rows, seq] and its gradient w.r.t. every weight outside block 0.
-struct GradGraph {
-    ModelGraph m;
-    std::vector<std::string> names;
-    GradGraph(const GptConfig& cfg, int64_t rows, int64_t seq) {
-        m.graph = std::make_unique<Graph>();
-        m.params = std::make_unique<ParamSet>(*m.graph);
-        Graph& g = *m.graph;
-        Tensor loss = gpt_loss(*m.params, cfg, input(g, "ids", {rows, seq}, DType::i32),
-                               input(g, "targets", {rows, seq}, DType::i32));
-        std::vector<NodeId> wrt;
-        for (const ParamSpec& p : m.params->specs())
-            if (!p.name.starts_with("blocks.0.")) {
-                names.push_back(p.name);
-                wrt.push_back(p.node);
-            }
-        std::vector<NodeId> grads = gradients(g, loss.id(), wrt);
-        for (size_t i = 0; i < grads.size(); ++i) g.set_output("grad:" + names[i], grads[i]);
-    }
-};
 
 }  // namespace
 
@@ -76,56 +55,22 @@ TEST_CASE("eval: ttt_sgd equals a host reference of score-then-train chunks") {
     // The reference, in a session of its own.
     std::unique_ptr<Session> ref_session = open_session();
     Evaluator ev(h.model, 16, seq, *ref_session);
-    GradGraph grad_graph(h.model, rows, seq);
-    std::unique_ptr<Executable> grad = compile_executable(*ref_session, *grad_graph.m.graph);
+    reference::HostSgd sgd(*ref_session, h.model, rows, seq, kFreeze, kMomentum, kClip, weights);
     const eval::WindowPlan plan = eval::plan_sliding_windows(static_cast<int64_t>(stream.size()), seq, 8);
     const int64_t chunks = (static_cast<int64_t>(stream.size()) - 1 + kChunk - 1) / kChunk;
     REQUIRE(chunks >= 10);
-    std::map<std::string, std::vector<double>> w, buf;
-    for (const std::string& n : grad_graph.names) {
-        w[n] = weights.at(n).to_doubles();
-        buf[n].assign(w[n].size(), 0.0);
-    }
-    io::TensorMap current = weights;
     std::vector<float> ref;
     ev.record_target_losses(&ref);
-    HostTensor ids(DType::i32, {rows, seq}), targets(DType::i32, {rows, seq});
     for (int64_t c = 0; c < chunks; ++c) {
         eval::WindowPlan part = plan;
         part.windows.clear();
         for (const eval::EvalWindow& win : plan.windows)
             if ((win.first_target() - 1) / kChunk == c) part.windows.push_back(win);
-        for (const std::string& n : grad_graph.names)
-            current[n] = HostTensor::from_doubles(DType::f32, weights.at(n).shape, w[n]);
-        ev.set_weights(current);
+        ev.set_weights(sgd.weights());
         ev.evaluate(part, stream, luts);
         if (c + 1 == chunks) break;
-        for (int64_t i = 0; i < rows * seq; ++i) {
-            ids.set(i, stream[static_cast<size_t>(c * kChunk + i)]);
-            targets.set(i, stream[static_cast<size_t>(c * kChunk + i + 1)]);
-        }
         const double lr = kLr * 0.5 * (1 + std::cos(std::numbers::pi * static_cast<double>(c) / (chunks - 1)));
-        for (int64_t e = 0; e < kEpochs; ++e) {
-            for (const auto& [n, t] : current)
-                if (grad->has_leaf(n)) grad->set(n, t);
-            grad->set("ids", ids);
-            grad->set("targets", targets);
-            grad->run();
-            std::map<std::string, std::vector<double>> g;
-            double norm2 = 0;
-            for (const std::string& n : grad_graph.names) {
-                g[n] = grad->get("grad:" + n).to_doubles();
-                for (double x : g[n]) norm2 += x * x;
-            }
-            const double scale = std::min(1.0, kClip / (std::sqrt(norm2) + 1e-6));
-            for (const std::string& n : grad_graph.names)
-                for (size_t i = 0; i < w[n].size(); ++i) {
-                    buf[n][i] = kMomentum * buf[n][i] + g[n][i] * scale;
-                    w[n][i] -= lr * buf[n][i];
-                }
-            for (const std::string& n : grad_graph.names)
-                current[n] = HostTensor::from_doubles(DType::f32, weights.at(n).shape, w[n]);
-        }
+        for (int64_t e = 0; e < kEpochs; ++e) sgd.step(stream, c * kChunk, lr);
     }
 
     int64_t adapted = 0;
