@@ -11,7 +11,7 @@
 //                  boundaries (spec 2.5 methods 4-5; frontend/train/ttt_phased.h)
 //   ttt_lora_doc   per-document LoRA TTT (spec 2.5 method 1; frontend/train/ttt_lora.h)
 //   ttt_lora_batch document-independent batched LoRA TTT (spec 2.5 method 3)
-//   ttt_pre_eval   ttt_sgd's training on every chunk first, then sliding: NOT LEGAL (pre-eval TTT)
+//   ttt_pre_eval   AdamW on the whole stream first (#1539 lineage), then sliding: NOT LEGAL (pre-eval TTT)
 //   backoff_cache  sliding + PR #376's unnormalised backoff cache (backoff_cache.h): NOT LEGAL
 //   slot           sliding + PR #1456's SLOT delta fitted on the scored windows
 //                  (frontend/train/slot.h): NOT LEGAL

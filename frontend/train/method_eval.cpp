@@ -14,6 +14,7 @@
 #include "frontend/train/slot.h"
 #include "frontend/train/ttt_lora.h"
 #include "frontend/train/ttt_phased.h"
+#include "frontend/train/ttt_pre_eval.h"
 #include "frontend/train/ttt_sgd.h"
 #include "runtime/comm/communicator.h"
 
@@ -25,8 +26,7 @@ bool is_lora(const eval::EvalMethod& m) {
 }
 
 bool is_ttt(const eval::EvalMethod& m) {
-    return m.kind == eval::MethodKind::TttSgd || m.kind == eval::MethodKind::TttPreEval ||
-           m.kind == eval::MethodKind::TttPhased;
+    return m.kind == eval::MethodKind::TttSgd || m.kind == eval::MethodKind::TttPhased;
 }
 
 // A scorer and a loss file need every window of the stream in order on one rank.
@@ -43,6 +43,7 @@ void check_method_settings(const eval::EvalMethod& method, const MethodEvalSetup
     if (method.kind == eval::MethodKind::TttPhased) ttt_phased_config_from_settings();
     if (is_lora(method)) lora_ttt_config_from_settings(method.kind == eval::MethodKind::TttLoraBatch);
     if (method.kind == eval::MethodKind::Slot) slot_config_from_settings();
+    if (method.kind == eval::MethodKind::TttPreEval) pre_eval_ttt_config_from_settings();
 }
 
 namespace {
@@ -83,9 +84,10 @@ void evaluate_with_evaluator(const eval::EvalMethod& method, const MethodEvalSet
         r.acc = evaluate_ttt_phased(ev, session, setup.model, plan, stream, luts, setup.bos_id,
                                     ttt_phased_config_from_settings(), show);
     } else if (is_ttt(method)) {
-        TttSgdConfig ttt = ttt_sgd_config_from_settings();
-        ttt.train_first = method.kind == eval::MethodKind::TttPreEval;
-        r.acc = evaluate_ttt_sgd(ev, session, setup.model, plan, stream, luts, ttt, show);
+        r.acc = evaluate_ttt_sgd(ev, session, setup.model, plan, stream, luts, ttt_sgd_config_from_settings(), show);
+    } else if (method.kind == eval::MethodKind::TttPreEval) {
+        train_pre_eval_ttt(session, setup.model, setup.seq_len, stream, pre_eval_ttt_config_from_settings());
+        r.acc = ev.evaluate(plan, stream, luts, 0, 1, show);
     } else if (splits_across_ranks(setup, scorer != nullptr)) {
         r.acc = all_reduce_sums(*setup.world,
                                 ev.evaluate(plan, stream, luts, setup.world->rank(), setup.world->size(), show));

@@ -36,15 +36,20 @@ TttSgdConfig ttt_sgd_config_from_settings() {
     return c;
 }
 
-namespace {
-
-bool frozen(const std::string& name, int64_t freeze_blocks) {
-    for (int64_t i = 0; i < freeze_blocks; ++i)
-        if (name.starts_with(fmt::format("blocks.{}.", i))) return true;
-    return false;
+TrainableParams ttt_trainable_params(const ParamSet& ps, int64_t freeze_blocks) {
+    auto frozen = [&](const std::string& name) {
+        for (int64_t i = 0; i < freeze_blocks; ++i)
+            if (name.starts_with(fmt::format("blocks.{}.", i))) return true;
+        return false;
+    };
+    TrainableParams out;
+    for (const ParamSpec& p : ps.specs())
+        if (!frozen(p.name)) {
+            out.names.push_back(p.name);
+            out.nodes.push_back(p.node);
+        }
+    return out;
 }
-
-}  // namespace
 
 ModelGraph build_ttt_sgd_step(const GptConfig& model, int64_t rows, int64_t seq_len, const TttSgdConfig& cfg) {
     PG_CHECK(cfg.freeze_blocks <= model.num_layers, "TTT_FREEZE_BLOCKS={} is more than the model's {} blocks",
@@ -57,17 +62,11 @@ ModelGraph build_ttt_sgd_step(const GptConfig& model, int64_t rows, int64_t seq_
     Tensor targets = input(g, "targets", {rows, seq_len}, DType::i32);
     Tensor loss = gpt_loss(*m.params, model, ids, targets);
     g.set_output("loss", loss.id());
-    std::vector<std::string> names;
-    std::vector<NodeId> wrt;
-    for (const ParamSpec& p : m.params->specs())
-        if (!frozen(p.name, cfg.freeze_blocks)) {
-            names.push_back(p.name);
-            wrt.push_back(p.node);
-        }
+    const TrainableParams trained = ttt_trainable_params(*m.params, cfg.freeze_blocks);
     std::vector<Tensor> grads;
-    for (NodeId id : gradients(g, loss.id(), wrt)) grads.emplace_back(&g, id);
+    for (NodeId id : gradients(g, loss.id(), trained.nodes)) grads.emplace_back(&g, id);
     if (cfg.grad_clip > 0) grads = clip_by_global_norm(g, grads, cfg.grad_clip);
-    sgd_momentum_update(*m.params, names, grads, "ttt_lr", cfg.momentum);
+    sgd_momentum_update(*m.params, trained.names, grads, "ttt_lr", cfg.momentum);
     return m;
 }
 
@@ -112,8 +111,6 @@ eval::BpbAccumulator evaluate_ttt_sgd(Evaluator& ev, Session& session, const Gpt
         trainer.train(stream, chunk.first_token, chunk.train_sequences,
                       eval::ttt_chunk_lr(cfg.lr, c, static_cast<int64_t>(chunks.size())), cfg.epochs);
     };
-    if (cfg.train_first)
-        for (size_t c = 0; c < chunks.size(); ++c) train(static_cast<int64_t>(c), chunks[c]);
     eval::BpbAccumulator acc;
     const auto n = static_cast<int64_t>(chunks.size());
     for (int64_t c = 0; c < n; ++c) {
@@ -122,7 +119,7 @@ eval::BpbAccumulator evaluate_ttt_sgd(Evaluator& ev, Session& session, const Gpt
         part.windows.assign(plan.windows.begin() + static_cast<std::ptrdiff_t>(chunk.first_window),
                             plan.windows.begin() + static_cast<std::ptrdiff_t>(chunk.end_window));
         acc.merge(ev.evaluate(part, stream, luts));
-        if (!cfg.train_first) train(c, chunk);
+        train(c, chunk);
         if (on_chunk) on_chunk(c + 1, n);
     }
     return acc;

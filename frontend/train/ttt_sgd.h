@@ -9,6 +9,8 @@
 #pragma once
 #include <functional>
 #include <span>
+#include <string>
+#include <vector>
 
 #include "frontend/eval/bpb.h"
 #include "frontend/eval/window_plan.h"
@@ -26,12 +28,18 @@ struct TttSgdConfig {
     double lr = 0.002, momentum = 0.9;
     int64_t freeze_blocks = 0;
     double grad_clip = 1.0;  // 0: none
-    // The illegal pre-eval form (method ttt_pre_eval): train on every chunk first, then score.
-    bool train_first = false;
 };
 
 // From TTT_CHUNK_TOKENS, TTT_EPOCHS, TTT_LR, TTT_MOMENTUM, TTT_FREEZE_BLOCKS, TTT_GRAD_CLIP.
 TttSgdConfig ttt_sgd_config_from_settings();
+
+// The weights test-time training updates: every parameter outside the first `freeze_blocks`
+// blocks ("blocks.<i>."), by name and graph node.
+struct TrainableParams {
+    std::vector<std::string> names;
+    std::vector<NodeId> nodes;
+};
+TrainableParams ttt_trainable_params(const ParamSet& ps, int64_t freeze_blocks);
 
 // Input "ids" / "targets" [rows, seq_len]; output "loss"; runtime scalar "ttt_lr".
 ModelGraph build_ttt_sgd_step(const GptConfig& model, int64_t rows, int64_t seq_len, const TttSgdConfig& cfg);

@@ -26,15 +26,14 @@
 #include "runtime/executable.h"
 #include "tests/support/skip.h"
 #include "tests/support/tiny_run.h"
+#include "tests/support/torch_reference.h"
 
 namespace pg {
 namespace {
 
-const char* kPython = "/usr/bin/python3";
-
-bool torch_available() {
-    return std::system(fmt::format("{} -c 'import torch' >/dev/null 2>&1", kPython).c_str()) == 0;
-}
+using reference::model_json;
+using reference::stream_tensor;
+using reference::torch_available;
 
 using Settings = std::vector<std::pair<const char*, const char*>>;
 
@@ -49,37 +48,6 @@ const Settings kDocSettings = {{"LORA_TTT_RANK", "4"},       {"LORA_TTT_CHUNK", 
 const Settings kBatchSettings = {{"LORA_TTT_RANK", "4"},     {"LORA_TTT_ALPHA", "6"},  {"LORA_TTT_CHUNK", "16"},
                                  {"LORA_TTT_CONTEXT", "40"}, {"LORA_TTT_BATCH_DOCS", "4"}, {"LORA_TTT_LR", "0.003"},
                                  {"LORA_TTT_EPS", "0.1"}};
-
-io::TensorMap draw_weights(const GptConfig& model, int64_t seq) {
-    io::TensorMap w = build_eval_graph(model, 1, seq).params->initialize(9);
-    for (auto& [name, t] : w) {
-        bool zero = true;
-        for (int64_t i = 0; i < t.numel() && zero; ++i) zero = t.get(i) == 0;
-        for (int64_t i = 0; zero && i < t.numel(); ++i) t.set(i, 0.05 * std::sin(1.0 + static_cast<double>(i)));
-    }
-    return w;
-}
-
-// Runs tests/parity/<script> on CONFIG / IN and returns its "losses".
-HostTensor run_reference(const std::string& script, const std::filesystem::path& dir) {
-    const std::string cmd = fmt::format("{} {}/tests/parity/{} {} {} {}", kPython, PG_SOURCE_DIR, script,
-                                        (dir / "ref.json").string(), (dir / "ref_in.safetensors").string(),
-                                        (dir / "ref_out.safetensors").string());
-    REQUIRE(std::system(cmd.c_str()) == 0);
-    return io::read_safetensors(dir / "ref_out.safetensors").tensors.at("losses");
-}
-
-std::string model_json(const GptConfig& m) {
-    return fmt::format(R"("vocab": {}, "layers": {}, "dim": {}, "heads": {}, "kv_heads": {}, "mlp_mult": {})",
-                       m.vocab_size, m.num_layers, m.model_dim, m.num_heads, m.num_kv_heads,
-                       static_cast<int>(m.mlp_mult));
-}
-
-HostTensor stream_tensor(std::span<const uint16_t> stream) {
-    HostTensor s(DType::i32, {static_cast<int64_t>(stream.size())});
-    for (size_t i = 0; i < stream.size(); ++i) s.set(static_cast<int64_t>(i), stream[i]);
-    return s;
-}
 
 // Row `row` of a [rows, in, rank] tensor.
 HostTensor row_of(const HostTensor& t, int64_t row) {
@@ -131,7 +99,7 @@ TEST_CASE("eval: ttt_lora_doc and ttt_lora_batch equal a PyTorch reference writt
     data::ValidationTokens val = data::load_validation_tokens(data::data_path(), seq, h.model.vocab_size);
     std::span<const uint16_t> stream(val.tokens);
     eval::ByteLuts luts = eval::build_byte_luts(data::Tokenizer::load(data::tokenizer_path()), h.model.vocab_size);
-    const io::TensorMap weights = draw_weights(h.model, seq);
+    const io::TensorMap weights = reference::weights_without_zeros(h.model, seq);
     const std::vector<eval::DocSpan> docs = eval::split_documents(stream, 1);
     REQUIRE(docs.size() >= 5);  // two batches of 4
     std::unique_ptr<Session> session = open_session();
@@ -149,7 +117,7 @@ TEST_CASE("eval: ttt_lora_doc and ttt_lora_batch equal a PyTorch reference writt
         const LoraTttConfig cfg = lora_ttt_config_from_settings(std::string(method) == "ttt_lora_batch");
         io::write_safetensors(run.dir / "ref_in.safetensors", reference_inputs(weights, stream, h.model, cfg, docs));
         write_reference_config(run.dir / "ref.json", h.model, cfg, docs);
-        const HostTensor ref = run_reference("lora_ttt.py", run.dir);
+        const HostTensor ref = reference::run_torch_script("lora_ttt.py", run.dir).at("losses");
         double worst = 0;
         int64_t adapted = 0;
         for (size_t t = 1; t < stream.size(); ++t) {
@@ -177,7 +145,7 @@ TEST_CASE("eval: slot (non-record) equals a PyTorch reference written from the s
     data::ValidationTokens val = data::load_validation_tokens(data::data_path(), seq, h.model.vocab_size);
     std::span<const uint16_t> stream(val.tokens);
     eval::ByteLuts luts = eval::build_byte_luts(data::Tokenizer::load(data::tokenizer_path()), h.model.vocab_size);
-    const io::TensorMap weights = draw_weights(h.model, seq);
+    const io::TensorMap weights = reference::weights_without_zeros(h.model, seq);
     std::unique_ptr<Session> session = open_session();
     ProgressLine progress;
     const MethodEvalSetup setup{h.model, seq, 8, rows, true};
@@ -195,7 +163,7 @@ TEST_CASE("eval: slot (non-record) equals a PyTorch reference written from the s
     io::write_safetensors(run.dir / "ref_in.safetensors", in);
     std::ofstream(run.dir / "ref.json") << fmt::format(R"({{{}, "seq_len": {}, "rows": {}, "windows": [{}], "steps": 3,
         "lr": 0.1}})", model_json(h.model), seq, rows, windows);
-    const HostTensor ref = run_reference("slot.py", run.dir);
+    const HostTensor ref = reference::run_torch_script("slot.py", run.dir).at("losses");
     double worst = 0, moved = 0;
     for (size_t t = 1; t < stream.size(); ++t) {
         const double want = ref.get(static_cast<int64_t>(t));
