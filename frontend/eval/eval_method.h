@@ -7,8 +7,8 @@
 //   ngram_mix      sliding + the normalised n-gram mixture (ngram_mix.h)
 //   ttt_sgd        sliding + score-first chunked full-model SGD test-time training (spec 2.5
 //                  method 2; frontend/train/ttt_sgd.h)
-//   ttt_phased     sliding + phased / multi-phase global SGD on every scored token at document
-//                  boundaries (spec 2.5 methods 4-5; frontend/train/ttt_phased.h)
+//   ttt_phased     batched LoRA TTT (or sliding: TTT_PHASE_SCORING) + phased / multi-phase global
+//                  SGD on the scored documents at boundaries (spec 2.5 methods 4-5; ttt_phased.h)
 //   ttt_lora_doc   per-document LoRA TTT (spec 2.5 method 1; frontend/train/ttt_lora.h)
 //   ttt_lora_batch document-independent batched LoRA TTT (spec 2.5 method 3)
 //   ttt_pre_eval   AdamW on the whole stream first (#1539 lineage), then sliding: NOT LEGAL (pre-eval TTT)

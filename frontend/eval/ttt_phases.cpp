@@ -36,4 +36,27 @@ std::vector<TttPhase> plan_ttt_phases(const WindowPlan& plan, const std::vector<
     return out;
 }
 
+std::vector<LoraPhase> plan_lora_phases(const std::vector<LoraBatch>& batches, const std::vector<int64_t>& phase_docs) {
+    std::vector<DocSpan> queue;
+    std::vector<size_t> batch_of;  // queue document -> its batch
+    for (size_t b = 0; b < batches.size(); ++b)
+        for (const DocSpan& d : batches[b].docs) {
+            queue.push_back(d);
+            batch_of.push_back(b);
+        }
+    std::vector<LoraPhase> out;
+    for (int64_t n : phase_docs) {
+        if (n >= static_cast<int64_t>(queue.size())) break;
+        out.push_back({batch_of[static_cast<size_t>(n - 1)], {queue.begin(), queue.begin() + n}});
+    }
+    return out;
+}
+
+std::vector<uint16_t> concat_documents(std::span<const uint16_t> stream, const std::vector<DocSpan>& docs) {
+    std::vector<uint16_t> out;
+    for (const DocSpan& d : docs)
+        out.insert(out.end(), stream.begin() + d.start, stream.begin() + d.end);
+    return out;
+}
+
 }  // namespace pg::eval

@@ -8,6 +8,13 @@
 // sequences of S tokens inside the chunk, lr cosine over the phase's chunks), then scoring resumes.
 // A window is scored before phase k's training when its first scored target is <= P_k; each
 // trained target is <= P_k and was scored by such a window, so training only sees scored tokens.
+//
+// The records' form scores with batched LoRA TTT (method 3) instead of the sliding window: the
+// documents go in queue order (the LoRA batches' order, longest first, lora_plan.h); phase k runs
+// once the batch holding the n_k-th queue document has been scored, and trains on the first n_k
+// queue documents, concatenated (each begins with its BOS) — all of them already scored; documents
+// after them in the same batch were scored too and are simply not used (PR #1610's rule: "the
+// global SGD uses only the first `boundary` docs").
 #pragma once
 #include <cstdint>
 #include <span>
@@ -15,6 +22,7 @@
 #include <vector>
 
 #include "frontend/eval/documents.h"
+#include "frontend/eval/lora_plan.h"
 #include "frontend/eval/window_plan.h"
 
 namespace pg::eval {
@@ -31,5 +39,16 @@ std::vector<int64_t> parse_phase_docs(std::string_view list);
 // dropped: every token is scored by then). The windows of `plan` must be in stream order.
 std::vector<TttPhase> plan_ttt_phases(const WindowPlan& plan, const std::vector<DocSpan>& docs,
                                       const std::vector<int64_t>& phase_docs);
+
+struct LoraPhase {
+    size_t after_batch = 0;     // it runs once batches 0..after_batch are scored
+    std::vector<DocSpan> docs;  // what it trains on: the first n_k queue documents, in queue order
+};
+
+// The phases of the LoRA-scored form (a boundary at or past the last document is dropped).
+std::vector<LoraPhase> plan_lora_phases(const std::vector<LoraBatch>& batches, const std::vector<int64_t>& phase_docs);
+
+// The documents' tokens one after another.
+std::vector<uint16_t> concat_documents(std::span<const uint16_t> stream, const std::vector<DocSpan>& docs);
 
 }  // namespace pg::eval

@@ -40,7 +40,8 @@ void check_method_settings(const eval::EvalMethod& method, const MethodEvalSetup
     eval::check_eval_method_allowed(method);
     const eval::WindowPlan plan = eval::plan_eval_windows(method, num_tokens, setup.seq_len, setup.stride);
     if (is_ttt(method)) eval::plan_ttt_chunks(plan, ttt_sgd_config_from_settings().chunk_tokens);
-    if (method.kind == eval::MethodKind::TttPhased) ttt_phased_config_from_settings();
+    if (method.kind == eval::MethodKind::TttPhased && ttt_phased_config_from_settings().scoring == PhaseScoring::Lora)
+        lora_ttt_config_from_settings(true);
     if (is_lora(method)) lora_ttt_config_from_settings(method.kind == eval::MethodKind::TttLoraBatch);
     if (method.kind == eval::MethodKind::Slot) slot_config_from_settings();
     if (method.kind == eval::MethodKind::TttPreEval) pre_eval_ttt_config_from_settings();
@@ -48,9 +49,15 @@ void check_method_settings(const eval::EvalMethod& method, const MethodEvalSetup
 
 namespace {
 
-// The methods that train adapters over the frozen weights compile their own step graph and need
+bool is_phased_lora(const eval::EvalMethod& m) {
+    return m.kind == eval::MethodKind::TttPhased && ttt_phased_config_from_settings().scoring == PhaseScoring::Lora;
+}
+
+// The methods that train adapters over the model's weights compile their own step graph and need
 // no Evaluator.
-bool uses_adapters(const eval::EvalMethod& m) { return is_lora(m) || m.kind == eval::MethodKind::Slot; }
+bool uses_adapters(const eval::EvalMethod& m) {
+    return is_lora(m) || is_phased_lora(m) || m.kind == eval::MethodKind::Slot;
+}
 
 void evaluate_with_adapters(const eval::EvalMethod& method, const MethodEvalSetup& setup,
                             const io::TensorMap& weights, Session& session, std::span<const uint16_t> stream,
@@ -62,11 +69,15 @@ void evaluate_with_adapters(const eval::EvalMethod& method, const MethodEvalSetu
                               slot_config_from_settings(), losses, show);
         return;
     }
+    const LoraTttConfig cfg = lora_ttt_config_from_settings(method.kind != eval::MethodKind::TttLoraDoc);
     TttLoraResult lora =
-        evaluate_ttt_lora(session, setup.model, weights, stream, luts, setup.bos_id,
-                          lora_ttt_config_from_settings(method.kind == eval::MethodKind::TttLoraBatch), losses, show);
+        is_phased_lora(method)
+            ? evaluate_ttt_phased_lora(session, setup.model, weights, setup.seq_len, stream, luts, setup.bos_id, cfg,
+                                       ttt_phased_config_from_settings(), losses, show)
+            : evaluate_ttt_lora(session, setup.model, weights, stream, luts, setup.bos_id, cfg, losses, show);
     r.acc = lora.acc;
     r.windows = lora.windows;
+    r.target_order = std::move(lora.target_step);
 }
 
 // The methods scored by an Evaluator over the window plan.

@@ -42,6 +42,10 @@ struct MethodResult {
     int64_t windows = 0;
     bool non_record = false;
     std::vector<float> target_losses;  // [stream length], NaN where unscored; when record_losses
+    // When record_losses and the method scores out of stream order (the LoRA methods go through
+    // documents longest first): [stream length], the scoring step of each target (the targets of
+    // one step are scored together). Empty: stream order. Causality holds in this order.
+    std::vector<int64_t> target_order;
 };
 
 // Checks the method's settings for a stream of num_tokens tokens without compiling anything:

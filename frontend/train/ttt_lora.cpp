@@ -194,7 +194,7 @@ private:
 TttLoraResult evaluate_ttt_lora(Session& session, const GptConfig& model, const io::TensorMap& weights,
                                 std::span<const uint16_t> stream, const eval::ByteLuts& luts, uint16_t bos_id,
                                 const LoraTttConfig& cfg, std::vector<float>* target_losses,
-                                const std::function<void(int64_t, int64_t)>& on_batch) {
+                                const std::function<void(int64_t, int64_t)>& after_batch) {
     const auto n = static_cast<int64_t>(stream.size());
     const std::vector<eval::DocSpan> docs = eval::split_documents(stream, bos_id);
     PG_CHECK(!docs.empty(), "the validation stream holds no document to score");
@@ -202,8 +202,12 @@ TttLoraResult evaluate_ttt_lora(Session& session, const GptConfig& model, const 
         eval::plan_lora_batches(docs, n, cfg.batch_docs, cfg.chunk, cfg.context);
     LoraRunner runner(session, model, weights, std::min<int64_t>(cfg.batch_docs, static_cast<int64_t>(docs.size())),
                       cfg);
-    if (target_losses) target_losses->assign(stream.size(), std::numeric_limits<float>::quiet_NaN());
     TttLoraResult out;
+    if (target_losses) {
+        target_losses->assign(stream.size(), std::numeric_limits<float>::quiet_NaN());
+        out.target_step.assign(stream.size(), -1);
+    }
+    int64_t global_step = 0;
     for (size_t b = 0; b < batches.size(); ++b) {
         runner.reset(static_cast<int64_t>(b));
         for (size_t s = 0; s < batches[b].steps.size(); ++s) {
@@ -217,11 +221,13 @@ TttLoraResult evaluate_ttt_lora(Session& session, const GptConfig& model, const 
                                                     static_cast<size_t>(w.scored()));
                 out.acc.add_targets(scored, stream, w.first_target(), luts);
                 ++out.windows;
-                if (target_losses)
-                    std::copy(scored.begin(), scored.end(), target_losses->begin() + w.first_target());
+                if (!target_losses) continue;
+                std::copy(scored.begin(), scored.end(), target_losses->begin() + w.first_target());
+                std::fill_n(out.target_step.begin() + w.first_target(), scored.size(), global_step);
             }
+            ++global_step;
         }
-        if (on_batch) on_batch(static_cast<int64_t>(b) + 1, static_cast<int64_t>(batches.size()));
+        if (after_batch) after_batch(static_cast<int64_t>(b) + 1, static_cast<int64_t>(batches.size()));
     }
     return out;
 }

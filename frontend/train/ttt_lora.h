@@ -55,14 +55,17 @@ HostTensor lora_a_init(uint64_t seed, int64_t batch, const std::string& name, co
 
 struct TttLoraResult {
     eval::BpbAccumulator acc;
-    int64_t windows = 0;  // (document, chunk) windows scored
+    int64_t windows = 0;               // (document, chunk) windows scored
+    std::vector<int64_t> target_step;  // with target_losses: each target's step (batches' steps counted on)
 };
 
-// Scores every target of the stream; `weights` are the model's (never changed). When
-// target_losses is set, (*target_losses)[t] = target t's loss. on_batch(done, batches).
+// Scores every target of the stream; `weights` are set into the session's model weights once,
+// before the first batch (this function never changes them; ttt_phased trains them between
+// batches). When target_losses is set, (*target_losses)[t] = target t's loss. after_batch(done,
+// batches) runs after each batch: a progress display, or ttt_phased's training.
 TttLoraResult evaluate_ttt_lora(Session& session, const GptConfig& model, const io::TensorMap& weights,
                                 std::span<const uint16_t> stream, const eval::ByteLuts& luts, uint16_t bos_id,
                                 const LoraTttConfig& cfg, std::vector<float>* target_losses,
-                                const std::function<void(int64_t, int64_t)>& on_batch);
+                                const std::function<void(int64_t, int64_t)>& after_batch);
 
 }  // namespace pg

@@ -1,4 +1,5 @@
-// Phased / multi-phase global SGD test-time training (ttt_phased) against a host reference written
+// Phased / multi-phase global SGD test-time training (ttt_phased, TTT_PHASE_SCORING=sliding; the
+// LoRA-scored form is tested in test_adapter_methods.cpp) against a host reference written
 // from spec 2.5 methods 4-5: the sliding windows scored in stream order with the weights of the
 // moment; when the next window's first target lies past document n_k's start, the reference trains
 // on every target up to it (chunks of C tokens, the last one skipped, cosine lr over the phase's
@@ -45,7 +46,7 @@ TEST_CASE("eval: ttt_phased equals a host reference of global SGD on the scored 
     env::ScopedOverride s1("EVAL_STRIDE", "8"), s2("TTT_CHUNK_TOKENS", std::to_string(kChunk)),
         s3("TTT_PHASE_EPOCHS", std::to_string(kEpochs)), s4("TTT_PHASE_LR", std::to_string(kLr)),
         s5("TTT_FREEZE_BLOCKS", std::to_string(kFreeze)), s6("TTT_GRAD_CLIP", std::to_string(kClip)),
-        s7("TTT_PHASE_DOCS", "2,4");
+        s7("TTT_PHASE_DOCS", "2,4"), s8("TTT_PHASE_SCORING", "sliding");
     Hyperparams h = read_hyperparams();
     const int64_t seq = h.train_seq_len, rows = kChunk / seq;
     data::ValidationTokens val = data::load_validation_tokens(data::data_path(), seq, h.model.vocab_size);
@@ -123,6 +124,15 @@ TEST_CASE("eval: ttt phases end at document starts; bad TTT_PHASE_DOCS is refuse
     CHECK(phases[1].last_target == 150);
     for (size_t w = 0; w < plan.windows.size(); ++w)
         CHECK((plan.windows[w].first_target() <= 40) == (w < phases[0].end_window));
+    // The LoRA-scored form: queue order is longest first (docs 1 and 2 hold 50 and 60 targets).
+    const auto batches = eval::plan_lora_batches(docs, 200, 2, 16, 32);
+    const auto lora_phases = eval::plan_lora_phases(batches, eval::parse_phase_docs("1,3,4"));
+    REQUIRE(lora_phases.size() == 2);
+    CHECK(lora_phases[0].after_batch == 0);  // the 1st queue document is in batch 0
+    CHECK(lora_phases[1].after_batch == 1);  // the 3rd in batch 1
+    REQUIRE(lora_phases[1].docs.size() == 3);
+    CHECK(lora_phases[0].docs[0].start == 90);  // the longest document
+    CHECK(eval::concat_documents(stream, lora_phases[0].docs).size() == 60);
     for (const char* bad : {"0", "3,2", "2,x", ""}) {
         INFO("TTT_PHASE_DOCS=", bad);
         try {
