@@ -15,8 +15,8 @@ thread_local LinearAdapter g_adapter;
 ScopedLinearAdapter::ScopedLinearAdapter(LinearAdapter adapter) { g_adapter = std::move(adapter); }
 ScopedLinearAdapter::~ScopedLinearAdapter() { g_adapter = nullptr; }
 
-Tensor add_linear_adapter(ParamSet& ps, const std::string& weight, const Tensor& input, const Tensor& output) {
-    Tensor extra = g_adapter ? g_adapter(ps, weight, input) : Tensor();
+Tensor add_linear_adapter(ParamSet& ps, const std::string& site, const Tensor& input, const Tensor& output) {
+    Tensor extra = g_adapter ? g_adapter(ps, site, input, output.dim(-1)) : Tensor();
     return extra.defined() ? output + extra : output;
 }
 
@@ -106,7 +106,9 @@ Tensor mlp(ParamSet& ps, const std::string& prefix, const Tensor& x, double mult
     Tensor z = linear(ps, prefix + ".fc", x, hidden, false, qat_bits);
     // leaky_relu(z, α) = max(z, αz) for 0 ≤ α ≤ 1.
     Tensor h = act == MlpActivation::relu2 ? z.relu() : maximum(z, z * slope);
-    return linear(ps, prefix + ".proj", h.square(), d, /*zero_init=*/true, qat_bits);
+    Tensor out = linear(ps, prefix + ".proj", h.square(), d, /*zero_init=*/true, qat_bits);
+    Shape lead(x.shape().begin(), x.shape().end() - 1);
+    return add_linear_adapter(ps, prefix, x.reshape({numel(lead), d}), out.reshape({numel(lead), d})).reshape(x.shape());
 }
 
 Tensor relu2_mlp(ParamSet& ps, const std::string& prefix, const Tensor& x, int64_t mult) {

@@ -37,11 +37,13 @@ public:
 // Reports `input` [tokens, in] as the input of `weight` to the observer, if one is installed.
 void observe_linear_input(const std::string& weight, const Tensor& input);
 
-// Adds a term to the output of every linear layer (and of the tied output head) by weight name
-// while a graph is built: the test-time LoRA adapters and SLOT's hidden-state delta
+// Adds a term to the output of every adapter site while a graph is built: each linear layer (named
+// by its weight), the tied output head ("tok_emb.weight") and each MLP as a whole ("blocks.<i>.mlp",
+// input the MLP's input, d -> d). The test-time LoRA adapters and SLOT's hidden-state delta
 // (frontend/train/lora_adapter.h, slot.h). It returns [tokens, out] for the input [tokens, in], or
 // an undefined Tensor to add nothing.
-using LinearAdapter = std::function<Tensor(ParamSet& ps, const std::string& weight, const Tensor& input)>;
+using LinearAdapter =
+    std::function<Tensor(ParamSet& ps, const std::string& site, const Tensor& input, int64_t out)>;
 class ScopedLinearAdapter {
 public:
     explicit ScopedLinearAdapter(LinearAdapter adapter);
@@ -49,8 +51,9 @@ public:
     ScopedLinearAdapter(const ScopedLinearAdapter&) = delete;
     ScopedLinearAdapter& operator=(const ScopedLinearAdapter&) = delete;
 };
-// `output` [tokens, out] of `weight` on `input` [tokens, in], plus the installed adapter's term.
-Tensor add_linear_adapter(ParamSet& ps, const std::string& weight, const Tensor& input, const Tensor& output);
+// `output` [tokens, out] of adapter site `site` on `input` [tokens, in], plus the installed
+// adapter's term.
+Tensor add_linear_adapter(ParamSet& ps, const std::string& site, const Tensor& input, const Tensor& output);
 
 struct AttentionConfig {
     int64_t num_heads = 8, num_kv_heads = 4;

@@ -26,9 +26,9 @@ SlotConfig slot_config_from_settings() {
 namespace {
 
 // d [1, d] on the head's input: adds d E^T to the logits of every position.
-Tensor slot_delta(ParamSet& ps, const std::string& weight, const Tensor& h) {
-    if (weight != "tok_emb.weight") return {};
-    Tensor emb = ps.get(weight);
+Tensor slot_delta(ParamSet& ps, const std::string& site, const Tensor& h, int64_t /*out*/) {
+    if (site != "tok_emb.weight") return {};
+    Tensor emb = ps.get(site);
     Tensor delta = ps.add("slot.delta", {1, h.dim(1)}, Init::zeros(), kAdapterGroup);
     return matmul(delta.cast(h.dtype()), emb.cast(h.dtype()).transpose(0, 1));
 }

@@ -42,11 +42,13 @@ using reference::torch_available;
 using Settings = std::vector<std::pair<const char*, const char*>>;
 
 // Small forms of the two methods: ~60 chunks per ~1000-token document, two batches of documents,
-// the methods' own Adam settings (eps 1e-10).
+// the methods' own Adam settings (eps 1e-10). The batched form's lr is 1e-3: at 3e-3 its six
+// adapters adapt so fast that two f32 implementations, each stable (a 1e-6 change of the weights
+// moves its own losses by 1e-6), drift apart by 1.6e-4.
 const Settings kDocSettings = {{"LORA_TTT_RANK", "4"},       {"LORA_TTT_CHUNK", "16"}, {"LORA_TTT_CONTEXT", "48"},
                                {"LORA_TTT_BATCH_DOCS", "4"}, {"LORA_TTT_LR", "0.01"}};
 const Settings kBatchSettings = {{"LORA_TTT_RANK", "4"},     {"LORA_TTT_ALPHA", "6"},  {"LORA_TTT_CHUNK", "16"},
-                                 {"LORA_TTT_CONTEXT", "40"}, {"LORA_TTT_BATCH_DOCS", "4"}, {"LORA_TTT_LR", "0.003"}};
+                                 {"LORA_TTT_CONTEXT", "40"}, {"LORA_TTT_BATCH_DOCS", "4"}, {"LORA_TTT_LR", "0.001"}};
 
 // The test model: every weight non-zero and the tied embedding scaled by 20, so that the model's
 // predictions depend on the context and the adapters get real gradients. (At the initial scale,
@@ -145,11 +147,10 @@ TEST_CASE("eval: ttt_lora_doc and ttt_lora_batch equal a PyTorch reference writt
             worst = std::max(worst, std::fabs(r.target_losses[t] - want) / std::max(1.0, std::fabs(want)));
             adapted += std::fabs(ref.get(static_cast<int64_t>(t)) - sliding.target_losses[t]) > 1e-3;
         }
-        // Both sides f32 with different summation orders, through ~60 Adam steps per document at
-        // eps 1e-10, where a step is nearly lr * sign(g) and an element whose gradient is within
-        // rounding of zero can step the other way: measured 6.9e-7 (doc) and 4.2e-5 (batch, six
-        // targets and weight decay); 2e-4 relative leaves room for that and none for a wrong
-        // window, chunk, reset, scale or optimizer step (the adaptation moves val_bpb by 0.6-1.0).
+        // Both sides f32 with different summation orders, through ~60 Adam steps per document:
+        // measured 6.9e-7 (doc) and 1.8e-5 (batch); 2e-4 relative leaves room for that and none
+        // for a wrong window, chunk, reset, scale or optimizer step (the adaptation moves val_bpb
+        // by 0.12-0.6).
         CHECK(worst < 2e-4);
         CHECK(adapted > static_cast<int64_t>(stream.size()) / 2);  // the adapters (and windows) did change the losses
         MESSAGE(fmt::format("{}: val_bpb {:.5f} (sliding {:.5f}), worst relative difference {:.2e}", method,
@@ -264,7 +265,7 @@ TEST_CASE("eval: ttt_phased with LoRA scoring (the records' form) equals PyTorch
         phased += std::fabs(r.target_losses[t] - lora.target_losses[t]) > 1e-3;
     }
     // As the LoRA case above, after the phases' f32 device SGD against the host's f64 updates:
-    // measured 1.8e-5; 2e-4 relative.
+    // measured 2.5e-5; 2e-4 relative.
     CHECK(worst < 2e-4);
     CHECK(phased > static_cast<int64_t>(stream.size()) / 4);  // the phases changed the later documents' losses
     MESSAGE(fmt::format("ttt_phased (lora): val_bpb {:.5f} (ttt_lora_batch {:.5f}), worst relative difference {:.2e}",

@@ -1,17 +1,18 @@
 #!/usr/bin/python3
 """Reference of document-isolated LoRA test-time training (pgolf-spec 2.5 methods 1 and 3), run by
-tests/eval/test_ttt_lora.cpp (Debian's python3-torch, CPU, fp32). Written from the spec, one
+tests/eval/test_adapter_methods.cpp (Debian's python3-torch, CPU, fp32). Written from the spec, one
 document at a time (no batching):
 
   lora_ttt.py CONFIG.json IN.safetensors OUT.safetensors
 
 IN holds the baseline model's weights, "stream" (the validation tokens) and, for every document d
-and adapter of weight W, "a.<d>.<W>.lora_a.<...>" [in, rank]: the adapter's starting A (B starts at zero).
+and adapter site W (a linear layer's weight, or "blocks.<i>.mlp": the MLP module, d -> d),
+"a.<d>.<W>.lora_a.<...>" [in, rank]: the adapter's starting A (B starts at zero).
 CONFIG: the model ("vocab", "layers", "dim", "heads", "kv_heads", "mlp_mult"), "docs" ([start,
 end) stream spans), "chunk", "context", "scale", "lr", "beta1", "beta2", "eps", "wd". For each
 document: its targets in chunks of `chunk`; for each chunk, the window of the last <= `context`
 tokens of the document before the chunk's last target runs through the model with
-y += scale * (x A) B on every adapted linear layer (the tied head included); the chunk's targets
+y += scale * (x A) B on every adapted module (x its input; the tied head included); the chunk's targets
 are scored, then, unless it is the document's last chunk, one Adam step (AdamW when wd > 0) on
 the chunk's mean loss updates A and B. OUT gets "losses" [len(stream)]: each target's loss.
 """
@@ -58,8 +59,9 @@ def main():
     for d, (start, end) in enumerate(cfg["docs"]):
         prefix = f"a.{d}."
         a = {k[len(prefix):]: v.clone().requires_grad_(True) for k, v in tensors.items() if k.startswith(prefix)}
-        weight = {k: k.split(".lora_a.")[0] for k in a}  # the adapted weight [out, in]
-        b = {k: torch.zeros(v.shape[1], tensors[weight[k]].shape[0], requires_grad=True) for k, v in a.items()}
+        site = {k: k.split(".lora_a.")[0] for k in a}  # a weight [out, in], or "blocks.<i>.mlp" (d -> d)
+        b = {k: torch.zeros(v.shape[1], tensors[site[k]].shape[0] if site[k] in tensors else v.shape[0],
+                            requires_grad=True) for k, v in a.items()}
         scale = cfg["scale"]
 
         def adapter(name):
@@ -67,11 +69,11 @@ def main():
 
         hooks = []
         for name in a:
-            mod = weight[name][:-len(".weight")]
-            if mod in modules and weight[name] != "tok_emb.weight":
+            mod = site[name].removesuffix(".weight")  # a linear layer, or the MLP module itself
+            if mod in modules and site[name] != "tok_emb.weight":
                 hooks.append(modules[mod].register_forward_hook(
                     lambda m, inp, out, f=adapter(name): out + f(inp[0])))
-        head = next((adapter(n) for n in a if weight[n] == "tok_emb.weight"), None)
+        head = next((adapter(n) for n in a if site[n] == "tok_emb.weight"), None)
         a_b = [t for n in a for t in (a[n], b[n])]
         if cfg["wd"] > 0:
             opt = torch.optim.AdamW(a_b, lr=cfg["lr"], betas=(cfg["beta1"], cfg["beta2"]), eps=cfg["eps"],
