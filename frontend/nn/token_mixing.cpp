@@ -89,13 +89,14 @@ Tensor smear_gate_v2(ParamSet& ps, const Tensor& e, const Tensor& ids, int64_t b
 Tensor document_starts(const Tensor& ids, int64_t bos_id) {
     Graph& g = ids.graph();
     Tensor ids64 = ids.cast(DType::i64);
-    Tensor pos = positions(ids64);
     Tensor is_bos(&g, build::binary(g, Op::Eq, ids64.id(), int_const(ids64, static_cast<double>(bos_id)).id()));
+    // i32 throughout (positions < 2^31): half the registers of i64 in the generated kernels.
+    Tensor pos(&g, build::iota(g, ids.shape(), 1, DType::i32));
     Tensor start(&g, build::select(g, is_bos.id(), pos.id(), int_const(pos, 0).id()));
     // The prefix maximum by doubling: after the step of shift s every position holds the maximum
     // over the 2s positions ending at it, so ceil(log2 T) steps cover the row (11 at T = 2048).
     for (int64_t shift = 1; shift < ids.dim(1); shift *= 2) start = maximum(start, shifted_right(start, shift));
-    return start.cast(DType::i32);
+    return start;
 }
 
 Tensor shared_value_embedding(ParamSet& ps, const Tensor& ids, int64_t vocab_size, int64_t dim, int64_t kv_dim,
