@@ -104,6 +104,14 @@ Graph widen_matmuls(const Graph& g) {
     });
 }
 
+Graph widen_scatters(const Graph& g) {
+    return rebuild(g, [](Graph& dst, const Node& n, const std::vector<NodeId>& map) -> NodeId {
+        if (n.op != Op::ScatterAdd || (n.dtype != DType::bf16 && n.dtype != DType::f16)) return copy_node(dst, n, map);
+        NodeId src = build::cast(dst, map[n.inputs[1]], DType::f32);
+        return build::cast(dst, build::scatter_add(dst, map[n.inputs[0]], src, n.shape[0]), n.dtype);
+    });
+}
+
 bool AttentionTemplates::serves(const Graph& g, const Node& n) const {
     if (!attn::is_template_op(n.op)) return false;
     const Node& q = g[n.inputs[0]];
@@ -125,6 +133,7 @@ Graph run_passes(const Graph& g, const PassOptions& opts) {
          true},
         {"simplify", [](const Graph& x) { return simplify(x); }, true},
         {"split_reductions", [](const Graph& x) { return split_reductions(x); }, true},
+        {"widen_scatters", [](const Graph& x) { return widen_scatters(x); }, true},
     };
     if (opts.widen_low_precision_matmuls)
         passes.push_back({"widen_matmuls", [](const Graph& x) { return widen_matmuls(x); }, true});

@@ -24,13 +24,23 @@ struct PassOptions {
     AttentionTemplates attention;
 };
 
-// verify -> decompose (but the attention templates) -> simplify -> split_reductions [-> widen_matmuls], verifying after every pass
+// verify -> decompose (but the attention templates) -> simplify -> split_reductions -> widen_scatters
+// [-> widen_matmuls], verifying after every pass
 Graph run_passes(const Graph& g, const PassOptions& opts = {});
 
 // matmul(a, b) in bf16/f16 -> cast(matmul(cast(a, f32), cast(b, f32)), dtype): the products and
 // their sum are exact or f32-rounded either way, and the result is rounded to dtype once, which is
 // the reference semantics (f64 accumulation, one rounding) up to f32 summation error.
 Graph widen_matmuls(const Graph& g);
+
+// scatter_add(index, src) in bf16/f16 -> cast(scatter_add(index, cast(src, f32)), dtype): the sums
+// accumulate in an f32 buffer and are rounded to dtype once, which is the reference semantics (f64
+// accumulation, one rounding) up to f32 summation error. Accumulating in the 16-bit buffer itself
+// rounds after every add: an embedding row that receives n tokens' gradients loses up to n/2 ulps
+// (with 8 significant bits, a row sum of 256 terms of ~1 stalls once its ulp reaches 2), and on
+// CUDA each add would be a compare-and-swap loop on the 32-bit word around the 16-bit element.
+// The embedding gradient of a bf16 tok_emb is such a scatter (the rule of Gather).
+Graph widen_scatters(const Graph& g);
 
 // Algebraic clean-up of a primitive graph: x*1, x+0, x-0, x/1, neg(neg x), permute(permute x),
 // cast to the same type. (Common subexpressions already collapse by interning.)

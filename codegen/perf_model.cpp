@@ -181,4 +181,19 @@ StepEstimate estimate_plan(const ExecPlan& plan, const GpuPeaks& gpu) {
     return s;
 }
 
+void apply_sector_efficiency(StepEstimate& s, const std::map<std::string, double>& efficiency, const GpuPeaks& gpu) {
+    for (KernelEstimate& k : s.kernels) {
+        auto it = efficiency.find(k.name);
+        if (it == efficiency.end()) continue;
+        PG_ASSERT(it->second > 0 && it->second <= 1, "sector efficiency {} of {}", it->second, k.name);
+        KernelWork w = k.work;
+        w.bytes /= it->second;
+        KernelEstimate measured = estimate_kernel(k.name, k.kind, w, gpu);
+        measured.sector_efficiency = it->second;
+        s.seconds += measured.seconds - k.seconds;
+        s.bytes += measured.work.bytes - k.work.bytes;
+        k = std::move(measured);
+    }
+}
+
 }  // namespace pg

@@ -22,7 +22,13 @@
 //                visible (query, key) pair (forward 4: scale, max, exp, sum; backward 5: scale,
 //                exp, dP - delta, times P, times scale); bytes = every input read once and every
 //                output written once (no [T, T] tensor goes through memory).
+//
+// Measured sectors: the host emulation (tests/cuda/cuda_emulator.h, global_sectors) counts the
+// 32-byte sectors each warp-wide request touches; apply_sector_efficiency charges a kernel's bytes
+// divided by its measured efficiency (asked-for bytes / sector bytes). pgolf compile --estimate
+// cannot run the emulation, so its figures keep the perfect coalescing above.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -68,6 +74,7 @@ struct KernelEstimate {
     KernelWork work;
     double compute_seconds = 0, memory_seconds = 0;
     double seconds = 0;      // roofline + launches
+    double sector_efficiency = 1;  // measured (apply_sector_efficiency), else 1: perfect coalescing
     bool memory_bound() const { return memory_seconds >= compute_seconds; }
 };
 
@@ -84,5 +91,9 @@ KernelEstimate estimate_kernel(std::string name, std::string kind, const KernelW
 // Every step of a plan (CUDA or CPU target; a CPU plan's GEMMs count as tensor-core work when
 // their operands are bf16/f16).
 StepEstimate estimate_plan(const ExecPlan& plan, const GpuPeaks& gpu);
+
+// Re-estimates the kernels named in `efficiency` (step name -> measured bytes asked / bytes of
+// the sectors touched, in (0, 1]) with their bytes divided by it, and the step's totals.
+void apply_sector_efficiency(StepEstimate& s, const std::map<std::string, double>& efficiency, const GpuPeaks& gpu);
 
 }  // namespace pg

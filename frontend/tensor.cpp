@@ -83,10 +83,12 @@ Tensor cross_entropy(const Tensor& l, const Tensor& t, double softcap) {
 }
 Tensor rms_norm(const Tensor& x, double eps) { return {&x.graph(), b::rms_norm(x.graph(), x.id(), eps)}; }
 Tensor rope(const Tensor& x, int64_t dims, double base) { return {&x.graph(), b::rope(x.graph(), x.id(), dims, base)}; }
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale) {
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, const Tensor& doc_start) {
     same_graph(q, k);
     same_graph(q, v);
-    return {&q.graph(), b::attention(q.graph(), q.id(), k.id(), v.id(), scale)};
+    if (doc_start.defined()) same_graph(q, doc_start);
+    NodeId docs = doc_start.defined() ? doc_start.id() : kNoNode;
+    return {&q.graph(), b::attention(q.graph(), q.id(), k.id(), v.id(), scale, docs)};
 }
 
 Tensor input(Graph& g, const std::string& name, const Shape& shape, DType dtype) {

@@ -71,7 +71,8 @@ Tensor log_softmax(const Tensor& x);
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, double softcap = 0);  // per token
 Tensor rms_norm(const Tensor& x, double eps);
 Tensor rope(const Tensor& x, int64_t rotated_dims, double base);
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale);
+// doc_start: undefined (causal) or [B, T] i32, document masking at BOS (graph/op.h Attention).
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, const Tensor& doc_start = {});
 
 // Leaves.
 Tensor input(Graph& g, const std::string& name, const Shape& shape, DType dtype);

@@ -200,14 +200,18 @@ NodeId rope(Graph& g, NodeId x, int64_t rotated_dims, double base) {
     return make(g, Op::Rope, {x}, DType::f32, {}, {rotated_dims}, base);
 }
 NodeId fake_quant(Graph& g, NodeId x, int64_t bits) { return make(g, Op::FakeQuant, {x}, DType::f32, {}, {bits}); }
-NodeId attention(Graph& g, NodeId q, NodeId k, NodeId v, double scale) {
-    return make(g, Op::Attention, {q, k, v}, DType::f32, {}, {}, scale);
+NodeId attention(Graph& g, NodeId q, NodeId k, NodeId v, double scale, NodeId doc_start) {
+    std::vector<NodeId> in = {q, k, v};
+    if (doc_start != kNoNode) in.push_back(doc_start);
+    return make(g, Op::Attention, in, DType::f32, {}, {}, scale);
 }
-NodeId attention_lse(Graph& g, NodeId q, NodeId k, NodeId v, double scale) {
-    return make(g, Op::AttentionLse, {q, k, v}, DType::f32, {}, {}, scale);
+NodeId attention_lse(Graph& g, NodeId q, NodeId k, NodeId v, double scale, NodeId doc_start) {
+    std::vector<NodeId> in = {q, k, v};
+    if (doc_start != kNoNode) in.push_back(doc_start);
+    return make(g, Op::AttentionLse, in, DType::f32, {}, {}, scale);
 }
-NodeId attention_grad(Graph& g, const std::vector<NodeId>& qkv_dout_lse_delta, double scale, int64_t which) {
-    return make(g, Op::AttentionGrad, qkv_dout_lse_delta, DType::f32, {}, {which}, scale);
+NodeId attention_grad(Graph& g, const std::vector<NodeId>& operands, double scale, int64_t which) {
+    return make(g, Op::AttentionGrad, operands, DType::f32, {}, {which}, scale);
 }
 
 NodeId sum_to(Graph& g, NodeId a, const Shape& target) {

@@ -53,10 +53,12 @@ NodeId rope(Graph& g, NodeId x, int64_t rotated_dims, double base);
 // Per-row symmetric fake quantisation of x [rows, cols] to `bits` bits with a straight-through
 // gradient (ops/fake_quant).
 NodeId fake_quant(Graph& g, NodeId x, int64_t bits);
-NodeId attention(Graph& g, NodeId q, NodeId k, NodeId v, double scale);
-NodeId attention_lse(Graph& g, NodeId q, NodeId k, NodeId v, double scale);
-// which: 0 -> dq, 1 -> dk, 2 -> dv (see Op::AttentionGrad)
-NodeId attention_grad(Graph& g, const std::vector<NodeId>& qkv_dout_lse_delta, double scale, int64_t which);
+// doc_start: kNoNode (causal only) or [B, T] i32, document masking at BOS (see Op::Attention).
+NodeId attention(Graph& g, NodeId q, NodeId k, NodeId v, double scale, NodeId doc_start = kNoNode);
+NodeId attention_lse(Graph& g, NodeId q, NodeId k, NodeId v, double scale, NodeId doc_start = kNoNode);
+// which: 0 -> dq, 1 -> dk, 2 -> dv (see Op::AttentionGrad); operands q, k, v, dout, lse, delta
+// [, doc_start]
+NodeId attention_grad(Graph& g, const std::vector<NodeId>& operands, double scale, int64_t which);
 
 // Sums `a` over the axes that broadcasting to a.shape expanded from `target` (the adjoint of
 // broadcast_to), returning a value of shape `target`.

@@ -219,6 +219,18 @@ void infer_attention_grad(const Graph& g, Node& n) {
     n.shape = n.ints[0] == 0 ? q.shape : g[n.inputs[1]].shape;
 }
 
+// The attention ops' operand count and their optional last operand doc_start [B, T] i32.
+void infer_doc_start(const Graph& g, const Node& n) {
+    const size_t base = n.op == Op::AttentionGrad ? 6 : 3;
+    INFER_CHECK(n.inputs.size() == base || n.inputs.size() == base + 1, "{} takes {} inputs (+ doc_start), got {}",
+                op_name(n.op), base, n.inputs.size());
+    const Node& q = g[n.inputs[0]];
+    if (n.inputs.size() == base || q.shape.size() != 4) return;
+    const Node& d = g[n.inputs[base]];
+    INFER_CHECK(d.shape == Shape({q.shape[0], q.shape[2]}) && d.dtype == DType::i32, "doc_start must be i32 [{}, {}]",
+                q.shape[0], q.shape[2]);
+}
+
 void infer_composite(const Graph& g, Node& n) {
     const Node& a = g[n.inputs[0]];
     INFER_CHECK(is_float(a.dtype), "{} needs a float operand", op_name(n.op));
@@ -252,6 +264,7 @@ void infer_composite(const Graph& g, Node& n) {
         case Op::Attention:
         case Op::AttentionLse:
         case Op::AttentionGrad: {
+            infer_doc_start(g, n);
             const Node& k = g[n.inputs[1]];
             const Node& v = g[n.inputs[2]];
             INFER_CHECK(a.shape.size() == 4 && k.shape.size() == 4 && v.shape == k.shape,

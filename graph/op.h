@@ -30,6 +30,10 @@
 //   AttentionGrad     (q, k, v, dout [B, H, T, D], lse [B, H, T] f32, delta [B, H, T] f32) with
 //                     delta = rowsum(dout * out): ints = {which}: 0 -> dq [B, H, T, D],
 //                     1 -> dk, 2 -> dv [B, Hkv, T, D], in q's dtype; scalar = softmax scale
+//                     The three attention ops take an optional last operand doc_start [B, T] i32
+//                     (document masking at BOS): query i then sees keys doc_start[i] <= j <= i
+//                     only; doc_start is the position of the BOS opening each token's document
+//                     (nondecreasing along a row, doc_start[i] <= i)
 #pragma once
 #include <cstdint>
 #include <string_view>
@@ -91,9 +95,9 @@ enum class OpKind : uint8_t { Leaf, Unary, Binary, Ternary, Reduce, Movement, In
     X(CrossEntropy, "cross_entropy", Composite, 2) \
     X(RmsNorm, "rms_norm", Composite, 1)       \
     X(Rope, "rope", Composite, 1)              \
-    X(Attention, "attention", Composite, 3)   \
-    X(AttentionLse, "attention_lse", Composite, 3) \
-    X(AttentionGrad, "attention_grad", Composite, 6) \
+    X(Attention, "attention", Composite, -1)   \
+    X(AttentionLse, "attention_lse", Composite, -1) \
+    X(AttentionGrad, "attention_grad", Composite, -1) \
     X(FakeQuant, "fake_quant", Composite, 1)
 
 enum class Op : uint8_t {

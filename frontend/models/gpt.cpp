@@ -28,6 +28,7 @@ struct Context {
     Tensor x0;  // the normalised (and smeared) embedding
     Tensor ve;  // the shared value embedding [B, T, kv_dim], or undefined
     Tensor v0;  // layer 0's value projection, for the value residual
+    Tensor doc_start;  // [B, T] i32 with ATTN_DOC_MASK (nn::document_starts), or undefined
 };
 
 // Row `row` of the control tensor p [n, d], as a [d] vector in dtype `act`.
@@ -73,7 +74,8 @@ Tensor attention_branch(Context& c, int64_t i, const Tensor& x_in) {
     const VariantConfig& v = cfg.variant;
     const std::string p = fmt::format("blocks.{}", i);
     nn::AttentionConfig ac{cfg.num_heads, cfg.num_kv_heads, rope_base(cfg, x_in.dim(1)), cfg.qk_gain_init,
-                           v.rope_dims, i >= cfg.num_layers - v.xsa_last_n, v.attn_out_gate, cfg.qat_bits};
+                           v.rope_dims, i >= cfg.num_layers - v.xsa_last_n, v.attn_out_gate, cfg.qat_bits,
+                           c.doc_start};
     nn::AttentionResult r =
         nn::causal_self_attention(c.ps, p + ".attn", x_in, ac, value_addition(c, p, i, x_in.dtype()));
     if (i == 0 && !c.v0.defined()) c.v0 = r.v;
@@ -170,7 +172,8 @@ Tensor gpt_logits(ParamSet& ps, const GptConfig& cfg, const Tensor& ids) {
     // on it), and every activation is bf16 while weights stay fp32 masters cast at use.
     Tensor emb = ps.use("tok_emb.weight", {cfg.vocab_size, d}, Init::normal(cfg.tied_embed_init_std), "embed",
                         cfg.compute_dtype);
-    Context c{ps, cfg, embed(ps, cfg, ids, emb), {}, {}};
+    Context c{ps, cfg, embed(ps, cfg, ids, emb), {}, {}, {}};
+    if (v.attn_doc_mask) c.doc_start = nn::document_starts(ids, v.doc_bos_id);
     if (v.ve_enabled)
         c.ve = nn::shared_value_embedding(ps, ids, cfg.vocab_size, v.ve_dim,
                                           cfg.num_kv_heads * (d / cfg.num_heads), cfg.compute_dtype);

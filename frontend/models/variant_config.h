@@ -34,6 +34,8 @@ struct VariantConfig {
     bool attn_out_gate = false;                       // ATTN_OUT_GATE: per-head 2σ(W·x[0:12]) on the attention output
     bool ortho_init = false;                          // ORTHO_INIT: orthogonal init of non-zero-init linears >= 64x64
     bool overtone_init = false;                       // OVERTONE_INIT: Overtone spectral init of tok_emb
+    bool attn_doc_mask = false;                       // ATTN_DOC_MASK: attention within documents (VarLen, §4.4)
+    int64_t doc_bos_id = 1;                           // DOC_BOS_ID: the token that opens a document (§1.1)
 };
 
 // The gate input width of SmearGate v2 and of the attention output gate (the records' 12).

@@ -54,6 +54,10 @@ PG_KNOB({.name = "ORTHO_INIT", .kind = KnobKind::Bool, .default_value = "0",
          .doc = "orthogonal init (gain 1) of every non-zero-init linear with both dims >= 64"});
 PG_KNOB({.name = "OVERTONE_INIT", .kind = KnobKind::Bool, .default_value = "0",
          .doc = "Overtone init of tok_emb: N(0, TIED_EMBED_INIT_STD) with singular values S_1 * k^-1/2"});
+PG_KNOB({.name = "ATTN_DOC_MASK", .kind = KnobKind::Bool, .default_value = "0",
+         .doc = "document masking at BOS: attention stays inside each document of a packed row (VarLen attention)"});
+PG_KNOB({.name = "DOC_BOS_ID", .kind = KnobKind::Int, .default_value = "1",
+         .doc = "the token that opens a document, for ATTN_DOC_MASK (BOS, 1 in every tokenizer of the challenge)"});
 
 namespace {
 
@@ -138,6 +142,8 @@ void read_variant_settings(GptConfig& cfg) {
     v.attn_out_gate = env::get_bool("ATTN_OUT_GATE");
     v.ortho_init = env::get_bool("ORTHO_INIT");
     v.overtone_init = env::get_bool("OVERTONE_INIT");
+    v.attn_doc_mask = env::get_bool("ATTN_DOC_MASK");
+    v.doc_bos_id = env::get_int("DOC_BOS_ID");
     validate(cfg);
 }
 
@@ -147,7 +153,7 @@ const std::vector<std::string>& variant_knob_names() {
         "BIGRAM_VOCAB_SIZE", "BIGRAM_DIM",  "VE_ENABLED",       "VE_DIM",              "VE_LAYERS",
         "VALUE_RESIDUAL", "XSA_LAST_N",     "ROPE_DIMS",        "ROPE_NTK_REF_LEN",    "LN_SCALE",
         "SKIP_GATES_ENABLED", "LOOP_START", "LOOP_END",         "NUM_LOOPS",           "PARALLEL_START_LAYER",
-        "ATTN_OUT_GATE", "ORTHO_INIT", "OVERTONE_INIT"};
+        "ATTN_OUT_GATE", "ORTHO_INIT", "OVERTONE_INIT", "ATTN_DOC_MASK", "DOC_BOS_ID"};
     return names;
 }
 

@@ -91,7 +91,7 @@ AttentionResult causal_self_attention(ParamSet& ps, const std::string& prefix, c
     Tensor gain = ps.use(prefix + ".q_gain", {H}, Init::constant(cfg.qk_gain_init), "scalar");
     q = q * gain.cast(q.dtype()).reshape({1, 1, H, 1});
     Tensor y = attention(q.permute({0, 2, 1, 3}), k.permute({0, 2, 1, 3}), v.permute({0, 2, 1, 3}),
-                         1.0 / std::sqrt(static_cast<double>(Dh)));
+                         1.0 / std::sqrt(static_cast<double>(Dh)), cfg.doc_start);
     y = y.permute({0, 2, 1, 3});
     if (cfg.xsa) y = exclusive_self_attention(y, v);
     if (cfg.out_gate) y = output_gate(ps, prefix, x, y);

@@ -62,6 +62,7 @@ struct AttentionConfig {
     bool xsa = false;       // exclusive self-attention (pgolf-spec §4.1 XSA)
     bool out_gate = false;  // per-head output gate 2σ(W·x[0:12]), W [H, 12] zero init
     int64_t qat_bits = 0;   // late STE QAT of c_q, c_k, c_v, proj (see linear)
+    Tensor doc_start;       // [B, T] i32: attention within documents only (document_starts), or undefined
 };
 
 struct AttentionResult {

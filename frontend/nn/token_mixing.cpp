@@ -33,14 +33,17 @@ Tensor bitwise_xor(Tensor a, Tensor b, int bits) {
 // Sequence position of each element of x [B, T, ...] (i64, broadcast shape of x).
 Tensor positions(const Tensor& x) { return {&x.graph(), build::iota(x.graph(), x.shape(), 1, DType::i64)}; }
 
-}  // namespace
-
-Tensor previous_token(const Tensor& x) {
+// x [B, T, ...] -> x_{t-s} along axis 1, zeros for t < s.
+Tensor shifted_right(const Tensor& x, int64_t s) {
     std::vector<int64_t> lo(x.shape().size(), 0), hi(x.shape().size(), 0);
-    lo[1] = 1;
+    lo[1] = s;
     Tensor padded(&x.graph(), build::pad(x.graph(), x.id(), lo, hi));
     return padded.slice(1, 0, x.dim(1));
 }
+
+}  // namespace
+
+Tensor previous_token(const Tensor& x) { return shifted_right(x, 1); }
 
 Tensor bigram_hash(const Tensor& ids, int64_t buckets, int64_t vocab_size) {
     PG_CHECK(buckets >= 2, "BIGRAM_VOCAB_SIZE={} must be at least 2 (the last bucket is the sequence start)", buckets);
@@ -81,6 +84,19 @@ Tensor smear_gate_v2(ParamSet& ps, const Tensor& e, const Tensor& ids, int64_t b
     Tensor keep(&g, build::binary(g, Op::Ne, ids64.id(), int_const(ids64, static_cast<double>(bos_id)).id()));
     Tensor mask = keep.cast(e.dtype()).reshape({B, T, 1});
     return e + gate * mask * previous_token(e);
+}
+
+Tensor document_starts(const Tensor& ids, int64_t bos_id) {
+    Graph& g = ids.graph();
+    Tensor ids64 = ids.cast(DType::i64);
+    Tensor is_bos(&g, build::binary(g, Op::Eq, ids64.id(), int_const(ids64, static_cast<double>(bos_id)).id()));
+    // i32 throughout (positions < 2^31): half the registers of i64 in the generated kernels.
+    Tensor pos(&g, build::iota(g, ids.shape(), 1, DType::i32));
+    Tensor start(&g, build::select(g, is_bos.id(), pos.id(), int_const(pos, 0).id()));
+    // The prefix maximum by doubling: after the step of shift s every position holds the maximum
+    // over the 2s positions ending at it, so ceil(log2 T) steps cover the row (11 at T = 2048).
+    for (int64_t shift = 1; shift < ids.dim(1); shift *= 2) start = maximum(start, shifted_right(start, shift));
+    return start;
 }
 
 Tensor shared_value_embedding(ParamSet& ps, const Tensor& ids, int64_t vocab_size, int64_t dim, int64_t kv_dim,

@@ -28,6 +28,11 @@ Tensor smear_gate_v1(ParamSet& ps, const Tensor& x);
 // t ≥ 1; smear_gate.weight [1, 12] and smear_lambda [] zero init (identity at init).
 Tensor smear_gate_v2(ParamSet& ps, const Tensor& e, const Tensor& ids, int64_t bos_id);
 
+// The position of the BOS opening each token's document, ids [B, T] -> i32 [B, T] (attention's
+// doc_start, document masking at BOS): 0 before a row's first BOS, so that a partial leading
+// document is a document of its own, as the records' cu_seqlens (pgolf-spec §1.4d).
+Tensor document_starts(const Tensor& ids, int64_t bos_id);
+
 // The shared value embedding: ve_shared.scale · P·E[ids] [B, T, kv_dim], ve_shared.embed.weight
 // [V, dim] N(0, 0.01), ve_shared.proj.weight [kv_dim, dim] zero init, ve_shared.scale [] = 0.1.
 Tensor shared_value_embedding(ParamSet& ps, const Tensor& ids, int64_t vocab_size, int64_t dim, int64_t kv_dim,

@@ -7,11 +7,11 @@
 // delta = rowsum(dout * out), AttentionGrad recomputes the probabilities block by block instead
 // of keeping them (ops/attention/attention_grad.cpp), so a template never holds [T, T] either.
 //
-// Masking at BOS (variable-length documents packed in one row, as some records train): not built.
-// It would be one more operand, doc_start [B, T] i32 (the position of the BOS that opens each
-// token's document), with the mask "doc_start[i] <= j <= i" in place of "j <= i" here and in the
-// templates, which could then also skip the key blocks that end before their row block's smallest
-// doc_start.
+// Masking at BOS (variable-length documents packed in one row, the records' VarLen attention): the
+// optional operand doc_start [B, T] i32 (the position of the BOS that opens each token's document)
+// makes the mask "doc_start[i] <= j <= i" in place of "j <= i", here and in the templates, which
+// also skip the key blocks that end before their row block's smallest doc_start. The gradient
+// rule passes it on to the lse and gradient nodes; it has no gradient itself.
 #include "graph/build.h"
 #include "graph/composite.h"
 #include "ops/attention/attention_scores.h"
@@ -23,7 +23,7 @@ using namespace build;
 
 NodeId decompose_attention(Graph& g, const Node& n, const std::vector<NodeId>& in) {
     attn::Extents e = attn::extents(g, in[0], in[1]);
-    NodeId masked = attn::masked_scores(g, in[0], in[1], n.scalar, e);
+    NodeId masked = attn::masked_scores(g, in[0], in[1], n.scalar, e, attn::doc_start_of(in, 3));
     NodeId p = reshape(g, softmax(g, masked), {e.b, e.hkv, e.group() * e.t, e.t});
     NodeId out = reshape(g, matmul(g, p, cast(g, in[2], DType::f32)), {e.b, e.h, e.t, e.d});
     return cast(g, out, g[in[0]].dtype);
@@ -31,7 +31,7 @@ NodeId decompose_attention(Graph& g, const Node& n, const std::vector<NodeId>& i
 
 NodeId decompose_attention_lse(Graph& g, const Node& n, const std::vector<NodeId>& in) {
     attn::Extents e = attn::extents(g, in[0], in[1]);
-    NodeId masked = attn::masked_scores(g, in[0], in[1], n.scalar, e);
+    NodeId masked = attn::masked_scores(g, in[0], in[1], n.scalar, e, attn::doc_start_of(in, 3));
     NodeId m = reduce_max(g, masked, {-1});
     NodeId lse = add(g, m, unary(g, Op::Log, sum(g, unary(g, Op::Exp, sub(g, masked, m)), {-1})));
     return reshape(g, lse, {e.b, e.h, e.t});
@@ -42,12 +42,16 @@ std::vector<NodeId> attention_vjp(Graph& g, NodeId node, NodeId grad) {
     std::vector<NodeId> in = n.inputs;
     double scale = n.scalar;
     const Shape& qs = g[in[0]].shape;
-    NodeId lse = attention_lse(g, in[0], in[1], in[2], scale);
+    NodeId docs = attn::doc_start_of(in, 3);
+    NodeId lse = attention_lse(g, in[0], in[1], in[2], scale, docs);
     NodeId rowdot = sum(g, mul(g, cast(g, grad, DType::f32), cast(g, node, DType::f32)), {-1});
     NodeId delta = reshape(g, rowdot, {qs[0], qs[1], qs[2]});
     std::vector<NodeId> operands = {in[0], in[1], in[2], cast(g, grad, g[in[0]].dtype), lse, delta};
-    return {attention_grad(g, operands, scale, 0), attention_grad(g, operands, scale, 1),
-            attention_grad(g, operands, scale, 2)};
+    if (docs != kNoNode) operands.push_back(docs);
+    std::vector<NodeId> r = {attention_grad(g, operands, scale, 0), attention_grad(g, operands, scale, 1),
+                             attention_grad(g, operands, scale, 2)};
+    r.resize(in.size(), kNoNode);
+    return r;
 }
 
 PG_REGISTER_COMPOSITE(Op::Attention, {.decompose = decompose_attention, .vjp = attention_vjp});

@@ -13,6 +13,12 @@
 // The softmax statistics of a row are kept by one thread per row in shared memory: the forward's
 // running max m and sum l (the accumulator rescaled by exp(m_old - m_new) per key block), the
 // backward's lse and delta (read from the forward's outputs).
+// Document masking (DOCS): a row's first visible key is its doc_start (first_s, TLEN for rows past
+// the end, which see nothing), the mask becomes first <= j <= i, the forward and dq passes start at
+// the key block of their rows' smallest first key, and the dk/dv pass skips the query blocks none
+// of whose rows reaches back into its keys. A forward row may then meet key blocks it sees nothing
+// of (its document starts later than the block's smallest): its softmax update is skipped while
+// its max is still -inf.
 // This version multiplies with f32 FMAs (SIMT); mma.sync fragments are the next step.
 #include "ops/attention/attention_cuda.h"
 
@@ -32,6 +38,20 @@ constexpr int LDT = D + 2;  // padded shared row, in elements
 __device__ __forceinline__ float to_f32(pg_u16 x) { return IS_BF16 ? pg_bf16_to_f32(x) : pg_f16_to_f32(x); }
 __device__ __forceinline__ pg_u16 from_f32(float x) { return IS_BF16 ? pg_f32_to_bf16(x) : pg_f32_to_f16(x); }
 __device__ __forceinline__ long long rows_of(int batch, int head, int heads) { return ((long long)batch * heads + head) * TLEN; }
+__device__ __forceinline__ float neg_inf() { return -__uint_as_float(0x7f800000u); }
+
+// first[r] = the first key row i0 + r sees: its doc_start (0 without DOCS), TLEN past the end.
+__device__ __forceinline__ void load_first_keys(int* first, const int* docs, int b, int i0) {
+    const int tid = (int)threadIdx.x, i = i0 + tid;
+    if (tid < BLK) first[tid] = i >= TLEN ? TLEN : DOCS ? docs[(long long)b * TLEN + i] : 0;
+}
+
+// The smallest of first[0..BLK) (read by every thread after a barrier).
+__device__ __forceinline__ int min_first_key(const int* first) {
+    int m = TLEN;
+    for (int r = 0; r < BLK; ++r) m = first[r] < m ? first[r] : m;
+    return m;
+}
 
 // tile = rows [r0, r0 + BLK) of the [TLEN, D] matrix at src, zero past TLEN.
 __device__ __forceinline__ void load_tile(pg_u16 (*tile)[LDT], const pg_u16* src, int r0) {
@@ -89,15 +109,18 @@ __device__ __forceinline__ void store_rows(pg_u16* dst, int r0, int ty, int tx, 
 )CUDA";
 
 constexpr std::string_view kForward = R"CUDA(
-__device__ __forceinline__ void run(pg_u16* out, float* lse, const pg_u16* q, const pg_u16* k, const pg_u16* v) {
+__device__ __forceinline__ void run(pg_u16* out, float* lse, const pg_u16* q, const pg_u16* k, const pg_u16* v,
+                                    const int* docs) {
     __shared__ pg_u16 qs[BLK][LDT], ks[BLK][LDT], vs[BLK][LDT];
     __shared__ float ps[BLK][BLK + 1], m_s[BLK], l_s[BLK], c_s[BLK];
+    __shared__ int first_s[BLK];
     const int qb = (int)blockIdx.x, h = (int)blockIdx.y, b = (int)blockIdx.z, tid = (int)threadIdx.x;
     const int ty = tid / TPR, tx = tid % TPR, i0 = qb * BLK;
     const long long qrow = rows_of(b, h, H), kvrow = rows_of(b, h / GROUP, HKV);
     load_tile(qs, q + qrow * D, i0);
+    load_first_keys(first_s, docs, b, i0);
     if (tid < BLK) {
-        m_s[tid] = -__uint_as_float(0x7f800000u);
+        m_s[tid] = neg_inf();
         l_s[tid] = 0.0f;
     }
     float acc[4][DC];
@@ -105,7 +128,9 @@ __device__ __forceinline__ void run(pg_u16* out, float* lse, const pg_u16* q, co
     for (int r = 0; r < 4; ++r)
 #pragma unroll
         for (int c = 0; c < DC; ++c) acc[r][c] = 0.0f;
-    for (int kb = 0; kb <= qb; ++kb) {  // causal: no key block above the diagonal
+    __syncthreads();
+    const int kb0 = DOCS ? min_first_key(first_s) / BLK : 0;
+    for (int kb = kb0; kb <= qb; ++kb) {  // causal: no key block above the diagonal
         const int j0 = kb * BLK;
         __syncthreads();  // the previous key block's readers are done
         load_tile(ks, k + kvrow * D, j0);
@@ -118,18 +143,20 @@ __device__ __forceinline__ void run(pg_u16* out, float* lse, const pg_u16* q, co
 #pragma unroll
             for (int c = 0; c < 4; ++c) {
                 const int i = i0 + ty * 4 + r, j = j0 + tx * 4 + c;
-                ps[ty * 4 + r][tx * 4 + c] = (j <= i && j < TLEN) ? s[r][c] * SCALE : -__uint_as_float(0x7f800000u);
+                const bool seen = j <= i && j < TLEN && j >= first_s[ty * 4 + r];
+                ps[ty * 4 + r][tx * 4 + c] = seen ? s[r][c] * SCALE : neg_inf();
             }
         __syncthreads();
-        if (tid < BLK) {  // the row's online softmax: key 0 is visible to every row, so m is finite
+        if (tid < BLK) {  // the row's online softmax (nothing seen yet: m = -inf, p = 0, no rescale)
             float mx = m_s[tid], sum = 0.0f;
             for (int j = 0; j < BLK; ++j) mx = pg_fmax(mx, ps[tid][j]);
+            const bool none = mx == neg_inf();
             for (int j = 0; j < BLK; ++j) {
-                const float p = expf(ps[tid][j] - mx);
+                const float p = none ? 0.0f : expf(ps[tid][j] - mx);
                 ps[tid][j] = p;
                 sum += p;
             }
-            c_s[tid] = expf(m_s[tid] - mx);
+            c_s[tid] = none ? 1.0f : expf(m_s[tid] - mx);
             l_s[tid] = l_s[tid] * c_s[tid] + sum;
             m_s[tid] = mx;
         }
@@ -150,14 +177,16 @@ __device__ __forceinline__ void run(pg_u16* out, float* lse, const pg_u16* q, co
 
 constexpr std::string_view kGradQ = R"CUDA(
 __device__ __forceinline__ void run(pg_u16* dq, const pg_u16* q, const pg_u16* k, const pg_u16* v, const pg_u16* dout,
-                                    const float* lse, const float* delta) {
+                                    const float* lse, const float* delta, const int* docs) {
     __shared__ pg_u16 qs[BLK][LDT], gs[BLK][LDT], ks[BLK][LDT], vs[BLK][LDT];
     __shared__ float ds[BLK][BLK + 1], lse_s[BLK], delta_s[BLK];
+    __shared__ int first_s[BLK];
     const int qb = (int)blockIdx.x, h = (int)blockIdx.y, b = (int)blockIdx.z, tid = (int)threadIdx.x;
     const int ty = tid / TPR, tx = tid % TPR, i0 = qb * BLK;
     const long long qrow = rows_of(b, h, H), kvrow = rows_of(b, h / GROUP, HKV);
     load_tile(qs, q + qrow * D, i0);
     load_tile(gs, dout + qrow * D, i0);
+    load_first_keys(first_s, docs, b, i0);
     if (tid < BLK) {
         lse_s[tid] = i0 + tid < TLEN ? lse[qrow + i0 + tid] : 0.0f;
         delta_s[tid] = i0 + tid < TLEN ? delta[qrow + i0 + tid] : 0.0f;
@@ -167,7 +196,9 @@ __device__ __forceinline__ void run(pg_u16* dq, const pg_u16* q, const pg_u16* k
     for (int r = 0; r < 4; ++r)
 #pragma unroll
         for (int c = 0; c < DC; ++c) acc[r][c] = 0.0f;
-    for (int kb = 0; kb <= qb; ++kb) {
+    __syncthreads();
+    const int kb0 = DOCS ? min_first_key(first_s) / BLK : 0;
+    for (int kb = kb0; kb <= qb; ++kb) {
         const int j0 = kb * BLK;
         __syncthreads();
         load_tile(ks, k + kvrow * D, j0);
@@ -181,7 +212,8 @@ __device__ __forceinline__ void run(pg_u16* dq, const pg_u16* q, const pg_u16* k
 #pragma unroll
             for (int c = 0; c < 4; ++c) {
                 const int row = ty * 4 + r, i = i0 + row, j = j0 + tx * 4 + c;
-                const float p = (j <= i && j < TLEN) ? expf(s[r][c] * SCALE - lse_s[row]) : 0.0f;
+                const bool seen = j <= i && j < TLEN && j >= first_s[row];
+                const float p = seen ? expf(s[r][c] * SCALE - lse_s[row]) : 0.0f;
                 ds[row][tx * 4 + c] = p * (dp[r][c] - delta_s[row]) * SCALE;
             }
         __syncthreads();
@@ -193,9 +225,10 @@ __device__ __forceinline__ void run(pg_u16* dq, const pg_u16* q, const pg_u16* k
 
 constexpr std::string_view kGradKV = R"CUDA(
 __device__ __forceinline__ void run(pg_u16* dk, pg_u16* dv, const pg_u16* q, const pg_u16* k, const pg_u16* v,
-                                    const pg_u16* dout, const float* lse, const float* delta) {
+                                    const pg_u16* dout, const float* lse, const float* delta, const int* docs) {
     __shared__ pg_u16 ks[BLK][LDT], vs[BLK][LDT], qs[BLK][LDT], gs[BLK][LDT];
     __shared__ float pt[BLK][BLK + 1], dst[BLK][BLK + 1], lse_s[BLK], delta_s[BLK];
+    __shared__ int first_s[BLK];
     const int kb = (int)blockIdx.x, kvh = (int)blockIdx.y, b = (int)blockIdx.z, tid = (int)threadIdx.x;
     const int ty = tid / TPR, tx = tid % TPR, j0 = kb * BLK;
     const long long kvrow = rows_of(b, kvh, HKV);
@@ -211,6 +244,11 @@ __device__ __forceinline__ void run(pg_u16* dk, pg_u16* dv, const pg_u16* q, con
         for (int qb = kb; qb < NB; ++qb) {  // causal: query blocks at or below the diagonal
             const int i0 = qb * BLK;
             __syncthreads();
+            if (DOCS) {  // skip the query blocks whose documents all start after this key block
+                load_first_keys(first_s, docs, b, i0);
+                __syncthreads();
+                if (min_first_key(first_s) >= j0 + BLK) continue;
+            }
             load_tile(qs, q + qrow * D, i0);
             load_tile(gs, dout + qrow * D, i0);
             if (tid < BLK) {
@@ -226,7 +264,8 @@ __device__ __forceinline__ void run(pg_u16* dk, pg_u16* dv, const pg_u16* q, con
 #pragma unroll
                 for (int c = 0; c < 4; ++c) {
                     const int col = tx * 4 + c, i = i0 + col, j = j0 + ty * 4 + r;
-                    const float p = (j <= i && i < TLEN && j < TLEN) ? expf(s[r][c] * SCALE - lse_s[col]) : 0.0f;
+                    const bool seen = j <= i && i < TLEN && j < TLEN && (!DOCS || j >= first_s[col]);
+                    const float p = seen ? expf(s[r][c] * SCALE - lse_s[col]) : 0.0f;
                     pt[ty * 4 + r][col] = p;
                     dst[ty * 4 + r][col] = p * (dp[r][c] - delta_s[col]) * SCALE;
                 }
@@ -241,10 +280,10 @@ __device__ __forceinline__ void run(pg_u16* dk, pg_u16* dv, const pg_u16* q, con
 )CUDA";
 
 // Shared bytes of a pass with blocks of `blk` rows: 16-bit tiles of blk x (D + 2), f32 tiles of
-// blk x (blk + 1), per-row statistics.
+// blk x (blk + 1), per-row statistics and first keys.
 int64_t shared_bytes(const AttentionProblem& p, int64_t blk) {
     int64_t tiles = p.pass == Pass::Forward ? 3 : 4, score_tiles = p.pass == Pass::GradKV ? 2 : 1;
-    return tiles * blk * (p.d + 2) * 2 + score_tiles * blk * (blk + 1) * 4 + 3 * blk * 4;
+    return tiles * blk * (p.d + 2) * 2 + score_tiles * blk * (blk + 1) * 4 + 4 * blk * 4;
 }
 
 // The entry's parameter list and the call of run(): absent outputs are passed as nullptr.
@@ -263,10 +302,12 @@ std::string entry_text(const AttentionProblem& p, const std::string& entry, cons
         if (p.has_output[static_cast<size_t>(s)]) add(decl, name);
         else call += std::string(call.empty() ? "" : ", ") + "nullptr";
     }
-    for (int i = 0; i < p.input_count(); ++i) {
+    for (int i = 0; i < p.input_count() - (p.doc_mask ? 1 : 0); ++i) {
         std::string decl = kInputs[i];
         add(decl, decl.substr(decl.find('*') + 2));
     }
+    if (p.doc_mask) add("const int* docs", "docs");
+    else call += ", nullptr";
     return fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{\n    {}::run({});\n}}\n",
                        cuda_threads(p), entry, params, ns, call);
 }
@@ -291,7 +332,7 @@ std::string attention_cuda_source(const AttentionProblem& p, const std::string& 
     PG_ASSERT(p.t <= INT32_MAX && p.b <= 65535 && p.h <= 65535, "attention {} beyond the grid", p.to_string());
     const std::string ns = entry + "_ns";
     std::string s = fmt::format("// flash attention {} blk {}\nnamespace {} {{\n", p.to_string(), cuda_block_rows(p), ns);
-    s += fmt::format("constexpr bool IS_BF16 = {};\n", p.dtype == DType::bf16);
+    s += fmt::format("constexpr bool IS_BF16 = {}, DOCS = {};\n", p.dtype == DType::bf16, p.doc_mask);
     s += fmt::format("constexpr int H = {}, HKV = {}, TLEN = {}, D = {}, BLK = {};\n", p.h, p.hkv, p.t, p.d,
                      cuda_block_rows(p));
     s += fmt::format("constexpr float SCALE = {:.9g}f;\n", p.scale);

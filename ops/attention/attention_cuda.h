@@ -1,10 +1,12 @@
 // The CUDA flash-attention template: one instance per attention pass (attention_problem.h), bf16
 // or f16 in and out, f32 arithmetic and softmax statistics, causal (key blocks above the diagonal
-// are never visited), GQA by indexing the kv head h / G, head dims 64 and 128. The instance
-// source expects the CUDA prelude before it, defines its helpers in the namespace <entry>_ns and
+// are never visited), GQA by indexing the kv head h / G, head dims 64 and 128, optionally masked
+// to documents (doc_start, the last input; key blocks outside every row's document are skipped).
+// The instance source expects the CUDA prelude before it, defines its helpers in the namespace
+// <entry>_ns and
 //   extern "C" __global__ void <entry>(<the step's buffers: present outputs, then inputs>)
-// with 16-bit tensors as pg_u16 and lse / delta as float. Grid: x over row blocks (key blocks for
-// GradKV), y over heads (kv heads for GradKV), z over the batch.
+// with 16-bit tensors as pg_u16, lse / delta as float and doc_start as int. Grid: x over row
+// blocks (key blocks for GradKV), y over heads (kv heads for GradKV), z over the batch.
 #pragma once
 #include <array>
 #include <string>

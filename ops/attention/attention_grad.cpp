@@ -17,7 +17,8 @@ NodeId decompose_attention_grad(Graph& g, const Node& n, const std::vector<NodeI
     attn::Extents e = attn::extents(g, in[0], in[1]);
     int64_t rows = e.group() * e.t;
     Shape stat{e.b, e.hkv, rows, 1};
-    NodeId masked = reshape(g, attn::masked_scores(g, in[0], in[1], n.scalar, e), {e.b, e.hkv, rows, e.t});
+    NodeId docs = attn::doc_start_of(in, 6);
+    NodeId masked = reshape(g, attn::masked_scores(g, in[0], in[1], n.scalar, e, docs), {e.b, e.hkv, rows, e.t});
     NodeId p = unary(g, Op::Exp, sub(g, masked, reshape(g, in[4], stat)));
     NodeId dout = attn::grouped_f32(g, in[3], e);
     NodeId kf = cast(g, in[1], DType::f32);

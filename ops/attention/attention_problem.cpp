@@ -18,7 +18,8 @@ double AttentionProblem::flops() const {
 }
 
 std::string AttentionProblem::to_string() const {
-    return fmt::format("{} b{} h{}/{} t{} d{} {}", pass_name(pass), b, h, hkv, t, d, dtype_name(dtype));
+    return fmt::format("{} b{} h{}/{} t{} d{} {}{}", pass_name(pass), b, h, hkv, t, d, dtype_name(dtype),
+                       doc_mask ? " docs" : "");
 }
 
 void AttentionProblem::validate() const {
@@ -53,6 +54,7 @@ AttentionProblem problem_of(const Graph& g, NodeId id) {
     p.t = q[2];
     p.d = q[3];
     p.scale = n.scalar;
+    p.doc_mask = n.inputs.size() == (n.op == Op::AttentionGrad ? 7u : 4u);
     p.has_output = {false, false};
     p.has_output[static_cast<size_t>(slot_of(n))] = true;
     return p;

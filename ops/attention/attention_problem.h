@@ -6,6 +6,10 @@
 //   Forward  outputs (out, lse)  inputs (q, k, v)
 //   GradQ    outputs (dq)        inputs (q, k, v, dout, lse, delta)
 //   GradKV   outputs (dk, dv)    inputs (q, k, v, dout, lse, delta)
+// With document masking (doc_mask) one more input follows: doc_start [B, T] i32, the position of
+// the BOS opening each token's document (graph/op.h Attention); query i then sees keys
+// doc_start[i] <= j <= i only, and the passes skip the key (query) blocks that no row of a query
+// (key) block sees.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -23,15 +27,17 @@ struct AttentionProblem {
     DType dtype = DType::f32;  // of q, k, v, dout, out and the gradients
     int64_t b = 1, h = 1, hkv = 1, t = 1, d = 1;
     double scale = 1;
+    bool doc_mask = false;                        // doc_start is the last input
     std::array<bool, 2> has_output{true, false};  // per output slot
 
     int64_t group() const { return h / hkv; }
     int output_slots() const { return pass == Pass::GradQ ? 1 : 2; }
-    int input_count() const { return pass == Pass::Forward ? 3 : 6; }
+    int input_count() const { return (pass == Pass::Forward ? 3 : 6) + (doc_mask ? 1 : 0); }
     // Multiply-adds of the [T, T] products a causal pass computes (blocks above the diagonal
     // skipped, so about half of T * T per head): 2 products forward, 3 for dq, 4 for dk and dv.
+    // With doc_mask this is an upper bound: the products run over the documents' own squares.
     double flops() const;
-    std::string to_string() const;  // "forward b2 h4/2 t9 d8 f32"
+    std::string to_string() const;  // "forward b2 h4/2 t9 d8 f32" (+ " docs")
     void validate() const;
 };
 

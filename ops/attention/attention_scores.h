@@ -16,8 +16,14 @@ Extents extents(const Graph& g, NodeId q, NodeId k);
 // one kv head are contiguous, so one batched matmul per kv head serves all of them.
 NodeId grouped_f32(Graph& g, NodeId q, const Extents& e);
 
-// scale * q k^T over [B, Hkv, G, T, T] in f32 with future keys replaced by -1e30: the diagonal is
-// always kept, so a row's max is finite and the masked terms underflow to exactly 0 in exp.
-NodeId masked_scores(Graph& g, NodeId q, NodeId k, double scale, const Extents& e);
+// scale * q k^T over [B, Hkv, G, T, T] in f32 with future keys replaced by -1e30 and, when
+// doc_start [B, T] i32 is given (not kNoNode), the keys before the query's document start too:
+// the diagonal is always kept, so a row's max is finite and the masked terms underflow to exactly
+// 0 in exp.
+NodeId masked_scores(Graph& g, NodeId q, NodeId k, double scale, const Extents& e, NodeId doc_start = kNoNode);
+
+// The optional doc_start operand of an attention node (its operand `base`, the first past the
+// fixed ones), or kNoNode.
+NodeId doc_start_of(const std::vector<NodeId>& in, size_t base);
 
 }  // namespace pg::attn

@@ -8,6 +8,9 @@
 //   GradKV: per (batch, kv head, block of keys), every query row at or below the block's first
 //   key of the G query heads sharing it (GQA without repeating K/V); dv += P^T dout,
 //   dk += scale dS^T q.
+// With document masking (AttentionProblem::doc_mask) a row sees only the keys from its doc_start
+// on: the forward and dq passes start at the key block holding their rows' smallest doc_start, and
+// the dk/dv pass skips the query rows whose document starts after its key block.
 // Each work item writes its own rows, so the result does not depend on the thread count.
 #pragma once
 #include <cstdint>

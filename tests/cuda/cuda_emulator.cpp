@@ -78,6 +78,39 @@ std::string translation_unit(const ExecPlan& plan) {
     return tu;
 }
 
+// The global-sector hooks of a plan compiled with PG_EMU_GLOBAL_SECTORS (cuda_host_shim.h), or
+// nothing when the plan was compiled without them.
+class GlobalTrace {
+public:
+    GlobalTrace(void* module, bool on) {
+        if (!on) return;
+        begin_ = reinterpret_cast<void (*)(const uintptr_t*, int)>(dlsym(module, "pg_emu_global_begin"));
+        end_ = reinterpret_cast<void (*)(long long*)>(dlsym(module, "pg_emu_global_end"));
+        PG_ASSERT(begin_ && end_, "the emulated plan lacks the global-sector hooks");
+    }
+    // Traces the next launch of step k over its buffers.
+    void begin(const PlanStep& k, const std::map<NodeId, Buffer>& buffers) {
+        if (!begin_) return;
+        std::vector<uintptr_t> ranges;
+        for (NodeId id : k.buffers) {
+            const Buffer& b = buffers.at(id);
+            ranges.push_back(reinterpret_cast<uintptr_t>(b.data.get()));
+            ranges.push_back(ranges.back() + b.bytes);
+        }
+        begin_(ranges.data(), static_cast<int>(k.buffers.size()));
+    }
+    void end(const std::string& kernel, EmulatedRun& run) {
+        if (!end_) return;
+        long long out[3];
+        end_(out);
+        run.global.push_back({kernel, out[0], out[1], out[2]});
+    }
+
+private:
+    void (*begin_)(const uintptr_t*, int) = nullptr;
+    void (*end_)(long long*) = nullptr;
+};
+
 }  // namespace
 
 std::string host_compiler_missing() {
@@ -88,7 +121,15 @@ std::string host_compiler_missing() {
     return why;
 }
 
-EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& target) {
+std::string sector_counting_missing() {
+    static const std::string why = [] {
+        int rc = std::system("clang++ --version > /dev/null 2>&1");
+        return rc == 0 ? std::string() : std::string("no clang++ on PATH (global sector counting needs its coverage hooks)");
+    }();
+    return why;
+}
+
+EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& target, const EmulateOptions& options) {
     ExecPlan plan = compile_plan(graph, target);
     const Graph& g = plan.graph;
 
@@ -96,8 +137,13 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& t
     fs::path dir = fs::temp_directory_path() / fmt::format("pgolf-emu-{}-{}", static_cast<long>(getpid()), counter++);
     fs::create_directories(dir);
     std::ofstream(dir / "plan.cpp") << translation_unit(plan);
+    // Sector counting: clang calls a hook per plain load and store (inline-8bit-counters is the
+    // coverage kind the hooks need alongside; its counters are unused).
+    const char* compiler = options.global_sectors ? "clang++ -DPG_EMU_GLOBAL_SECTORS "
+                                                    "-fsanitize-coverage=inline-8bit-counters,trace-loads,trace-stores"
+                                                  : "c++";
     std::string cmd = fmt::format(
-        "c++ -std=c++20 -O1 -fPIC -shared -w -include {}/tests/cuda/cuda_host_shim.h -x c++ {} -o {} 2> {}",
+        "{} -std=c++20 -O1 -fPIC -shared -w -include {}/tests/cuda/cuda_host_shim.h -x c++ {} -o {} 2> {}", compiler,
         PG_SOURCE_DIR, (dir / "plan.cpp").string(), (dir / "plan.so").string(), (dir / "errors.txt").string());
     if (std::system(cmd.c_str()) != 0) {
         std::ifstream err(dir / "errors.txt");
@@ -110,6 +156,7 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& t
     PG_ASSERT(module.handle != nullptr, "cannot load the emulated plan: {}", dlerror());
     auto launch = reinterpret_cast<LaunchFn>(dlsym(module.handle, "pg_emu_launch"));
     PG_ASSERT(launch != nullptr, "the emulated plan lacks pg_emu_launch");
+    GlobalTrace trace(module.handle, options.global_sectors);
 
     // One host buffer per node that any kernel, output or update touches.
     std::map<NodeId, Buffer> buffers;
@@ -138,8 +185,10 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& t
             std::array<int64_t, 3> grid = l.grid;
             bool templated = k.kernel_kind == KernelKind::Gemm || k.kernel_kind == KernelKind::Attention;
             if (!templated) grid[0] = std::min(grid[0], kMaxEmulatedBlocks);  // templates cover their grid
+            trace.begin(k, buffers);
             launch(fn, args.data(), static_cast<unsigned>(grid[0]), static_cast<unsigned>(grid[1]),
                    static_cast<unsigned>(grid[2]), static_cast<unsigned>(l.block), concurrent(*k.cuda, i));
+            trace.end(k.name, run);
             ++run.launches;
         }
         ++run.kernels;

@@ -182,6 +182,115 @@ inline void pg_emu_ldmatrix(unsigned* r, const void* row, int count, bool trans)
     pg_emu_barrier();
 }
 
+#ifdef PG_EMU_GLOBAL_SECTORS
+// Global-memory sectors per request (the emulator's global_sectors mode): the plan is compiled by
+// clang with -fsanitize-coverage=trace-loads,trace-stores, so every plain load and store calls
+// the hooks below with its address. Accesses inside the launch's global buffers become requests
+// as a warp issues them:
+//   - the host compiler splits a 16-byte vector access (pg_load_vec) into scalar ones, so a lane's
+//     consecutive loads (stores) that continue each other inside one aligned 16-byte window are
+//     merged back into one access, the width the GPU instruction has;
+//   - a request is the accesses of one warp that start at the same site (code address) for the
+//     same time in each lane: (block, warp, site, how often the lane has started an access there).
+// A request touches the distinct 32-byte sectors of its lanes' bytes. Atomics and cp.async copies
+// (host library calls) are not seen, and a lane reading neighbouring elements with separate scalar
+// instructions counts as one access (the generated kernels vectorize those through pg_load_vec).
+#include <map>
+#include <set>
+#include <tuple>
+
+struct PgEmuGlobalRequest {
+    std::set<unsigned long long> sectors;
+    long long bytes = 0;
+};
+struct PgEmuOpenAccess {  // a lane's access being merged
+    uintptr_t site = 0, start = 0, end = 0;
+    bool store = false;
+};
+struct PgEmuGlobalTrace {
+    std::vector<std::pair<uintptr_t, uintptr_t>> ranges;  // the launch's global buffers [lo, hi)
+    std::map<std::pair<unsigned, unsigned>, PgEmuOpenAccess> open;                 // (block, thread)
+    std::map<std::tuple<unsigned, unsigned, uintptr_t>, unsigned long long> started;  // (block, thread, site)
+    std::map<std::tuple<unsigned, unsigned, uintptr_t, unsigned long long>, PgEmuGlobalRequest> requests;
+    bool inside = false;  // the hooks' own container code is instrumented too
+};
+inline PgEmuGlobalTrace pg_emu_global;
+
+// Adds lane (block, thread)'s finished access to its request.
+__attribute__((no_sanitize("coverage"))) inline void pg_emu_global_flush(unsigned block, unsigned thread, PgEmuOpenAccess& o) {
+    if (o.end == o.start) return;
+    unsigned long long& n = pg_emu_global.started[{block, thread, o.site}];
+    PgEmuGlobalRequest& r = pg_emu_global.requests[{block, thread / 32, o.site, n++}];
+    for (uintptr_t s = o.start / 32; s <= (o.end - 1) / 32; ++s) r.sectors.insert(s);
+    r.bytes += static_cast<long long>(o.end - o.start);
+    o = {};
+}
+
+__attribute__((no_sanitize("coverage"))) inline void pg_emu_global_access(const void* p, int size, uintptr_t site,
+                                                                          bool store) {
+    PgEmuGlobalTrace& t = pg_emu_global;
+    const auto a = reinterpret_cast<uintptr_t>(p);
+    if (t.inside) return;
+    t.inside = true;
+    bool global = false;
+    for (const auto& [lo, hi] : t.ranges) global = global || (a >= lo && a < hi);
+    if (global) {
+        const unsigned block = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+        PgEmuOpenAccess& o = t.open[{block, threadIdx.x}];
+        const auto b = static_cast<uintptr_t>(size);
+        if (o.end != o.start && o.store == store && a == o.end && (a + b - 1) / 16 == o.start / 16) {
+            o.end += b;
+        } else {
+            pg_emu_global_flush(block, threadIdx.x, o);
+            o = {site, a, a + b, store};
+        }
+    }
+    t.inside = false;
+}
+
+#define PG_EMU_HOOK(kind, bytes, type, store)                                                       \
+    extern "C" __attribute__((no_sanitize("coverage"))) void __sanitizer_cov_##kind##bytes(type* p) { \
+        pg_emu_global_access(p, bytes, reinterpret_cast<uintptr_t>(__builtin_return_address(0)), store); \
+    }
+PG_EMU_HOOK(load, 1, uint8_t, false)
+PG_EMU_HOOK(load, 2, uint16_t, false)
+PG_EMU_HOOK(load, 4, uint32_t, false)
+PG_EMU_HOOK(load, 8, uint64_t, false)
+PG_EMU_HOOK(load, 16, __int128, false)
+PG_EMU_HOOK(store, 1, uint8_t, true)
+PG_EMU_HOOK(store, 2, uint16_t, true)
+PG_EMU_HOOK(store, 4, uint32_t, true)
+PG_EMU_HOOK(store, 8, uint64_t, true)
+PG_EMU_HOOK(store, 16, __int128, true)
+#undef PG_EMU_HOOK
+extern "C" void __sanitizer_cov_8bit_counters_init(char*, char*) {}
+
+// Starts a launch's trace over its n global buffers (lo, hi pairs).
+extern "C" __attribute__((no_sanitize("coverage"))) void pg_emu_global_begin(const uintptr_t* ranges, int n) {
+    pg_emu_global.inside = true;
+    pg_emu_global.ranges.clear();
+    for (int i = 0; i < n; ++i) pg_emu_global.ranges.emplace_back(ranges[2 * i], ranges[2 * i + 1]);
+    pg_emu_global.open.clear();
+    pg_emu_global.started.clear();
+    pg_emu_global.requests.clear();
+    pg_emu_global.inside = false;
+}
+
+// Ends the trace: its requests, sectors and bytes (out[0..2]).
+extern "C" __attribute__((no_sanitize("coverage"))) void pg_emu_global_end(long long* out) {
+    pg_emu_global.inside = true;
+    for (auto& [lane, o] : pg_emu_global.open) pg_emu_global_flush(lane.first, lane.second, o);
+    out[0] = static_cast<long long>(pg_emu_global.requests.size());
+    out[1] = out[2] = 0;
+    for (const auto& [key, r] : pg_emu_global.requests) {
+        out[1] += static_cast<long long>(r.sectors.size());
+        out[2] += r.bytes;
+    }
+    pg_emu_global.ranges.clear();
+    pg_emu_global.inside = false;
+}
+#endif
+
 inline void pg_emu_fiber_main(int t) {
     PgEmuFibers& f = *pg_emu_fibers;
     f.fn(f.args);

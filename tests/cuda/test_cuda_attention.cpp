@@ -6,6 +6,12 @@
 // use the template for every pass (fused), and the unfused plan (the reference decomposition on
 // the same emulator) is held to the same tolerance.
 //
+// With document masking (doc_start, one more operand), two rows of ragged documents at head dim 64
+// and T = 140 (forward blocks 64, backward 32): whole key blocks lie before some row blocks'
+// documents (skipped), some rows of a block see nothing of its first key block (a document that
+// starts later than the block's smallest doc_start), and some query blocks see nothing of a key
+// block (skipped by the dk/dv pass).
+//
 // Tolerance 8e-3, normwise relative (two bf16 ulps, as the composite tests' bf16 bound): both
 // sides round their outputs to bf16 from f32 (template) or fp64 (interpreter) values that agree to
 // ~1e-6, so most elements round identically and one that crosses a rounding boundary moves by an
@@ -29,20 +35,39 @@ namespace b = build;
 constexpr double kTol = 8e-3;
 
 // The forward and the three gradients of one attention problem, as outputs "<tag>.out",
-// "<tag>.grad0".. of g; dout is a leaf, lse comes from the forward's statistics.
-void add_problem(Graph& g, const std::string& tag, int64_t h, int64_t hkv, int64_t t, int64_t d) {
-    NodeId q = b::input(g, tag + ".q", {1, h, t, d}, DType::bf16);
-    NodeId k = b::input(g, tag + ".k", {1, hkv, t, d}, DType::bf16);
-    NodeId v = b::input(g, tag + ".v", {1, hkv, t, d}, DType::bf16);
-    NodeId dout = b::input(g, tag + ".dout", {1, h, t, d}, DType::bf16);
+// "<tag>.grad0".. of g; dout is a leaf, lse comes from the forward's statistics. docs: the
+// doc_start input [bs, t] (kNoNode: causal only).
+void add_problem(Graph& g, const std::string& tag, int64_t h, int64_t hkv, int64_t t, int64_t d, int64_t bs = 1,
+                 NodeId docs = kNoNode) {
+    NodeId q = b::input(g, tag + ".q", {bs, h, t, d}, DType::bf16);
+    NodeId k = b::input(g, tag + ".k", {bs, hkv, t, d}, DType::bf16);
+    NodeId v = b::input(g, tag + ".v", {bs, hkv, t, d}, DType::bf16);
+    NodeId dout = b::input(g, tag + ".dout", {bs, h, t, d}, DType::bf16);
     double scale = 1.0 / std::sqrt(static_cast<double>(d));
-    NodeId out = b::attention(g, q, k, v, scale);
+    NodeId out = b::attention(g, q, k, v, scale, docs);
     NodeId prod = b::mul(g, b::cast(g, dout, DType::f32), b::cast(g, out, DType::f32));
-    NodeId delta = b::reshape(g, b::sum(g, prod, {-1}), {1, h, t});
-    std::vector<NodeId> ops = {q, k, v, dout, b::attention_lse(g, q, k, v, scale), delta};
+    NodeId delta = b::reshape(g, b::sum(g, prod, {-1}), {bs, h, t});
+    std::vector<NodeId> ops = {q, k, v, dout, b::attention_lse(g, q, k, v, scale, docs), delta};
+    if (docs != kNoNode) ops.push_back(docs);
     g.set_output(tag + ".out", out);
     for (int64_t which = 0; which < 3; ++which)
         g.set_output(fmt::format("{}.grad{}", tag, which), b::attention_grad(g, ops, scale, which));
+}
+
+// Emulates g fused (the template: `passes` attention steps) and unfused against the interpreter.
+void check_template(const Graph& g, const Feeds& feeds, int passes) {
+    std::vector<HostTensor> want = interpret_all(g, feeds);
+    for (bool fusion : {true, false}) {
+        Target t = cuda_target("sm_90a");
+        t.fusion = fusion;
+        CHECK(compile_plan(g, t).count(PlanStep::Kind::Attention) == (fusion ? passes : 0));
+        testing::EmulatedRun got = testing::emulate_cuda(g, feeds, t);
+        REQUIRE(got.values.size() == want.size());
+        for (size_t i = 0; i < want.size(); ++i) {
+            INFO((fusion ? "fused " : "unfused "), g.outputs()[i].name);
+            CHECK(max_rel_error(got.values[i], want[i]) <= kTol);
+        }
+    }
 }
 
 }  // namespace
@@ -52,19 +77,29 @@ TEST_CASE("cuda: emulated flash attention (forward, dq, dk/dv) matches the inter
     Graph g;
     add_problem(g, "d64", 4, 2, 70, 64);
     add_problem(g, "d128", 3, 1, 37, 128);
-    Feeds feeds = testing::random_feeds(g, 3);
-    std::vector<HostTensor> want = interpret_all(g, feeds);
-    for (bool fusion : {true, false}) {
-        Target t = cuda_target("sm_90a");
-        t.fusion = fusion;
-        CHECK(compile_plan(g, t).count(PlanStep::Kind::Attention) == (fusion ? 6 : 0));
-        testing::EmulatedRun got = testing::emulate_cuda(g, feeds, t);
-        REQUIRE(got.values.size() == want.size());
-        for (size_t i = 0; i < want.size(); ++i) {
-            INFO((fusion ? "fused " : "unfused "), g.outputs()[i].name);
-            CHECK(max_rel_error(got.values[i], want[i]) <= kTol);
+    check_template(g, testing::random_feeds(g, 3), 6);
+}
+
+TEST_CASE("cuda: emulated flash attention with document masking at BOS matches the interpreter") {
+    if (std::string why = testing::host_compiler_missing(); !why.empty()) PG_SKIP(why);
+    constexpr int64_t kT = 140;
+    // Row 0: documents from 0, 3, 50, 100, 133; row 1: a partial leading document [0, 70), a
+    // one-token document at 70, then 71 and 130. The last forward block (rows 128..139) starts at
+    // key block 1 (its smallest doc_start is 100 or 71), where rows 133.. (130..) see nothing.
+    const std::vector<std::vector<int64_t>> bos = {{0, 3, 50, 100, 133}, {70, 71, 130}};
+    Graph g;
+    NodeId docs = b::input(g, "docs", {2, kT}, DType::i32);
+    add_problem(g, "docs", 2, 1, kT, 64, 2, docs);
+    Feeds feeds = testing::random_feeds(g, 5);
+    HostTensor& ds = feeds.at("docs");
+    for (int64_t r = 0; r < 2; ++r) {
+        int64_t start = 0;
+        for (int64_t i = 0; i < kT; ++i) {
+            for (int64_t at : bos[static_cast<size_t>(r)]) start = at == i ? i : start;
+            ds.set(r * kT + i, static_cast<double>(start));
         }
     }
+    check_template(g, feeds, 3);
 }
 
 }  // namespace pg

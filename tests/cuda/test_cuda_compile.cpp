@@ -63,18 +63,20 @@ void check_training_step(const Hyperparams& h, const std::vector<std::string>& a
 
 // q [B, H, T, D] and k, v [B, Hkv, T, D] in bf16 with the forward and the three gradients as
 // outputs: the graph of every flash-attention pass.
-Graph attention_passes(int64_t b, int64_t h, int64_t hkv, int64_t t, int64_t d) {
+Graph attention_passes(int64_t b, int64_t h, int64_t hkv, int64_t t, int64_t d, bool doc_mask) {
     namespace bd = build;
     Graph g;
     NodeId q = bd::input(g, "q", {b, h, t, d}, DType::bf16);
     NodeId k = bd::input(g, "k", {b, hkv, t, d}, DType::bf16);
     NodeId v = bd::input(g, "v", {b, hkv, t, d}, DType::bf16);
     NodeId dout = bd::input(g, "dout", {b, h, t, d}, DType::bf16);
+    NodeId docs = doc_mask ? bd::input(g, "docs", {b, t}, DType::i32) : kNoNode;
     double scale = 1.0 / std::sqrt(static_cast<double>(d));
-    NodeId out = bd::attention(g, q, k, v, scale);
+    NodeId out = bd::attention(g, q, k, v, scale, docs);
     NodeId delta = bd::reshape(g, bd::sum(g, bd::mul(g, bd::cast(g, dout, DType::f32), bd::cast(g, out, DType::f32)), {-1}),
                                {b, h, t});
-    std::vector<NodeId> ops = {q, k, v, dout, bd::attention_lse(g, q, k, v, scale), delta};
+    std::vector<NodeId> ops = {q, k, v, dout, bd::attention_lse(g, q, k, v, scale, docs), delta};
+    if (doc_mask) ops.push_back(docs);
     g.set_output("out", out);
     for (int64_t which = 0; which < 3; ++which)
         g.set_output(fmt::format("grad{}", which), bd::attention_grad(g, ops, scale, which));
@@ -86,9 +88,10 @@ Graph attention_passes(int64_t b, int64_t h, int64_t hkv, int64_t t, int64_t d) 
 TEST_CASE("cuda: the flash-attention template compiles for sm_90a and sm_80 at head dims 64 and 128, no spills") {
     PG_SKIP_UNLESS_NVRTC();
     for (const std::string arch : {"sm_90a", "sm_80"}) {
-        for (int64_t d : {64, 128}) {
-            // The baseline's shape per micro-step (64 sequences of 1024, 8 heads over 4 kv heads).
-            ExecPlan plan = compile_plan(attention_passes(64, 8, 4, 1024, d), cuda_target(arch));
+        for (auto [d, docs] : {std::pair{64, false}, {128, false}, {64, true}, {128, true}}) {
+            // The baseline's shape per micro-step (64 sequences of 1024, 8 heads over 4 kv heads),
+            // causal, and with document masking.
+            ExecPlan plan = compile_plan(attention_passes(64, 8, 4, 1024, d, docs), cuda_target(arch));
             std::vector<CudaKernelSource> sources;
             for (const PlanStep& st : plan.steps)
                 if (st.kind == PlanStep::Kind::Attention) sources.push_back(*st.cuda);

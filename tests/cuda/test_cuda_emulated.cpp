@@ -13,6 +13,8 @@
 #include "graph/build.h"
 #include "tests/cuda/cuda_emulator.h"
 #include "tests/cuda/cuda_test_util.h"
+#include "codegen/compile_plan.h"
+#include "tests/support/bf16_scatter_case.h"
 #include "tests/support/jit_check.h"
 #include "tests/support/op_cases.h"
 
@@ -90,6 +92,22 @@ TEST_CASE("cuda: emulated on the CPU, atomic scatter-add with many repeated indi
     NodeId idx = b::input(g, "idx", {20, 15}, DType::i64);
     NodeId src = b::mul(g, b::gather(g, table, idx), 3.0);
     check(g, b::add(g, b::scatter_add(g, idx, src, 8), 0.5), 1e-5);
+}
+
+TEST_CASE("cuda: emulated on the CPU, a bf16 embedding gradient accumulates in f32 (atomics and PG_DETERMINISTIC)") {
+    PG_SKIP_UNLESS_HOST_CXX();
+    testing::Bf16ScatterCase c = testing::bf16_scatter_case();
+    HostTensor want = interpret_all(c.graph, c.feeds).at(0);
+    CHECK(max_rel_error(testing::bf16_accumulated_grad(c), want) > 4 * c.tol);  // bf16 adds would fail
+    for (bool deterministic : {false, true}) {
+        Target t = cuda_target("sm_90a");
+        t.deterministic = deterministic;
+        INFO("deterministic ", deterministic);
+        for (const PlanStep& st : compile_plan(c.graph, t).steps)
+            if (st.cuda) CHECK(st.cuda->source.find("pg_atomic_add_bf16(&") == std::string::npos);
+        testing::EmulatedRun got = emulate_cuda(c.graph, c.feeds, t);
+        CHECK(max_rel_error(got.values.at(0), want) <= c.tol);
+    }
 }
 
 TEST_CASE("cuda: emulated on the CPU, SIMT GEMMs (64 and 128 tiles) with transposed and batched operands") {

@@ -420,6 +420,15 @@ TEST_CASE("autodiff: composite ops match finite differences, with and without de
         c.y = b::attention(c.g, q, k, v, 0.6);
         check_composite(c, "attention");
     }
+    SUBCASE("attention, causal GQA with document masking at BOS") {
+        Case c;
+        NodeId q = c.var("q", {2, 2, 5, 3});
+        NodeId k = c.var("k", {2, 1, 5, 3});
+        NodeId v = c.var("v", {2, 1, 5, 3});
+        NodeId docs = c.data("docs", {2, 5}, DType::i32, {0, 0, 2, 2, 4, 0, 1, 1, 1, 1});
+        c.y = b::attention(c.g, q, k, v, 0.6, docs);
+        check_composite(c, "attention, doc-masked");
+    }
     SUBCASE("attention with one value as q, k and v") {
         Case c;
         NodeId x = c.var("x", {2, 2, 3, 4});

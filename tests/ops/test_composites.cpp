@@ -119,9 +119,10 @@ V ref_rope(const V& x, const Shape& s, int64_t rot, double base) {
     return out;
 }
 
-// q [B, H, T, D], k and v [B, Hkv, T, D]; causal; head h reads kv head h / (H / Hkv).
+// q [B, H, T, D], k and v [B, Hkv, T, D]; causal; head h reads kv head h / (H / Hkv). With
+// doc_start [B, T] (not empty) query i of row b sees keys doc_start[b, i] <= j <= i only.
 V ref_attention(const V& q, const V& k, const V& v, int64_t bs, int64_t h, int64_t hkv, int64_t t,
-                int64_t d, double scale) {
+                int64_t d, double scale, const V& doc_start = {}) {
     V out(q.size(), 0.0);
     auto at = [](int64_t b, int64_t hh, int64_t nh, int64_t i, int64_t t, int64_t d) {
         return static_cast<size_t>(((b * nh + hh) * t + i) * d);
@@ -130,18 +131,19 @@ V ref_attention(const V& q, const V& k, const V& v, int64_t bs, int64_t h, int64
         for (int64_t hh = 0; hh < h; ++hh) {
             int64_t kvh = hh / (h / hkv);
             for (int64_t i = 0; i < t; ++i) {
-                V s(static_cast<size_t>(i + 1));
-                for (int64_t j = 0; j <= i; ++j) {
+                const auto j0 = doc_start.empty() ? 0 : static_cast<int64_t>(doc_start[static_cast<size_t>(b * t + i)]);
+                V s(static_cast<size_t>(i + 1 - j0));
+                for (int64_t j = j0; j <= i; ++j) {
                     double dot = 0;
                     for (int64_t e = 0; e < d; ++e)
                         dot += q[at(b, hh, h, i, t, d) + e] * k[at(b, kvh, hkv, j, t, d) + e];
-                    s[static_cast<size_t>(j)] = scale * dot;
+                    s[static_cast<size_t>(j - j0)] = scale * dot;
                 }
                 V p = ref_softmax(s, s.size(), false);
-                for (int64_t j = 0; j <= i; ++j)
+                for (int64_t j = j0; j <= i; ++j)
                     for (int64_t e = 0; e < d; ++e)
                         out[at(b, hh, h, i, t, d) + e] +=
-                            p[static_cast<size_t>(j)] * v[at(b, kvh, hkv, j, t, d) + e];
+                            p[static_cast<size_t>(j - j0)] * v[at(b, kvh, hkv, j, t, d) + e];
             }
         }
     return out;
@@ -239,6 +241,21 @@ TEST_CASE("composites: attention, causal with grouped-query heads") {
         V want = ref_attention(f.fed("q"), f.fed("k"), f.fed("v"), bs, h, hkv, t, d, scale);
         CHECK(normwise_error(f.eval(y), want) <= (dt == DType::f32 ? kF32Tol : kBf16Tol));
     }
+}
+
+TEST_CASE("composites: attention with document masking at BOS") {
+    const int64_t bs = 2, h = 2, hkv = 1, t = 7, d = 3;
+    // Row 0: documents [0, 2), [2, 3), [3, 7); row 1: a partial leading one [0, 4), then [4, 7).
+    const V docs = {0, 0, 2, 3, 3, 3, 3, 0, 0, 0, 0, 4, 4, 4};
+    Fixture f;
+    NodeId q = f.in("q", {bs, h, t, d}, DType::f32, random_values(bs * h * t * d, -2, 2, 12));
+    NodeId k = f.in("k", {bs, hkv, t, d}, DType::f32, random_values(bs * hkv * t * d, -2, 2, 13));
+    NodeId v = f.in("v", {bs, hkv, t, d}, DType::f32, random_values(bs * hkv * t * d, -2, 2, 14));
+    NodeId ds = f.in("docs", {bs, t}, DType::i32, docs);
+    V want = ref_attention(f.fed("q"), f.fed("k"), f.fed("v"), bs, h, hkv, t, d, 0.7, docs);
+    CHECK(normwise_error(f.eval(b::attention(f.g, q, k, v, 0.7, ds)), want) <= kF32Tol);
+    // The masking matters: plain causal attention differs from the masked reference.
+    CHECK(normwise_error(f.eval(b::attention(f.g, q, k, v, 0.7)), want) > 1e-2);
 }
 
 TEST_CASE("composites: decompose leaves only primitives and keeps values") {

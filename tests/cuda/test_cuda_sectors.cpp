@@ -1,0 +1,94 @@
+// Global sectors per request in the host emulation (EmulateOptions::global_sectors,
+// tests/cuda/cuda_host_shim.h): a contiguous elementwise kernel is fully coalesced (every sector
+// it touches is used whole: bytes == 32 x sectors), while a transpose, whose lanes read (or write)
+// 4-byte elements a row apart, touches a sector per lane on one side: the count must see the
+// difference, and the perf model (apply_sector_efficiency) charges the transpose's bytes divided
+// by its measured efficiency. Counting only observes: the tiny GPT micro-step's values are the
+// same bit for bit with and without it (its least efficient kernels are printed).
+#include <doctest/doctest.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "codegen/compile_plan.h"
+#include "codegen/perf_model.h"
+#include "frontend/train/step_graphs.h"
+#include "graph/build.h"
+#include "tests/cuda/cuda_emulator.h"
+#include "tests/support/jit_check.h"
+#include "tests/support/skip.h"
+#include "tests/support/training_configs.h"
+
+namespace pg {
+namespace {
+namespace b = build;
+
+// The traffic of the one kernel of g's plan (fused), emulated with sector counting.
+testing::GlobalTraffic traffic_of(const Graph& g) {
+    testing::EmulatedRun run =
+        testing::emulate_cuda(g, testing::random_feeds(g, 1), cuda_target("sm_90a"), {.global_sectors = true});
+    REQUIRE(run.global.size() == 1);
+    const testing::GlobalTraffic& t = run.global[0];
+    MESSAGE(t.kernel, ": ", t.requests, " requests, ", t.sectors, " sectors, ", t.bytes, " bytes (",
+            t.sectors_per_request(), " sectors per request, efficiency ", t.efficiency(), ")");
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("cuda sectors: a contiguous elementwise kernel is coalesced, a transpose is not") {
+    if (std::string why = testing::host_compiler_missing(); !why.empty()) PG_SKIP(why);
+    if (std::string why = testing::sector_counting_missing(); !why.empty()) PG_SKIP(why);
+    Graph ew;
+    NodeId x = b::param(ew, "x", {64, 256});
+    ew.set_output("y", b::add(ew, b::mul(ew, x, 2.0), 1.0));
+    testing::GlobalTraffic e = traffic_of(ew);
+    CHECK(e.requests > 0);
+    CHECK(e.bytes == 32 * e.sectors);  // every sector used whole
+    Graph tr;
+    NodeId xt = b::param(tr, "x", {64, 256});
+    tr.set_output("y", b::add(tr, b::transpose(tr, xt, 0, 1), 1.0));
+    testing::GlobalTraffic t = traffic_of(tr);
+    // One side of the transpose is strided by a row (1 KiB or 256 B): up to 8x the sectors.
+    CHECK(t.efficiency() < 0.75);
+    // The perf model with the measured efficiency: the transpose moves bytes / efficiency.
+    const GpuPeaks& h100 = gpu_peaks("h100");
+    StepEstimate est = estimate_plan(compile_plan(tr, cuda_target("sm_90a")), h100);
+    REQUIRE(est.kernels.size() == 1);
+    const double bytes = est.kernels[0].work.bytes, total = est.seconds;
+    apply_sector_efficiency(est, {{t.kernel, t.efficiency()}}, h100);
+    CHECK(est.kernels[0].work.bytes == doctest::Approx(bytes / t.efficiency()));
+    CHECK(est.kernels[0].sector_efficiency == t.efficiency());
+    CHECK(est.kernels[0].memory_seconds == doctest::Approx(bytes / t.efficiency() / h100.hbm_bytes_per_s));
+    CHECK(est.seconds == doctest::Approx(est.kernels[0].seconds));  // one kernel: the step is its time
+    CHECK(est.seconds > total);
+    CHECK(est.bytes == doctest::Approx(bytes / t.efficiency()));
+}
+
+TEST_CASE("cuda sectors: counting leaves the tiny GPT micro-step's values unchanged; its kernels' sectors") {
+    if (std::string why = testing::host_compiler_missing(); !why.empty()) PG_SKIP(why);
+    if (std::string why = testing::sector_counting_missing(); !why.empty()) PG_SKIP(why);
+    TrainingGraphs step = build_training_graphs(testing::tiny_training());
+    const Graph& g = *step.micro.graph;
+    Feeds feeds = step.micro.params->initialize(1337);
+    Feeds rnd = testing::random_feeds(g, 5, 96);
+    feeds["ids"] = rnd["ids"];
+    feeds["targets"] = rnd["targets"];
+    const Target t = cuda_target("sm_90a");
+    testing::EmulatedRun plain = testing::emulate_cuda(g, feeds, t);
+    testing::EmulatedRun counted = testing::emulate_cuda(g, feeds, t, {.global_sectors = true});
+    REQUIRE(plain.values.size() == counted.values.size());
+    for (size_t i = 0; i < plain.values.size(); ++i)  // the hooks only observe
+        CHECK(std::memcmp(plain.values[i].data(), counted.values[i].data(), plain.values[i].bytes.size()) == 0);
+    std::vector<testing::GlobalTraffic> worst = counted.global;
+    std::sort(worst.begin(), worst.end(), [](const auto& a, const auto& b) { return a.efficiency() < b.efficiency(); });
+    std::string table;
+    for (size_t i = 0; i < std::min<size_t>(worst.size(), 12); ++i)
+        table += fmt::format("\n  {:<28} {:>8} requests {:>6.2f} sectors/request efficiency {:.3f}", worst[i].kernel,
+                             worst[i].requests, worst[i].sectors_per_request(), worst[i].efficiency());
+    MESSAGE(counted.global.size(), " launches; the least efficient:", table);
+}
+
+}  // namespace pg
