@@ -20,6 +20,7 @@
 #include "codegen/workload.h"
 #include "ops/attention/attention_cuda.h"
 #include "ops/gemm/gemm_cuda.h"
+#include "ops/gemm/shared_memory.h"
 
 namespace pg {
 
@@ -74,7 +75,7 @@ CudaKernelSource render_gemm(const PlanStep& st, const gemm::GemmConfig& c) {
     CudaKernelSource k;
     k.name = st.name;
     k.source = gemm::gemm_cuda_source(p, c, entry);
-    k.launches = {{entry, gemm::gemm_grid(p, c), c.threads()}};
+    k.launches = {{entry, gemm::gemm_grid(p, c), c.threads(), c.dynamic_shared_bytes()}};
     k.mapping = fmt::format("gemm {} {}x{}x{} batch {}", c.to_string(), p.m, p.n, p.k, p.batch());
     return k;
 }
@@ -132,6 +133,7 @@ PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const
         if (t.kind == TargetKind::Cpu) configure(st, t, CpuGemmConfig{});
         if (t.kind == TargetKind::Cuda) {
             configure(st, t, gemm::choose_gemm_config(*st.gemm));
+            gemm::check_shared_memory(std::get<gemm::GemmConfig>(st.config), t.arch);
             st.cuda = render_cuda_step(st, st.config);
         }
         return st;

@@ -17,6 +17,8 @@ struct CudaLaunch {
     std::string entry;                      // extern "C" __global__ function in the module
     std::array<int64_t, 3> grid = {1, 1, 1};
     int block = 256;                        // threads per block (1-D)
+    int smem = 0;                           // dynamic shared memory per block, bytes (the runtime
+                                            // opts the kernel in above 48 KiB)
 };
 
 struct CudaKernelSource {

@@ -6,7 +6,8 @@
 // __syncthreads per k-tile orders everything (stages = 2; stages = 1 adds a second barrier).
 //
 // MMA (bf16/f16) is a cp.async pipeline of `stages` shared-memory buffers (stages - 1 k-tiles in
-// flight while one multiplies; 3 stages of 128x128x32 fill the 48 KB of static shared memory).
+// flight while one multiplies) in dynamic shared memory: 4 stages of 128x128x32 take 64 KiB, above
+// the 48 KiB a kernel may declare statically (GemmConfig::dynamic_shared_bytes, shared_memory.h).
 // Each operand tile is kept in its memory order (rows = its non-contiguous dimension), copied
 // global -> shared in 16-byte chunks by cp.async (zero-filled past the edges), and read into
 // mma fragments by ldmatrix: as stored when the operand is k-contiguous, with ldmatrix.trans
@@ -308,8 +309,16 @@ __device__ __forceinline__ void multiply_stage(float (*acc)[NI][4], const pg_u16
 }
 
 __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B) {
-    __shared__ __align__(128) pg_u16 As[STAGES][BM * BK];
-    __shared__ __align__(128) pg_u16 Bs[STAGES][BN * BK];
+    // The stages live in dynamic shared memory (the launch passes STAGES * (BM + BN) * BK * 2
+    // bytes; above 48 KiB the runtime opts the kernel in first): A's stages, then B's.
+#ifdef __CUDA_ARCH__
+    extern __shared__ __align__(128) pg_u16 pg_dynamic_smem[];
+    pg_u16* smem = pg_dynamic_smem;
+#else
+    pg_u16* smem = static_cast<pg_u16*>(pg_emu_dynamic_smem(STAGES * (BM + BN) * BK * 2));
+#endif
+    pg_u16 (*As)[BM * BK] = reinterpret_cast<pg_u16 (*)[BM * BK]>(smem);
+    pg_u16 (*Bs)[BN * BK] = reinterpret_cast<pg_u16 (*)[BN * BK]>(smem + STAGES * BM * BK);
     const int warp = (int)threadIdx.x >> 5, lane = (int)threadIdx.x & 31;
     const int wm = warp / WARPS_N, wn = warp % WARPS_N, g = lane >> 2, t4 = lane & 3;
     for (long long bz = blockIdx.z; bz < BATCH; bz += gridDim.z) {

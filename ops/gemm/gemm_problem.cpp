@@ -40,6 +40,11 @@ std::string GemmConfig::to_string() const {
                        warps_n, stages);
 }
 
+int GemmConfig::shared_bytes() const {
+    if (kind == GemmKind::Simt) return stages * tile_k * (tile_m + 4 + tile_n + 4) * 4;  // gemm_cuda.cpp's As, Bs
+    return stages * (tile_m + tile_n) * tile_k * 2;
+}
+
 void GemmConfig::validate() const {
     PG_ASSERT(stages >= 1 && stages <= (kind == GemmKind::Simt ? 2 : 4), "GEMM stages {}", stages);
     if (kind == GemmKind::Simt) {
@@ -74,7 +79,8 @@ GemmConfig choose_gemm_config(const GemmProblem& p, int sm_count) {
         c.warps_n = big ? 4 : 2;
     }
     // SIMT: double buffering through registers. MMA: three cp.async stages, two k-tiles in flight
-    // behind the one multiplying; 3 x (128 + 128) x 32 bf16 = 48 KB, the static shared-memory limit.
+    // behind the one multiplying; 3 x (128 + 128) x 32 bf16 = 48 KB. Four stages (64 KB, in dynamic
+    // shared memory) are in the tuner's space; not the default before a GPU has measured them.
     c.stages = p.dtype == DType::f32 ? 2 : 3;
     c.validate();
     return c;

@@ -38,7 +38,8 @@ enum class GemmKind { Simt, Mma };
 
 // Shared-memory tiles of tile_m x tile_k (A) and tile_k x tile_n (B), `stages` of them (2 =
 // double buffering: the next tile loads while the current one multiplies; MMA up to 4, a cp.async
-// pipeline with stages - 1 tiles in flight); warps_m x warps_n
+// pipeline with stages - 1 tiles in flight, its tiles in dynamic shared memory, so 4 stages of
+// 128x128x32 (64 KiB) fit where the architecture allows, shared_memory.h); warps_m x warps_n
 // warps per block. Simt: f32 FMA with a 16 x 16 thread grid, each thread a (tile_m/16) x
 // (tile_n/16) micro-tile. Mma: bf16/f16 tensor-core mma.sync m16n8k16 with f32 accumulators,
 // each warp a (tile_m/warps_m) x (tile_n/warps_n) tile.
@@ -49,6 +50,11 @@ struct GemmConfig {
     int stages = 2;
 
     int threads() const { return 32 * warps_m * warps_n; }
+    // Bytes of shared memory the tiles take: f32 padded rows (SIMT, static) or 16-bit operands (MMA).
+    int shared_bytes() const;
+    // What the launch passes as dynamic shared memory: the MMA tiles; 0 for SIMT (static, at most
+    // 2 x 16 x (128 + 4) x 4 x 2 = 33 KiB).
+    int dynamic_shared_bytes() const { return kind == GemmKind::Mma ? shared_bytes() : 0; }
     std::string to_string() const;  // "mma 128x128x32 w2x4 s2"
     void validate() const;
     bool operator==(const GemmConfig&) const = default;

@@ -17,13 +17,14 @@
 #include "codegen/compile_plan.h"
 #include "codegen/cuda/cuda_expr.h"
 #include "codegen/cuda/cuda_prelude.h"
+#include "ops/gemm/shared_memory.h"
 
 namespace pg::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-using LaunchFn = void (*)(void (*)(void**), void**, unsigned, unsigned, unsigned, unsigned, int);
+using LaunchFn = void (*)(void (*)(void**), void**, unsigned, unsigned, unsigned, unsigned, int, unsigned);
 using EntryFn = void (*)(void**);
 
 // Grid-stride kernels run on at most this many blocks: enough to exercise the strides.
@@ -138,14 +139,19 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& t
             std::array<int64_t, 3> grid = l.grid;
             bool templated = k.kernel_kind == KernelKind::Gemm || k.kernel_kind == KernelKind::Attention;
             if (!templated) grid[0] = std::min(grid[0], kMaxEmulatedBlocks);  // templates cover their grid
+            PG_ASSERT(l.smem <= gemm::shared_memory_optin_bytes(target.arch), "{} asks for {} B of dynamic shared memory",
+                      l.entry, l.smem);
             launch(fn, args.data(), static_cast<unsigned>(grid[0]), static_cast<unsigned>(grid[1]),
-                   static_cast<unsigned>(grid[2]), static_cast<unsigned>(l.block), concurrent(*k.cuda, i));
+                   static_cast<unsigned>(grid[2]), static_cast<unsigned>(l.block), concurrent(*k.cuda, i),
+                   static_cast<unsigned>(l.smem));
             ++run.launches;
         }
         ++run.kernels;
     }
     run.smem_phases = *static_cast<long long*>(dlsym(module.handle, "pg_emu_smem_phases"));
     run.smem_wavefronts = *static_cast<long long*>(dlsym(module.handle, "pg_emu_smem_wavefronts"));
+    const long long short_smem = *static_cast<long long*>(dlsym(module.handle, "pg_emu_smem_short"));
+    PG_ASSERT(short_smem == 0, "{} blocks used more dynamic shared memory than their launch passed", short_smem);
     auto value_of = [&](NodeId id) {
         const Node& n = g[id];
         HostTensor t(n.dtype, n.shape);
