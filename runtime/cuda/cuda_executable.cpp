@@ -37,6 +37,14 @@ struct CudaExecutable::Step {
 struct CudaExecutable::Variant {
     std::unique_ptr<CudaModule> module;
     std::vector<Step> launches;
+    CudaDevice* device = nullptr;
+    DevicePtr workspace = 0;  // the candidate's own split-K workspace (the plan's arena has one for its config only)
+    Variant() = default;
+    Variant(const Variant&) = delete;
+    Variant& operator=(const Variant&) = delete;
+    ~Variant() {
+        if (workspace) device->free(workspace);
+    }
 };
 
 namespace {
@@ -69,6 +77,7 @@ CudaExecutable::~CudaExecutable() {
 void CudaExecutable::add_replay_steps(const PlanStep& ps, const CudaProgram& program, size_t& source_index) {
     std::vector<DevicePtr> args;
     for (NodeId id : ps.buffers) args.push_back(address(id));
+    if (ps.cuda && ps.cuda->workspace_bytes > 0) args.push_back(arena_address(ps.workspace_offset));
     if (!ps.cuda) {  // copies, fills, collectives
         Step st;
         st.kind = ps.kind == PlanStep::Kind::Copy ? Step::Copy : ps.kind == PlanStep::Kind::Zero ? Step::Zero : Step::Complete;
@@ -216,6 +225,8 @@ void CudaExecutable::run_step(size_t i, const KernelConfig& config) {
         std::unique_ptr<CudaProgram> program = CudaProgram::compile({src}, {plan_.target.arch, true});
         variant = std::make_unique<Variant>();
         variant->module = std::make_unique<CudaModule>(device_, program->cubin(0));
+        variant->device = &device_;
+        if (src.workspace_bytes > 0) variant->workspace = device_.alloc(static_cast<size_t>(src.workspace_bytes));
         for (const CudaLaunch& l : src.launches) {
             Step st;
             st.function = variant->module->function(l.entry);
@@ -224,6 +235,7 @@ void CudaExecutable::run_step(size_t i, const KernelConfig& config) {
             st.smem = l.smem;
             if (l.smem > 0) device_.allow_dynamic_shared(st.function, l.smem, ps.name + " (tuning candidate)");
             for (NodeId id : ps.buffers) st.args.push_back(address(id));
+            if (variant->workspace) st.args.push_back(variant->workspace);
             variant->launches.push_back(std::move(st));
         }
         for (Step& st : variant->launches)

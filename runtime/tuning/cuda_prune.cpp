@@ -29,7 +29,7 @@ std::vector<KernelConfig> gemm_space(const PlanStep& st) {
                 for (auto [wm, wn] : mma ? std::vector<std::pair<int, int>>{{2, 4}, {4, 2}, {2, 2}}
                                          : std::vector<std::pair<int, int>>{{2, 4}})
                     for (int stages : mma ? std::vector<int>{2, 3, 4} : std::vector<int>{1, 2}) {
-                        gemm::GemmConfig c{heuristic.kind, tm, tn, tk, wm, wn, stages};
+                        gemm::GemmConfig c{heuristic.kind, tm, tn, tk, wm, wn, stages, heuristic.split_k};
                         try {
                             c.validate();
                         } catch (const InternalError&) {
@@ -37,6 +37,12 @@ std::vector<KernelConfig> gemm_space(const PlanStep& st) {
                         }
                         if (!(c == heuristic)) out.push_back(c);
                     }
+    // Split-K: the heuristic's tiles with 1 to 16 slices, each slice at least one k-tile.
+    for (int split = 1; split <= gemm::kMaxSplitK; split *= 2) {
+        gemm::GemmConfig c = heuristic;
+        c.split_k = split;
+        if (!(c == heuristic) && split <= (st.gemm->k + c.tile_k - 1) / c.tile_k) out.push_back(c);
+    }
     return out;
 }
 

@@ -10,7 +10,8 @@
 //
 //   Gemm step   gemm::GemmConfig: the template's kind for the dtype (SIMT f32, MMA bf16/f16), tiles
 //               64/128 x 64/128, tile_k (SIMT 8/16, MMA 32/64), warps 2x4/4x2/2x2 (MMA), stages
-//               (SIMT 1/2, MMA 2/3/4: 4 x 128x128x32 = 64 KiB of dynamic shared memory)
+//               (SIMT 1/2, MMA 2/3/4: 4 x 128x128x32 = 64 KiB of dynamic shared memory), all with
+//               the heuristic's split-K; then the heuristic's tiles with split_k 1/2/4/8/16
 //   Loop step   cuda::MappingConfig: block threads 128/256/512, vector width 1/4, the warp/block
 //               switch at 256/1024/4096 points
 #pragma once

@@ -73,6 +73,7 @@ std::string translation_unit(const ExecPlan& plan) {
             std::string args;
             for (size_t i = 0; i < k.buffers.size(); ++i)
                 args += fmt::format("{}({}*)a[{}]", i ? ", " : "", cuda::memory_type(g[k.buffers[i]].dtype), i);
+            if (k.cuda->workspace_bytes > 0) args += fmt::format(", (float*)a[{}]", k.buffers.size());
             tu += fmt::format("extern \"C\" void pg_emu_{}(void** a) {{ {}({}); }}\n", l.entry, l.entry, args);
         }
     }
@@ -132,6 +133,10 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& t
         std::vector<void*> args;
         for (NodeId id : k.buffers) args.push_back(buffer_of(id).data.get());
         if (!k.cuda) continue;  // updates (copies, zero fills) are read from their values below
+        // A workspace of its own per step, filled with NaNs: a partial read before it is written shows.
+        Buffer workspace = make_buffer(static_cast<size_t>(k.cuda->workspace_bytes));
+        std::memset(workspace.data.get(), 0xff, workspace.bytes);
+        if (k.cuda->workspace_bytes > 0) args.push_back(workspace.data.get());
         for (size_t i = 0; i < k.cuda->launches.size(); ++i) {
             const CudaLaunch& l = k.cuda->launches[i];
             auto fn = reinterpret_cast<EntryFn>(dlsym(module.handle, ("pg_emu_" + l.entry).c_str()));

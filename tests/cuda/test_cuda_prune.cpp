@@ -67,6 +67,33 @@ TEST_CASE("cuda: 4 stages of 128 x 128 x 32 MMA tiles compile for sm_90a and sm_
     }
 }
 
+TEST_CASE("cuda: split-K GEMMs (product and reduction entries) compile for sm_90a and sm_80 without spills") {
+    PG_SKIP_UNLESS_NVRTC();
+    Graph g;  // the baseline's dW = X^T dY of the MLP projection at 8,192 tokens
+    NodeId x = b::param(g, "x", {8192, 512}, DType::bf16);
+    NodeId dy = b::param(g, "dy", {8192, 1024}, DType::bf16);
+    g.set_output("dw", b::matmul(g, b::transpose(g, x, 0, 1), dy));
+    Target t = cuda_target("sm_90a");
+    ExecPlan plan = compile_plan(g, t);
+    const PlanStep& st = step_of(plan, PlanStep::Kind::Gemm);
+    CHECK(std::get<gemm::GemmConfig>(st.config).split_k == 2);  // 32 tiles, 8,192 / 4,096 = 2 slices
+    gemm::GemmConfig split8 = std::get<gemm::GemmConfig>(st.config);
+    split8.split_k = 8;
+    for (const char* arch : {"sm_90a", "sm_80"}) {
+        std::vector<CudaCandidate> c = prune_by_compile(st, {st.config, KernelConfig{split8}}, arch);
+        REQUIRE(c.size() == 2);
+        for (const CudaCandidate& one : c) {
+            INFO(arch, " ", config_string(one.config), ": ", one.why, ", ", one.registers, " registers");
+            CHECK(one.spill_bytes == 0);
+            CHECK(one.why.find("nvrtc") == std::string::npos);
+        }
+    }
+    // The search space varies the slices of the heuristic's tiles.
+    int splits = 0;
+    for (const KernelConfig& c : cuda_search_space(st)) splits += std::get<gemm::GemmConfig>(c).split_k != 2;
+    CHECK(splits == 4);  // 1, 4, 8, 16
+}
+
 TEST_CASE("cuda: mapping candidates with equal sources compile once") {
     PG_SKIP_UNLESS_NVRTC();
     Graph g;
