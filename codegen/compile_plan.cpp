@@ -20,6 +20,7 @@
 #include "codegen/workload.h"
 #include "ops/attention/attention_cuda.h"
 #include "ops/gemm/gemm_cuda.h"
+#include "ops/gemm/shared_memory.h"
 
 namespace pg {
 
@@ -66,6 +67,10 @@ gemm::GemmProblem gemm_problem(const Graph& g, const Schedule& s, NodeId root, N
     return p;
 }
 
+// The SM count the GEMM heuristic plans for (H100 SXM: 132; split-K slices and tile sizes are
+// chosen to fill them once). Plans do not depend on the device they run on.
+constexpr int kH100Sms = 132;
+
 // The GEMM template instance of a Gemm step; its entry is named after the instance's own text,
 // so equal GEMMs share one compile.
 CudaKernelSource render_gemm(const PlanStep& st, const gemm::GemmConfig& c) {
@@ -74,8 +79,13 @@ CudaKernelSource render_gemm(const PlanStep& st, const gemm::GemmConfig& c) {
     CudaKernelSource k;
     k.name = st.name;
     k.source = gemm::gemm_cuda_source(p, c, entry);
-    k.launches = {{entry, gemm::gemm_grid(p, c), c.threads()}};
+    k.launches = {{entry, gemm::gemm_grid(p, c), c.threads(), c.dynamic_shared_bytes()}};
     k.mapping = fmt::format("gemm {} {}x{}x{} batch {}", c.to_string(), p.m, p.n, p.k, p.batch());
+    if (c.split_k > 1) {
+        k.launches.push_back({entry + "_reduce", gemm::gemm_reduce_grid(p), gemm::kReduceThreads, 0});
+        k.mapping += fmt::format("; reduce {} slices", c.split_k);
+        k.workspace_bytes = gemm::gemm_workspace_bytes(p, c);
+    }
     return k;
 }
 
@@ -131,7 +141,8 @@ PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const
         st.workload = gemm_workload(*st.gemm);
         if (t.kind == TargetKind::Cpu) configure(st, t, CpuGemmConfig{});
         if (t.kind == TargetKind::Cuda) {
-            configure(st, t, gemm::choose_gemm_config(*st.gemm));
+            configure(st, t, gemm::choose_gemm_config(*st.gemm, kH100Sms, t.gemm_split_k));
+            gemm::check_shared_memory(std::get<gemm::GemmConfig>(st.config), t.arch);
             st.cuda = render_cuda_step(st, st.config);
         }
         return st;
@@ -193,9 +204,17 @@ void plan_arena(ExecPlan& p) {
         lifetimes.push_back({node_bytes(g[i]), first[i], std::max(last[i], first[i])});
         lifetime_node.push_back(i);
     }
+    std::vector<size_t> workspace_step;  // steps with a workspace: live during their own step only
+    for (size_t pos = 0; pos < p.steps.size(); ++pos) {
+        if (!p.steps[pos].cuda || p.steps[pos].cuda->workspace_bytes == 0) continue;
+        lifetimes.push_back({p.steps[pos].cuda->workspace_bytes, static_cast<int>(pos), static_cast<int>(pos)});
+        workspace_step.push_back(pos);
+    }
     MemoryPlan mp = plan_memory(lifetimes);
     p.arena_offset.assign(static_cast<size_t>(g.size()), -1);
-    for (size_t i = 0; i < lifetimes.size(); ++i) p.arena_offset[lifetime_node[i]] = mp.offsets[i];
+    for (size_t i = 0; i < lifetime_node.size(); ++i) p.arena_offset[lifetime_node[i]] = mp.offsets[i];
+    for (size_t i = 0; i < workspace_step.size(); ++i)
+        p.steps[workspace_step[i]].workspace_offset = mp.offsets[lifetime_node.size() + i];
     p.arena_bytes = mp.arena_bytes;
     p.naive_bytes = mp.naive_bytes;
 }

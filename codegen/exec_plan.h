@@ -60,6 +60,7 @@ struct PlanStep {
     std::optional<gemm::GemmProblem> gemm;   // Gemm: shapes, transposes, strided batch views
     std::optional<attn::AttentionProblem> attention;  // Attention
     std::optional<CudaKernelSource> cuda;    // CUDA target: Kernel and Gemm steps
+    int64_t workspace_offset = -1;           // the arena offset of cuda->workspace_bytes (if any)
     int64_t copy_bytes = 0;                  // Copy and Zero; Collective: the bucket's bytes
     int issue_after = -1;                    // Collective
     UpdateCollective collective = UpdateCollective::None;  // Collective

@@ -5,10 +5,12 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <variant>
 
 #include "base/error.h"
+#include "ops/gemm/gemm_cuda.h"
 
 namespace pg {
 namespace {
@@ -23,10 +25,14 @@ namespace {
 // Launch overhead: kernel nodes of a replayed CUDA graph start ~1-2 us apart (launch latency plus
 // the ramp-up and drain of a small grid); 2 us is an assumption to be replaced by pgolf bench's
 // measurement. (Eager launches cost 7-9 us each on the host, perf-anchors.md's NVIDIA/Fuser #3507.)
+// SMs: 132 on both SXM boards (datasheets). Load latency: 500 ns is an ASSUMED figure for a global
+// load under a GEMM's traffic (L2 hits are faster, DRAM misses under load slower); it only sets
+// how many cp.async stages the model thinks hide it (gemm_efficiency), to be replaced by a
+// measurement on a GPU.
 const std::vector<GpuPeaks>& gpu_table() {
     static const std::vector<GpuPeaks> table = {
-        {"h100", "NVIDIA H100 SXM5 80 GB", 989.4e12, 66.9e12, 3.35e12, 2e-6},
-        {"h200", "NVIDIA H200 SXM 141 GB", 989.4e12, 66.9e12, 4.8e12, 2e-6},
+        {"h100", "NVIDIA H100 SXM5 80 GB", 989.4e12, 66.9e12, 3.35e12, 2e-6, 132, 500e-9},
+        {"h200", "NVIDIA H200 SXM 141 GB", 989.4e12, 66.9e12, 4.8e12, 2e-6, 132, 500e-9},
     };
     return table;
 }
@@ -92,11 +98,14 @@ bool uses_tensor_cores(const PlanStep& st) {
 
 int launches_of(const PlanStep& st) { return st.cuda ? std::max<int>(1, static_cast<int>(st.cuda->launches.size())) : 1; }
 
-KernelWork step_work(const PlanStep& st) {
+KernelWork step_work(const PlanStep& st, const GpuPeaks& gpu) {
     KernelWork w;
     if (st.kind == PlanStep::Kind::Copy) w.bytes = 2.0 * static_cast<double>(st.copy_bytes);
     if (st.kind == PlanStep::Kind::Zero) w.bytes = static_cast<double>(st.copy_bytes);
-    if (st.kind == PlanStep::Kind::Gemm) w = gemm_work(st.gemm.value(), uses_tensor_cores(st));
+    if (st.kind == PlanStep::Kind::Gemm) {
+        const auto* c = std::get_if<gemm::GemmConfig>(&st.config);
+        w = c ? gemm_work(st.gemm.value(), *c, gpu) : gemm_work(st.gemm.value(), uses_tensor_cores(st));
+    }
     if (st.kind == PlanStep::Kind::Kernel) w = loop_work(st.kir.value());
     if (st.kind == PlanStep::Kind::Attention) w = attention_work(st.attention.value());
     w.launches = launches_of(st);
@@ -156,11 +165,45 @@ KernelWork gemm_work(const gemm::GemmProblem& p, bool tensor_cores) {
     return w;
 }
 
+KernelWork gemm_work(const gemm::GemmProblem& p, const gemm::GemmConfig& c, const GpuPeaks& gpu) {
+    KernelWork w = gemm_work(p, c.kind == gemm::GemmKind::Mma);
+    w.bytes += 2.0 * static_cast<double>(gemm::gemm_workspace_bytes(p, c));  // partials out, then back in
+    w.efficiency = gemm_efficiency(p, c, gpu);
+    return w;
+}
+
+// Two limits on the fraction of the peak a GEMM's blocks reach (the product of both):
+//  waves: blocks = output tiles x split-K slices run in ceil(blocks / SMs) waves; the idle SMs of
+//    the last wave are lost. The baseline's dW of 512 x 512 (K = 65,536) is 16 blocks of 128 x 128:
+//    16 of 132 SMs busy (12%); split 8 ways, 128 blocks (97%).
+//  pipeline: each k-tile waits for its loads, issued stages - 1 k-tiles ahead, so a block spends at
+//    least load latency / (stages - 1) per k-tile; r resident blocks per SM overlap theirs. r = the
+//    blocks per SM of the grid, at most 65,536 registers / (threads x 160): the 128 x 128 MMA
+//    instance takes 154 registers per thread (ptxas, sm_90a), so one 256-thread block per SM.
+//    With 500 ns of latency, 128 x 128 x 32 k-tiles (140 ns at the H100's peak per SM:
+//    2 x 128 x 128 x 32 / (989.4 T / 132)) reach 2 x 140 / 500 = 56% with 3 stages, 84% with 4.
+double gemm_efficiency(const gemm::GemmProblem& p, const gemm::GemmConfig& c, const GpuPeaks& gpu) {
+    const double tiles = static_cast<double>(((p.m + c.tile_m - 1) / c.tile_m) * ((p.n + c.tile_n - 1) / c.tile_n) * p.batch());
+    const double blocks = tiles * c.split_k, sms = gpu.sm_count;
+    const double waves = std::ceil(blocks / sms);
+    const double wave_use = blocks / (waves * sms);
+    const bool mma = c.kind == gemm::GemmKind::Mma;
+    const double peak_per_sm = (mma ? gpu.tensor_flops : gpu.simt_flops) / sms;
+    const double tile_seconds = 2.0 * c.tile_m * c.tile_n * c.tile_k / peak_per_sm;
+    const double resident = std::clamp(std::floor(65536.0 / (c.threads() * 160.0)), 1.0, std::ceil(blocks / sms));
+    const double in_flight = std::max(1, c.stages - 1) * resident;
+    const double pipeline = gpu.load_latency_seconds > 0
+                                ? std::min(1.0, in_flight * tile_seconds / gpu.load_latency_seconds)
+                                : 1.0;
+    return wave_use * pipeline;
+}
+
 KernelEstimate estimate_kernel(std::string name, std::string kind, const KernelWork& w, const GpuPeaks& gpu) {
     KernelEstimate e{std::move(name), std::move(kind), w};
     // Non-FMA ops issue one per lane per cycle: half the FMA-counting peak (see the header).
-    e.compute_seconds = w.tensor_flops / gpu.tensor_flops + w.simt_fma_flops / gpu.simt_flops +
-                        w.simt_ops / (gpu.simt_flops / 2);
+    e.compute_seconds = (w.tensor_flops / gpu.tensor_flops + w.simt_fma_flops / gpu.simt_flops +
+                         w.simt_ops / (gpu.simt_flops / 2)) /
+                        w.efficiency;
     e.memory_seconds = w.bytes / gpu.hbm_bytes_per_s;
     e.seconds = std::max(e.compute_seconds, e.memory_seconds) + w.launches * gpu.launch_seconds;
     return e;
@@ -170,7 +213,7 @@ StepEstimate estimate_plan(const ExecPlan& plan, const GpuPeaks& gpu) {
     StepEstimate s;
     s.gpu = gpu.name;
     for (const PlanStep& st : plan.steps) {
-        KernelEstimate e = estimate_kernel(st.name, kind_name(st), step_work(st), gpu);
+        KernelEstimate e = estimate_kernel(st.name, kind_name(st), step_work(st, gpu), gpu);
         s.seconds += e.seconds;
         s.tensor_flops += e.work.tensor_flops;
         s.simt_flops += e.work.simt_flops();

@@ -2,16 +2,19 @@
 // by unit (tensor-core FLOPs, SIMT FLOPs) and the global-memory bytes it must move, and an
 // estimated time on a named GPU.
 //
-// It is an ESTIMATE, a roofline: time = max(tensor FLOPs / tensor peak + SIMT FLOPs / SIMT peak,
-// bytes / HBM bandwidth) + launches x launch overhead. It assumes every kernel reaches its unit's
-// peak and reads each buffer once (perfect caching of re-reads and broadcasts, no wasted sectors),
-// so it is a lower bound on what the generated code can achieve; bank conflicts, occupancy, tail
-// effects, atomics and 64-bit index arithmetic are not modelled. Measured times (pgolf bench on a
-// GPU) keep it honest.
+// It is an ESTIMATE, a roofline: time = max((tensor FLOPs / tensor peak + SIMT FLOPs / SIMT peak)
+// / efficiency, bytes / HBM bandwidth) + launches x launch overhead. It assumes every kernel reads
+// each buffer once (perfect caching of re-reads and broadcasts, no wasted sectors) and, but for
+// GEMMs, reaches its unit's peak (efficiency 1); bank conflicts, occupancy, tail effects, atomics
+// and 64-bit index arithmetic are not modelled there. Measured times (pgolf bench on a GPU) keep
+// it honest.
 //
 // What counts:
 //   Gemm step    2*m*n*k*batch FLOPs, on tensor cores when its configuration is an mma.sync one
-//                (bf16/f16 operands), else SIMT FMAs; bytes = A + B + C once each.
+//                (bf16/f16 operands), else SIMT FMAs; bytes = A + B + C once each, plus the split-K
+//                workspace written and read back; efficiency = gemm_efficiency (its blocks' waves
+//                over the SMs and its cp.async pipeline's latency hiding), one launch more with
+//                split-K (the reduction).
 //   Loop/Scatter one FLOP per Compute expression (an add, a cast, an exp) or accumulator update
 //                per innermost iteration, at half the SIMT FMA peak (one instruction per lane
 //                per cycle, where the peak counts an FMA as two); bytes = every buffer the kernel
@@ -46,6 +49,8 @@ struct GpuPeaks {
     double simt_flops = 0;          // f32 FMA FLOP/s of the CUDA cores (an FMA counts 2)
     double hbm_bytes_per_s = 0;     // global-memory bandwidth
     double launch_seconds = 0;      // per kernel launch inside a CUDA graph (assumed)
+    int sm_count = 132;             // streaming multiprocessors
+    double load_latency_seconds = 0;  // a global load's latency under load (assumed, see the table)
 };
 
 // The named GPU ("h100" or "h200"); a pg::Error listing the known names otherwise.
@@ -58,6 +63,7 @@ struct KernelWork {
     double simt_ops = 0;        // other SIMT float ops (loop kernels; one each)
     double bytes = 0;
     int launches = 1;
+    double efficiency = 1;      // the fraction of the units' peak its blocks can reach (GEMMs)
     double simt_flops() const { return simt_fma_flops + simt_ops; }
 };
 
@@ -65,6 +71,11 @@ struct KernelWork {
 KernelWork loop_work(const kir::Kernel& k);
 // The work of a GEMM; `tensor_cores` chooses the unit.
 KernelWork gemm_work(const gemm::GemmProblem& p, bool tensor_cores);
+// The work of a GEMM run with configuration `c`: its unit, the split-K workspace's traffic and
+// gemm_efficiency.
+KernelWork gemm_work(const gemm::GemmProblem& p, const gemm::GemmConfig& c, const GpuPeaks& gpu);
+// The fraction of the peak a GEMM's blocks can reach on `gpu` (perf_model.cpp explains the terms).
+double gemm_efficiency(const gemm::GemmProblem& p, const gemm::GemmConfig& c, const GpuPeaks& gpu);
 // The work of a flash-attention pass, counted as the header says.
 KernelWork attention_work(const attn::AttentionProblem& p);
 

@@ -26,6 +26,10 @@ PG_KNOB({.name = "PG_CUDA_GEMM_MIN_FLOPS", .kind = env::KnobKind::Int, .default_
          .doc = "matmuls with M*N*K at least this run as GEMM template kernels on the GPU; 0 = never",
          .affects_codegen = true});
 
+PG_KNOB({.name = "PG_GEMM_SPLIT_K", .kind = env::KnobKind::Bool, .default_value = "1",
+         .doc = "1 lets the GPU GEMM heuristic split long K across blocks (split-K, e.g. the weight gradients); 0 never",
+         .affects_codegen = true});
+
 PG_KNOB({.name = "PG_FLASH_ATTENTION", .kind = env::KnobKind::Bool, .default_value = "1",
          .doc = "0 decomposes attention into its reference expansion ([T, T] scores) even with fusion on",
          .affects_codegen = true});
@@ -55,6 +59,7 @@ std::string Target::to_string() const {
     s += gemm_min_flops > 0 ? fmt::format(" gemm>={}", gemm_min_flops) : " no-gemm";
     if (fusion_max_recompute != 4) s += fmt::format(" recompute<={}", fusion_max_recompute);
     if (deterministic && kind == TargetKind::Cuda) s += " deterministic";
+    if (!gemm_split_k && kind == TargetKind::Cuda) s += " no-split-k";
     if (tuned && !tuned->empty())
         s += fmt::format(" tuned({} kernels, {} matmuls)", tuned->kernels.size(), tuned->matmul_on_library.size());
     return s;
@@ -82,6 +87,7 @@ Target cuda_target(const std::string& arch) {
     t.row_accumulation = false;
     t.separate_nested_reductions = true;
     t.deterministic = deterministic_mode();
+    t.gemm_split_k = env::get_bool("PG_GEMM_SPLIT_K");
     if (env::get_bool("PG_FLASH_ATTENTION")) t.attention = {{DType::bf16, DType::f16}, {64, 128}};  // attention_cuda.h
     return t;
 }

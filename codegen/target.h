@@ -31,6 +31,7 @@ struct Target {
     bool separate_nested_reductions = false;
     double fusion_max_recompute = 4;           // PG_FUSION_MAX_RECOMPUTE (schedule.h)
     bool deterministic = false;                // PG_DETERMINISTIC: CUDA adds by owner threads
+    bool gemm_split_k = true;                  // PG_GEMM_SPLIT_K: the GEMM heuristic may split K
     AttentionTemplates attention;              // attention run as flash-attention templates (passes.h)
     // Decisions from the tuning database for this device (runtime/tuning/), or null: the
     // documented heuristics of kernel_config.h decide.

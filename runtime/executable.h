@@ -67,6 +67,8 @@ protected:
     // Binds the plan's params to the session and allocates the private leaves and the arena.
     Executable(ExecPlan plan, Session& session);
     uint64_t address(NodeId id) const;
+    // The device address `offset` bytes into the arena (a step's workspace).
+    uint64_t arena_address(int64_t offset) const { return arena_ + static_cast<uint64_t>(offset); }
     // The communicator that runs the plan's collective steps: the session's, else null (the steps
     // are then skipped: the mean over one rank is the value itself; a plan with ReduceScatterAvg
     // or AllGather steps, whose shapes assume several ranks, throws).

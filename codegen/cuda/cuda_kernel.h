@@ -17,6 +17,8 @@ struct CudaLaunch {
     std::string entry;                      // extern "C" __global__ function in the module
     std::array<int64_t, 3> grid = {1, 1, 1};
     int block = 256;                        // threads per block (1-D)
+    int smem = 0;                           // dynamic shared memory per block, bytes (the runtime
+                                            // opts the kernel in above 48 KiB)
 };
 
 struct CudaKernelSource {
@@ -24,6 +26,9 @@ struct CudaKernelSource {
     std::string source;    // definitions only; the compiler prepends the prelude
     std::vector<CudaLaunch> launches;  // run in this order
     std::string mapping;   // how it maps onto the GPU, one line (reports, dumps)
+    // Scratch device memory the launches share (the split-K GEMM's f32 partials), passed as one
+    // more argument after the buffers; 0: none. Its contents do not outlive the step.
+    int64_t workspace_bytes = 0;
 };
 
 }  // namespace pg

@@ -47,7 +47,8 @@ Options:
   --quiet                totals only, no per-kernel table
   --estimate             no NVRTC compile: print the performance model's estimate of each graph on
                          a GPU (roofline per kernel: tensor-core and SIMT FLOPs, global-memory
-                         bytes, launch overhead; a lower bound, see codegen/perf_model.h), the top
+                         bytes, launch overhead; GEMMs derated by their waves over the SMs and
+                         their pipeline depth, see codegen/perf_model.h), the top
                          kernels by estimated time and the step totals; --arch defaults to sm_90a
   --gpu NAME             the GPU of --estimate: h100 (default) or h200
   --cpu                  plan for the CPU backend instead (nothing compiled): each graph's kernel
@@ -198,7 +199,7 @@ PlannedGraphs plan_graphs(const CompileArgs& a, const Hyperparams& h) {
 void print_estimates(const CompileArgs& a, const PlannedGraphs& p, const Hyperparams& h) {
     const GpuPeaks& gpu = gpu_peaks(a.gpu);
     fmt::print("\nestimate on {} ({}): roofline per kernel, max(FLOPs / peak, bytes / HBM bandwidth) + {:.1f} us per "
-               "launch; a lower bound, not a measurement (codegen/perf_model.h)\n",
+               "launch, GEMMs derated by waves and pipeline depth; not a measurement (codegen/perf_model.h)\n",
                gpu.name, gpu.description, gpu.launch_seconds * 1e6);
     std::vector<double> seconds;
     for (size_t g = 0; g < p.plans.size(); ++g) {

@@ -6,7 +6,8 @@
 // __syncthreads per k-tile orders everything (stages = 2; stages = 1 adds a second barrier).
 //
 // MMA (bf16/f16) is a cp.async pipeline of `stages` shared-memory buffers (stages - 1 k-tiles in
-// flight while one multiplies; 3 stages of 128x128x32 fill the 48 KB of static shared memory).
+// flight while one multiplies) in dynamic shared memory: 4 stages of 128x128x32 take 64 KiB, above
+// the 48 KiB a kernel may declare statically (GemmConfig::dynamic_shared_bytes, shared_memory.h).
 // Each operand tile is kept in its memory order (rows = its non-contiguous dimension), copied
 // global -> shared in 16-byte chunks by cp.async (zero-filled past the edges), and read into
 // mma fragments by ldmatrix: as stored when the operand is k-contiguous, with ldmatrix.trans
@@ -21,6 +22,11 @@
 // conflicts, which the emulation tests count (tests/cuda/cuda_host_shim.h).
 //
 // Out-of-range rows, columns and k are zero-filled, so any shape works.
+//
+// Split-K (SPLIT > 1): blockIdx.z runs over (batch, slice) pairs, slice s multiplies k-tiles
+// [s * KT_PER, min(KT, (s + 1) * KT_PER)) and stores its f32 tile to the workspace W
+// ([SPLIT][BATCH][M][N]) instead of C; the <entry>_reduce kernel then writes
+// C = W[0] + W[1] + ... in that order (one thread per element, no atomics: deterministic).
 //
 // mma.sync.m16n8k16 fragments (PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point
 // type"), with g = lane / 4 and t = lane % 4:
@@ -46,13 +52,40 @@ __device__ __forceinline__ float to_f32(float x) { return x; }
 __device__ __forceinline__ float to_f32(pg_u16 x) { return IS_BF16 ? pg_bf16_to_f32(x) : pg_f16_to_f32(x); }
 __device__ __forceinline__ void from_f32(float* out, float x) { *out = x; }
 __device__ __forceinline__ void from_f32(pg_u16* out, float x) { *out = IS_BF16 ? pg_f32_to_bf16(x) : pg_f32_to_f16(x); }
+
+// Split-K: k-tiles per slice, and the blockIdx.z items (batch, slice).
+constexpr int KT_ALL = (K + BK - 1) / BK, KT_PER = (KT_ALL + SPLIT - 1) / SPLIT;
+constexpr long long Z_ITEMS = BATCH * SPLIT;
+// The k-tiles [kt0, kt0 + count) of z item zz.
+__device__ __forceinline__ int slice_start(long long zz) { return (int)(zz % SPLIT) * KT_PER; }
+__device__ __forceinline__ int slice_tiles(long long zz) {
+    const int kt0 = slice_start(zz), end = kt0 + KT_PER < KT_ALL ? kt0 + KT_PER : KT_ALL;
+    return end > kt0 ? end - kt0 : 0;
+}
+// Element (gm, gn) of z item zz's result: into C, or with split-K into its slice's f32 partial.
+__device__ __forceinline__ void store_result(T* C, float* W, long long zz, int gm, int gn, float v) {
+    const long long e = (long long)gm * N + gn;
+    if (SPLIT == 1) from_f32(&C[zz * ((long long)M * N) + e], v);
+    else W[((zz % SPLIT) * BATCH + zz / SPLIT) * ((long long)M * N) + e] = v;
+}
+)CUDA";
+
+// The split-K reduction: C = the slices' partials summed in slice order.
+constexpr std::string_view kReduce = R"CUDA(
+__device__ __forceinline__ void reduce_slices(T* __restrict__ C, const float* __restrict__ W) {
+    constexpr long long TOTAL = BATCH * M * (long long)N;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < TOTAL; i += (long long)gridDim.x * blockDim.x) {
+        float s = W[i];
+#pragma unroll
+        for (int p = 1; p < SPLIT; ++p) s += W[p * TOTAL + i];
+        from_f32(&C[i], s);
+    }
+}
 )CUDA";
 
 constexpr std::string_view kSimt = R"CUDA(
 constexpr int TM = BM / 16, TN = BN / 16;
 constexpr int A_LOADS = BM * BK / THREADS, B_LOADS = BN * BK / THREADS;
-constexpr int KT = (K + BK - 1) / BK;
-
 // Thread l of a stage loads element (mi, ki) of the A tile and (ki, ni) of the B tile, walking
 // the operand's contiguous dimension fastest so that a warp's loads coalesce.
 __device__ __forceinline__ void simt_fetch(const T* A, const T* B, int m0, int n0, int k0, float* ra, float* rb) {
@@ -85,16 +118,16 @@ __device__ __forceinline__ void simt_stash(float (*as)[BM + 4], float (*bs)[BN +
     }
 }
 
-__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B) {
+__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W) {
     // k-major tiles: a thread reads TM consecutive m (TN consecutive n) per k step; the +4
     // padding keeps rows 16-byte aligned and staggers the banks of consecutive k rows.
     __shared__ __align__(16) float As[STAGES][BK][BM + 4];
     __shared__ __align__(16) float Bs[STAGES][BK][BN + 4];
     const int tx = (int)threadIdx.x % 16, ty = (int)threadIdx.x / 16;
-    for (long long bz = blockIdx.z; bz < BATCH; bz += gridDim.z) {
-        const T* Ab = A + a_offset(bz);
-        const T* Bb = B + b_offset(bz);
-        T* Cb = C + bz * ((long long)M * N);
+    for (long long zz = blockIdx.z; zz < Z_ITEMS; zz += gridDim.z) {
+        const T* Ab = A + a_offset(zz / SPLIT);
+        const T* Bb = B + b_offset(zz / SPLIT);
+        const int kt0 = slice_start(zz), KT = slice_tiles(zz);
         for (int m0 = (int)blockIdx.y * BM; m0 < M; m0 += (int)gridDim.y * BM) {
             const int n0 = (int)blockIdx.x * BN;
             float acc[TM][TN];
@@ -103,12 +136,12 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
 #pragma unroll
                 for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
             float ra[A_LOADS], rb[B_LOADS];
-            simt_fetch(Ab, Bb, m0, n0, 0, ra, rb);
+            simt_fetch(Ab, Bb, m0, n0, kt0 * BK, ra, rb);
             simt_stash(As[0], Bs[0], ra, rb);
             __syncthreads();
             for (int kt = 0; kt < KT; ++kt) {
                 const int cur = STAGES == 1 ? 0 : (kt & 1);
-                if (kt + 1 < KT) simt_fetch(Ab, Bb, m0, n0, (kt + 1) * BK, ra, rb);
+                if (kt + 1 < KT) simt_fetch(Ab, Bb, m0, n0, (kt0 + kt + 1) * BK, ra, rb);
 #pragma unroll
                 for (int kk = 0; kk < BK; ++kk) {
                     float a[TM], b[TN];
@@ -135,7 +168,7 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
 #pragma unroll
                 for (int j = 0; j < TN; ++j) {
                     const int gn = n0 + tx * TN + j;
-                    if (gn < N) from_f32(&Cb[(long long)gm * N + gn], acc[i][j]);
+                    if (gn < N) store_result(C, W, zz, gm, gn, acc[i][j]);
                 }
             }
         }
@@ -146,7 +179,6 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
 constexpr std::string_view kMma = R"CUDA(
 constexpr int WM = BM / WARPS_M, WN = BN / WARPS_N;  // the warp's tile
 constexpr int MI = WM / 16, NI = WN / 8;              // m16n8k16 steps per warp tile
-constexpr int KT = (K + BK - 1) / BK;
 // Shared tiles in the operand's memory order: rows are the non-contiguous dimension.
 constexpr int A_ROWS = TRANS_A ? BK : BM, A_COLS = TRANS_A ? BM : BK;
 constexpr int B_ROWS = TRANS_B ? BN : BK, B_COLS = TRANS_B ? BK : BN;
@@ -307,15 +339,23 @@ __device__ __forceinline__ void multiply_stage(float (*acc)[NI][4], const pg_u16
     }
 }
 
-__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B) {
-    __shared__ __align__(128) pg_u16 As[STAGES][BM * BK];
-    __shared__ __align__(128) pg_u16 Bs[STAGES][BN * BK];
+__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W) {
+    // The stages live in dynamic shared memory (the launch passes STAGES * (BM + BN) * BK * 2
+    // bytes; above 48 KiB the runtime opts the kernel in first): A's stages, then B's.
+#ifdef __CUDA_ARCH__
+    extern __shared__ __align__(128) pg_u16 pg_dynamic_smem[];
+    pg_u16* smem = pg_dynamic_smem;
+#else
+    pg_u16* smem = static_cast<pg_u16*>(pg_emu_dynamic_smem(STAGES * (BM + BN) * BK * 2));
+#endif
+    pg_u16 (*As)[BM * BK] = reinterpret_cast<pg_u16 (*)[BM * BK]>(smem);
+    pg_u16 (*Bs)[BN * BK] = reinterpret_cast<pg_u16 (*)[BN * BK]>(smem + STAGES * BM * BK);
     const int warp = (int)threadIdx.x >> 5, lane = (int)threadIdx.x & 31;
     const int wm = warp / WARPS_N, wn = warp % WARPS_N, g = lane >> 2, t4 = lane & 3;
-    for (long long bz = blockIdx.z; bz < BATCH; bz += gridDim.z) {
-        const T* Ab = A + a_offset(bz);
-        const T* Bb = B + b_offset(bz);
-        T* Cb = C + bz * ((long long)M * N);
+    for (long long zz = blockIdx.z; zz < Z_ITEMS; zz += gridDim.z) {
+        const T* Ab = A + a_offset(zz / SPLIT);
+        const T* Bb = B + b_offset(zz / SPLIT);
+        const int kt0 = slice_start(zz), KT = slice_tiles(zz);  // this slice's k-tiles
         for (int m0 = (int)blockIdx.y * BM; m0 < M; m0 += (int)gridDim.y * BM) {
             const int n0 = (int)blockIdx.x * BN;
             float acc[MI][NI][4];
@@ -330,19 +370,19 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
             constexpr int AHEAD = STAGES > 1 ? STAGES - 1 : 0;
 #pragma unroll
             for (int s = 0; s < AHEAD; ++s) {
-                if (s < KT) load_stage(As[s], Bs[s], Ab, Bb, m0, n0, s);
+                if (s < KT) load_stage(As[s], Bs[s], Ab, Bb, m0, n0, kt0 + s);
                 cp_async_commit();
             }
             for (int kt = 0; kt < KT; ++kt) {
                 if (STAGES == 1) {
-                    load_stage(As[0], Bs[0], Ab, Bb, m0, n0, kt);
+                    load_stage(As[0], Bs[0], Ab, Bb, m0, n0, kt0 + kt);
                     cp_async_commit();
                 }
                 cp_async_wait<(STAGES > 1 ? STAGES - 2 : 0)>();
                 __syncthreads();
                 if (STAGES > 1) {
                     const int next = kt + AHEAD;
-                    if (next < KT) load_stage(As[next % STAGES], Bs[next % STAGES], Ab, Bb, m0, n0, next);
+                    if (next < KT) load_stage(As[next % STAGES], Bs[next % STAGES], Ab, Bb, m0, n0, kt0 + next);
                     cp_async_commit();
                 }
                 multiply_stage(acc, As[kt % STAGES], Bs[kt % STAGES], wm, wn);
@@ -357,8 +397,8 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
                     for (int h = 0; h < 2; ++h) {
                         const int gm = r + 8 * h;
                         if (gm >= M) continue;
-                        if (c < N) from_f32(&Cb[(long long)gm * N + c], acc[i][j][2 * h]);
-                        if (c + 1 < N) from_f32(&Cb[(long long)gm * N + c + 1], acc[i][j][2 * h + 1]);
+                        if (c < N) store_result(C, W, zz, gm, c, acc[i][j][2 * h]);
+                        if (c + 1 < N) store_result(C, W, zz, gm, c + 1, acc[i][j][2 * h + 1]);
                     }
                 }
             }
@@ -403,8 +443,8 @@ std::string gemm_cuda_source(const GemmProblem& p, const GemmConfig& c, const st
     s += fmt::format("constexpr int M = {}, N = {}, K = {};\nconstexpr long long LDA = {}LL, LDB = {}LL, BATCH = {}LL;\n",
                      p.m, p.n, p.k, p.lda, p.ldb, p.batch());
     s += fmt::format("constexpr bool TRANS_A = {}, TRANS_B = {};\n", p.trans_a, p.trans_b);
-    s += fmt::format("constexpr int BM = {}, BN = {}, BK = {}, WARPS_M = {}, WARPS_N = {}, STAGES = {};\n", c.tile_m,
-                     c.tile_n, c.tile_k, c.warps_m, c.warps_n, c.stages);
+    s += fmt::format("constexpr int BM = {}, BN = {}, BK = {}, WARPS_M = {}, WARPS_N = {}, STAGES = {}, SPLIT = {};\n",
+                     c.tile_m, c.tile_n, c.tile_k, c.warps_m, c.warps_n, c.stages, c.split_k);
     s += "constexpr int THREADS = WARPS_M * WARPS_N * 32;\n";
     if (c.kind == GemmKind::Mma) {
         bool a_vec = chunks_aligned(p.lda, p.a_offset, p.a_batch_strides, p.trans_a ? p.m : p.k);
@@ -415,17 +455,32 @@ std::string gemm_cuda_source(const GemmProblem& p, const GemmConfig& c, const st
     s += offset_fn("b_offset", p.b_offset, p.batch_shape, p.b_batch_strides);
     s += kCommon;
     s += c.kind == GemmKind::Mma ? kMma : kSimt;
+    if (c.split_k > 1) s += kReduce;
     s += fmt::format("}}  // namespace {}\n\n", ns);
-    s += fmt::format("extern \"C\" __global__ void __launch_bounds__({0}) {1}({2}::T* __restrict__ C, "
-                     "const {2}::T* __restrict__ A, const {2}::T* __restrict__ B) {{\n    {2}::run(C, A, B);\n}}\n",
-                     c.threads(), entry, ns);
+    const std::string params = fmt::format("{0}::T* __restrict__ C, const {0}::T* __restrict__ A, const {0}::T* __restrict__ B{1}",
+                                           ns, c.split_k > 1 ? ", float* __restrict__ W" : "");
+    s += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{\n    {}::run(C, A, B, {});\n}}\n",
+                     c.threads(), entry, params, ns, c.split_k > 1 ? "W" : "nullptr");
+    if (c.split_k > 1)
+        s += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}_reduce({}) {{\n    {}::reduce_slices(C, W);\n}}\n",
+                         kReduceThreads, entry, params, ns);
     return s;
 }
 
 std::array<int64_t, 3> gemm_grid(const GemmProblem& p, const GemmConfig& c) {
     // y and z are limited to 65535 by the hardware; the kernel loops over the rest.
     return {(p.n + c.tile_n - 1) / c.tile_n, std::min<int64_t>((p.m + c.tile_m - 1) / c.tile_m, 65535),
-            std::min<int64_t>(p.batch(), 65535)};
+            std::min<int64_t>(p.batch() * c.split_k, 65535)};
+}
+
+int64_t gemm_workspace_bytes(const GemmProblem& p, const GemmConfig& c) {
+    return c.split_k > 1 ? static_cast<int64_t>(c.split_k) * p.batch() * p.m * p.n * 4 : 0;
+}
+
+std::array<int64_t, 3> gemm_reduce_grid(const GemmProblem& p) {
+    // One element per thread up to 4096 blocks (31 per SM of an H100: enough to hide the loads),
+    // a grid-stride loop beyond.
+    return {std::clamp<int64_t>((p.batch() * p.m * p.n + kReduceThreads - 1) / kReduceThreads, 1, 4096), 1, 1};
 }
 
 }  // namespace pg::gemm

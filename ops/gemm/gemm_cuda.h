@@ -4,7 +4,9 @@
 // namespace <entry>_ns (so that instances compile side by side in one program), and
 //   extern "C" __global__ void <entry>(T* C, const T* A, const T* B)
 // with T = float (f32) or the raw 16 bits (bf16/f16). Grid: x over n tiles, y over m tiles, z over
-// the batch; y and z are capped at 65535 and covered by grid-stride loops.
+// the batch; y and z are capped at 65535 and covered by grid-stride loops. With split_k > 1 both
+// <entry> (z over batch x slices, partials to W) and <entry>_reduce (C = the sum of the slices)
+// take (T* C, const T* A, const T* B, float* W), W a workspace of gemm_workspace_bytes.
 #pragma once
 #include <array>
 #include <string>
@@ -16,5 +18,10 @@ namespace pg::gemm {
 std::string gemm_cuda_source(const GemmProblem& p, const GemmConfig& c, const std::string& entry);
 
 std::array<int64_t, 3> gemm_grid(const GemmProblem& p, const GemmConfig& c);
+
+// Split-K: the workspace (0 without split-K), and the reduction's grid of kReduceThreads blocks.
+constexpr int kReduceThreads = 256;
+int64_t gemm_workspace_bytes(const GemmProblem& p, const GemmConfig& c);
+std::array<int64_t, 3> gemm_reduce_grid(const GemmProblem& p);
 
 }  // namespace pg::gemm

@@ -62,6 +62,7 @@ CudaDevice::CudaDevice(int ordinal) : ordinal_(ordinal) {
     PG_CU(cuDeviceGetAttribute, &minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev);
     cc_ = major * 10 + minor;
     PG_CU(cuDeviceGetAttribute, &sm_count_, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev);
+    PG_CU(cuDeviceGetAttribute, &max_shared_optin_, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN, dev);
     size_t total = 0;
     PG_CU(cuDeviceTotalMem, &total, dev);
     total_memory_ = static_cast<int64_t>(total);
@@ -127,14 +128,26 @@ void CudaDevice::fill_zero(DevicePtr dst, size_t bytes) {
     PG_CU(cuMemsetD8Async, static_cast<CUdeviceptr>(dst), 0, bytes, stream_of(stream_));
 }
 
-void CudaDevice::launch(void* function, const std::array<int64_t, 3>& grid, int block, void** args) {
+void CudaDevice::launch(void* function, const std::array<int64_t, 3>& grid, int block, void** args, int smem) {
     PG_ASSERT(grid[0] >= 1 && grid[0] <= INT32_MAX && grid[1] >= 1 && grid[1] <= 65535 && grid[2] >= 1 &&
                   grid[2] <= 65535 && block >= 1 && block <= 1024,
               "launch of {}x{}x{} blocks of {} threads", grid[0], grid[1], grid[2], block);
     make_current();
     PG_CU(cuLaunchKernel, static_cast<CUfunction>(function), static_cast<unsigned>(grid[0]),
-          static_cast<unsigned>(grid[1]), static_cast<unsigned>(grid[2]), static_cast<unsigned>(block), 1u, 1u, 0u,
-          stream_of(stream_), args, nullptr);
+          static_cast<unsigned>(grid[1]), static_cast<unsigned>(grid[2]), static_cast<unsigned>(block), 1u, 1u,
+          static_cast<unsigned>(smem), stream_of(stream_), args, nullptr);
+}
+
+void CudaDevice::allow_dynamic_shared(void* function, int bytes, const std::string& what) {
+    make_current();
+    CUfunction f = static_cast<CUfunction>(function);
+    int static_bytes = 0;
+    PG_CU(cuFuncGetAttribute, &static_bytes, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, f);
+    PG_CHECK(static_bytes + bytes <= max_shared_optin_,
+             "{} needs {} B of shared memory per block ({} static + {} dynamic), more than {} ({}) allows: {} B; "
+             "re-plan for this GPU's arch (PG_CUDA_ARCH) or re-run pgolf tune",
+             what, static_bytes + bytes, static_bytes, bytes, name_, arch(), max_shared_optin_);
+    PG_CU(cuFuncSetAttribute, f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes);
 }
 
 void CudaDevice::synchronize() {

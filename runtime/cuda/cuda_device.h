@@ -27,6 +27,8 @@ public:
     // arch-specific targets cost nothing on the exact GPU they run on), else "sm_XY".
     std::string arch() const;
     int sm_count() const { return sm_count_; }
+    // Shared memory one block may use when its kernel opts in (227 KiB on H100, 163 KiB on A100).
+    int max_shared_optin() const { return max_shared_optin_; }
     int64_t total_memory() const { return total_memory_; }
     int64_t free_memory() const;
 
@@ -41,8 +43,13 @@ public:
     void download(void* dst, DevicePtr src, size_t bytes);
     void copy(DevicePtr dst, DevicePtr src, size_t bytes);
     void fill_zero(DevicePtr dst, size_t bytes);
-    // Enqueues `function` (a CUfunction) on the stream; args[i] points at the i-th argument.
-    void launch(void* function, const std::array<int64_t, 3>& grid, int block, void** args);
+    // Enqueues `function` (a CUfunction) on the stream with `smem` bytes of dynamic shared memory;
+    // args[i] points at the i-th argument.
+    void launch(void* function, const std::array<int64_t, 3>& grid, int block, void** args, int smem = 0);
+    // Lets `function` take `bytes` of dynamic shared memory (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_
+    // SIZE_BYTES; launches above 48 KiB fail without it). Throws pg::Error naming `what` when its
+    // static plus dynamic shared memory exceeds this device's opt-in limit.
+    void allow_dynamic_shared(void* function, int bytes, const std::string& what);
     void synchronize();
 
 private:
@@ -53,7 +60,7 @@ private:
     void* context_ = nullptr;
     void* stream_ = nullptr;
     std::string name_;
-    int cc_ = 0, sm_count_ = 0;
+    int cc_ = 0, sm_count_ = 0, max_shared_optin_ = 0;
     int64_t total_memory_ = 0;
 };
 

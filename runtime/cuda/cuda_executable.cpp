@@ -25,6 +25,7 @@ struct CudaExecutable::Step {
     void* function = nullptr;
     std::array<int64_t, 3> grid = {1, 1, 1};
     int block = 1;
+    int smem = 0;                  // dynamic shared memory, bytes
     std::vector<DevicePtr> args;   // one device pointer per kernel argument
     std::vector<void*> arg_ptrs;   // &args[i]: a vector's buffer survives moves of the vector
     size_t bytes = 0;              // Copy: args = {dst, src}; Zero: args = {dst}
@@ -36,6 +37,14 @@ struct CudaExecutable::Step {
 struct CudaExecutable::Variant {
     std::unique_ptr<CudaModule> module;
     std::vector<Step> launches;
+    CudaDevice* device = nullptr;
+    DevicePtr workspace = 0;  // the candidate's own split-K workspace (the plan's arena has one for its config only)
+    Variant() = default;
+    Variant(const Variant&) = delete;
+    Variant& operator=(const Variant&) = delete;
+    ~Variant() {
+        if (workspace) device->free(workspace);
+    }
 };
 
 namespace {
@@ -68,6 +77,7 @@ CudaExecutable::~CudaExecutable() {
 void CudaExecutable::add_replay_steps(const PlanStep& ps, const CudaProgram& program, size_t& source_index) {
     std::vector<DevicePtr> args;
     for (NodeId id : ps.buffers) args.push_back(address(id));
+    if (ps.cuda && ps.cuda->workspace_bytes > 0) args.push_back(arena_address(ps.workspace_offset));
     if (!ps.cuda) {  // copies, fills, collectives
         Step st;
         st.kind = ps.kind == PlanStep::Kind::Copy ? Step::Copy : ps.kind == PlanStep::Kind::Zero ? Step::Zero : Step::Complete;
@@ -84,6 +94,8 @@ void CudaExecutable::add_replay_steps(const PlanStep& ps, const CudaProgram& pro
         st.function = module.function(l.entry);
         st.grid = l.grid;
         st.block = l.block;
+        st.smem = l.smem;
+        if (l.smem > 0) device_.allow_dynamic_shared(st.function, l.smem, ps.name);
         st.label = fmt::format("{} (entry {}, grid {}x{}x{}, block {})", ps.name, l.entry, l.grid[0], l.grid[1], l.grid[2],
                                l.block);
         st.args = args;
@@ -142,7 +154,7 @@ void CudaExecutable::enqueue_step(size_t i, comm::Communicator* comm) {
         if (comm && !collectives_waited_) comm->wait();  // the compute stream waits for the communication stream
         collectives_waited_ = true;
     } else if (st.kind == Step::Launch) {
-        device_.launch(st.function, st.grid, st.block, st.arg_ptrs.data());
+        device_.launch(st.function, st.grid, st.block, st.arg_ptrs.data(), st.smem);
     } else if (st.kind == Step::Copy) {
         device_.copy(st.args[0], st.args[1], st.bytes);
     } else {
@@ -213,18 +225,23 @@ void CudaExecutable::run_step(size_t i, const KernelConfig& config) {
         std::unique_ptr<CudaProgram> program = CudaProgram::compile({src}, {plan_.target.arch, true});
         variant = std::make_unique<Variant>();
         variant->module = std::make_unique<CudaModule>(device_, program->cubin(0));
+        variant->device = &device_;
+        if (src.workspace_bytes > 0) variant->workspace = device_.alloc(static_cast<size_t>(src.workspace_bytes));
         for (const CudaLaunch& l : src.launches) {
             Step st;
             st.function = variant->module->function(l.entry);
             st.grid = l.grid;
             st.block = l.block;
+            st.smem = l.smem;
+            if (l.smem > 0) device_.allow_dynamic_shared(st.function, l.smem, ps.name + " (tuning candidate)");
             for (NodeId id : ps.buffers) st.args.push_back(address(id));
+            if (variant->workspace) st.args.push_back(variant->workspace);
             variant->launches.push_back(std::move(st));
         }
         for (Step& st : variant->launches)
             for (DevicePtr& a : st.args) st.arg_ptrs.push_back(&a);
     }
-    for (Step& st : variant->launches) device_.launch(st.function, st.grid, st.block, st.arg_ptrs.data());
+    for (Step& st : variant->launches) device_.launch(st.function, st.grid, st.block, st.arg_ptrs.data(), st.smem);
 }
 
 HostTensor CudaExecutable::step_output(size_t i) {

@@ -32,7 +32,8 @@ struct ToJson {
         return {{"kind", "cuda_gemm"}, {"mma", c.kind == gemm::GemmKind::Mma},
                 {"tile_m", c.tile_m},  {"tile_n", c.tile_n},
                 {"tile_k", c.tile_k},  {"warps_m", c.warps_m},
-                {"warps_n", c.warps_n}, {"stages", c.stages}};
+                {"warps_n", c.warps_n}, {"stages", c.stages},
+                {"split_k", c.split_k}};
     }
 };
 
@@ -56,6 +57,7 @@ gemm::GemmConfig gemm_from_json(const Json& j) {
     c.warps_m = field(j, "warps_m");
     c.warps_n = field(j, "warps_n");
     c.stages = field(j, "stages");
+    c.split_k = optional_field(j, "split_k", 1);
     return c;
 }
 

@@ -3,7 +3,7 @@
 //   {"kind": "cuda_loop", "min_split_extent": 32, "max_warp_extent": 4096, "min_warp_points": 1024,
 //    "block_threads": 256, "vector_width": 4}
 //   {"kind": "cuda_gemm", "mma": true, "tile_m": 128, "tile_n": 128, "tile_k": 32, "warps_m": 2,
-//    "warps_n": 4, "stages": 2}
+//    "warps_n": 4, "stages": 2, "split_k": 1}   (split_k absent in older databases: 1)
 #pragma once
 #include <nlohmann/json.hpp>
 

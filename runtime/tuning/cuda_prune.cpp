@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "codegen/compile_plan.h"
+#include "ops/gemm/shared_memory.h"
 #include "runtime/cuda/nvrtc_compiler.h"
 
 namespace pg {
@@ -17,8 +18,6 @@ namespace {
 // fewer than two 256-thread blocks resident and hides memory latency badly; scaled by block size.
 constexpr int kRegistersPerSm = 65536;
 constexpr int kMinResidentBlocks = 2;
-// The static shared memory one block may declare without opting in to more (48 KiB).
-constexpr int kMaxSharedBytes = 48 * 1024;
 
 std::vector<KernelConfig> gemm_space(const PlanStep& st) {
     const gemm::GemmConfig heuristic = std::get<gemm::GemmConfig>(st.config);
@@ -30,7 +29,7 @@ std::vector<KernelConfig> gemm_space(const PlanStep& st) {
                 for (auto [wm, wn] : mma ? std::vector<std::pair<int, int>>{{2, 4}, {4, 2}, {2, 2}}
                                          : std::vector<std::pair<int, int>>{{2, 4}})
                     for (int stages : mma ? std::vector<int>{2, 3, 4} : std::vector<int>{1, 2}) {
-                        gemm::GemmConfig c{heuristic.kind, tm, tn, tk, wm, wn, stages};
+                        gemm::GemmConfig c{heuristic.kind, tm, tn, tk, wm, wn, stages, heuristic.split_k};
                         try {
                             c.validate();
                         } catch (const InternalError&) {
@@ -38,6 +37,12 @@ std::vector<KernelConfig> gemm_space(const PlanStep& st) {
                         }
                         if (!(c == heuristic)) out.push_back(c);
                     }
+    // Split-K: the heuristic's tiles with 1 to 16 slices, each slice at least one k-tile.
+    for (int split = 1; split <= gemm::kMaxSplitK; split *= 2) {
+        gemm::GemmConfig c = heuristic;
+        c.split_k = split;
+        if (!(c == heuristic) && split <= (st.gemm->k + c.tile_k - 1) / c.tile_k) out.push_back(c);
+    }
     return out;
 }
 
@@ -56,18 +61,22 @@ std::vector<KernelConfig> mapping_space() {
     return out;
 }
 
-// Why a compiled candidate is pruned, or "" to keep it.
-std::string limits_broken(const CudaKernelSource& src, const CudaKernelReport& report, CudaCandidate& c) {
+// Why a compiled candidate is pruned, or "" to keep it. Shared memory: static (the compile's
+// report) plus the launch's dynamic bytes, against the arch's opt-in limit.
+std::string limits_broken(const CudaKernelSource& src, const CudaKernelReport& report, const std::string& arch,
+                          CudaCandidate& c) {
     for (size_t e = 0; e < report.entries.size(); ++e) {
         const CudaEntryReport& r = report.entries[e];
-        const int threads = src.launches[std::min(e, src.launches.size() - 1)].block;
+        const CudaLaunch& launch = src.launches[std::min(e, src.launches.size() - 1)];
+        const int threads = launch.block, shared = r.shared_bytes + launch.smem;
         c.registers = std::max(c.registers, r.registers);
         c.spill_bytes += r.spill_stores + r.spill_loads;
-        c.shared_bytes = std::max(c.shared_bytes, r.shared_bytes);
+        c.shared_bytes = std::max(c.shared_bytes, shared);
         if (r.spill_stores + r.spill_loads > 0) return fmt::format("spills {} B", r.spill_stores + r.spill_loads);
         if (r.registers * threads * kMinResidentBlocks > kRegistersPerSm)
             return fmt::format("registers {} x {} threads", r.registers, threads);
-        if (r.shared_bytes > kMaxSharedBytes) return fmt::format("shared memory {} B", r.shared_bytes);
+        if (shared > gemm::shared_memory_optin_bytes(arch))
+            return fmt::format("shared memory {} B > {} B on {}", shared, gemm::shared_memory_optin_bytes(arch), arch);
     }
     return "";
 }
@@ -99,7 +108,7 @@ std::vector<CudaCandidate> prune_by_compile(const PlanStep& st, const std::vecto
         by_mapping[src.mapping] = out.size();
         try {
             std::unique_ptr<CudaProgram> p = CudaProgram::compile({src}, {arch, true});
-            c.why = limits_broken(src, p->report(0), c);
+            c.why = limits_broken(src, p->report(0), arch, c);
         } catch (const std::exception& e) {
             c.why = fmt::format("nvrtc: {}", std::string(e.what()).substr(0, 120));
         }

@@ -56,6 +56,28 @@ gemm::GemmProblem problem(DType dtype, int64_t m, int64_t n, int64_t k) {
 
 }  // namespace
 
+TEST_CASE("perf model: a GEMM's efficiency counts its waves over the SMs and its pipeline stages") {
+    const GpuPeaks& h100 = gpu_peaks("h100");
+    gemm::GemmProblem dw = problem(DType::bf16, 512, 512, 65536);
+    gemm::GemmConfig one{gemm::GemmKind::Mma, 128, 128, 32, 2, 4, 3, 1}, split = one, four = one;
+    split.split_k = 8;
+    four.stages = 4;
+    // A k-tile at the peak per SM: 2 x 128 x 128 x 32 / (989.4e12 / 132) = 139.9 ns; one resident
+    // 256-thread block (65,536 / (256 x 160) = 1.6); 3 stages keep 2 k-tiles in flight:
+    // 2 x 139.9 / 500 = 0.5596. 16 blocks on 132 SMs: 16 / 132; split 8 ways: 128 / 132.
+    const double tile = 2.0 * 128 * 128 * 32 / (989.4e12 / 132);
+    CHECK(gemm_efficiency(dw, one, h100) == doctest::Approx(16.0 / 132 * 2 * tile / 500e-9));
+    CHECK(gemm_efficiency(dw, split, h100) == doctest::Approx(128.0 / 132 * 2 * tile / 500e-9));
+    CHECK(gemm_efficiency(dw, four, h100) == doctest::Approx(16.0 / 132 * 3 * tile / 500e-9));
+    // Split-K's traffic: the 8 f32 partials written and read back, on top of A + B + C.
+    KernelWork w = gemm_work(dw, split, h100);
+    CHECK(w.bytes == doctest::Approx((512.0 * 65536 * 2 + 512.0 * 512) * 2 + 2.0 * 8 * 512 * 512 * 4));
+    KernelEstimate e1 = estimate_kernel("g", "gemm", gemm_work(dw, one, h100), h100);
+    KernelEstimate e8 = estimate_kernel("g", "gemm", w, h100);
+    MESSAGE("dW 512 x 512 x 65536 on h100: ", e1.seconds * 1e6, " us unsplit, ", e8.seconds * 1e6, " us split 8 ways");
+    CHECK(e8.compute_seconds == doctest::Approx(e1.compute_seconds / 8));
+}
+
 TEST_CASE("perf model: the GPU table has the datasheet figures and refuses an unknown GPU") {
     const GpuPeaks& h100 = gpu_peaks("h100");
     CHECK(h100.tensor_flops == doctest::Approx(989.4e12));

@@ -17,13 +17,14 @@
 #include "codegen/compile_plan.h"
 #include "codegen/cuda/cuda_expr.h"
 #include "codegen/cuda/cuda_prelude.h"
+#include "ops/gemm/shared_memory.h"
 
 namespace pg::testing {
 namespace {
 
 namespace fs = std::filesystem;
 
-using LaunchFn = void (*)(void (*)(void**), void**, unsigned, unsigned, unsigned, unsigned, int);
+using LaunchFn = void (*)(void (*)(void**), void**, unsigned, unsigned, unsigned, unsigned, int, unsigned);
 using EntryFn = void (*)(void**);
 
 // Grid-stride kernels run on at most this many blocks: enough to exercise the strides.
@@ -72,6 +73,7 @@ std::string translation_unit(const ExecPlan& plan) {
             std::string args;
             for (size_t i = 0; i < k.buffers.size(); ++i)
                 args += fmt::format("{}({}*)a[{}]", i ? ", " : "", cuda::memory_type(g[k.buffers[i]].dtype), i);
+            if (k.cuda->workspace_bytes > 0) args += fmt::format(", (float*)a[{}]", k.buffers.size());
             tu += fmt::format("extern \"C\" void pg_emu_{}(void** a) {{ {}({}); }}\n", l.entry, l.entry, args);
         }
     }
@@ -178,6 +180,10 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& t
         std::vector<void*> args;
         for (NodeId id : k.buffers) args.push_back(buffer_of(id).data.get());
         if (!k.cuda) continue;  // updates (copies, zero fills) are read from their values below
+        // A workspace of its own per step, filled with NaNs: a partial read before it is written shows.
+        Buffer workspace = make_buffer(static_cast<size_t>(k.cuda->workspace_bytes));
+        std::memset(workspace.data.get(), 0xff, workspace.bytes);
+        if (k.cuda->workspace_bytes > 0) args.push_back(workspace.data.get());
         for (size_t i = 0; i < k.cuda->launches.size(); ++i) {
             const CudaLaunch& l = k.cuda->launches[i];
             auto fn = reinterpret_cast<EntryFn>(dlsym(module.handle, ("pg_emu_" + l.entry).c_str()));
@@ -185,9 +191,12 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& t
             std::array<int64_t, 3> grid = l.grid;
             bool templated = k.kernel_kind == KernelKind::Gemm || k.kernel_kind == KernelKind::Attention;
             if (!templated) grid[0] = std::min(grid[0], kMaxEmulatedBlocks);  // templates cover their grid
+            PG_ASSERT(l.smem <= gemm::shared_memory_optin_bytes(target.arch), "{} asks for {} B of dynamic shared memory",
+                      l.entry, l.smem);
             trace.begin(k, buffers);
             launch(fn, args.data(), static_cast<unsigned>(grid[0]), static_cast<unsigned>(grid[1]),
-                   static_cast<unsigned>(grid[2]), static_cast<unsigned>(l.block), concurrent(*k.cuda, i));
+                   static_cast<unsigned>(grid[2]), static_cast<unsigned>(l.block), concurrent(*k.cuda, i),
+                   static_cast<unsigned>(l.smem));
             trace.end(k.name, run);
             ++run.launches;
         }
@@ -195,6 +204,8 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& t
     }
     run.smem_phases = *static_cast<long long*>(dlsym(module.handle, "pg_emu_smem_phases"));
     run.smem_wavefronts = *static_cast<long long*>(dlsym(module.handle, "pg_emu_smem_wavefronts"));
+    const long long short_smem = *static_cast<long long*>(dlsym(module.handle, "pg_emu_smem_short"));
+    PG_ASSERT(short_smem == 0, "{} blocks used more dynamic shared memory than their launch passed", short_smem);
     auto value_of = [&](NodeId id) {
         const Node& n = g[id];
         HostTensor t(n.dtype, n.shape);

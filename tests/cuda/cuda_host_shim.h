@@ -291,15 +291,31 @@ extern "C" __attribute__((no_sanitize("coverage"))) void pg_emu_global_end(long 
 }
 #endif
 
+// Dynamic shared memory (extern __shared__ on a GPU): the launch's size, poisoned (0xff bytes:
+// bf16/f16 NaNs) before every block, so a kernel reading what it never stored sees garbage as on
+// a GPU. A kernel that needs more than its launch passed is counted in pg_emu_smem_short (the
+// emulator fails the run); it still gets memory, from a buffer as large as any GPU allows.
+extern "C" {
+long long pg_emu_smem_short = 0;
+}
+constexpr size_t kPgEmuMaxDynamicSmem = 256 * 1024;
+alignas(128) inline unsigned char pg_emu_dynamic[kPgEmuMaxDynamicSmem];
+inline size_t pg_emu_dynamic_bytes = 0;
+inline void* pg_emu_dynamic_smem(size_t need) {
+    if (need > pg_emu_dynamic_bytes && threadIdx.x == 0) ++pg_emu_smem_short;
+    return pg_emu_dynamic;
+}
+
 inline void pg_emu_fiber_main(int t) {
     PgEmuFibers& f = *pg_emu_fibers;
     f.fn(f.args);
     f.done[static_cast<size_t>(t)] = 1;
 }
 
-// Runs fn(args) on a grid of gx x gy x gz blocks of `block` threads.
+// Runs fn(args) on a grid of gx x gy x gz blocks of `block` threads with `smem` bytes of dynamic
+// shared memory.
 extern "C" void pg_emu_launch(void (*fn)(void**), void** args, unsigned gx, unsigned gy, unsigned gz, unsigned block,
-                              int concurrent) {
+                              int concurrent, unsigned smem) {
     // 256 KiB per fiber: the generated kernels keep at most a few KiB of locals.
     constexpr size_t kStack = 256 * 1024;
     PgEmuFibers f;
@@ -319,6 +335,8 @@ extern "C" void pg_emu_launch(void (*fn)(void**), void** args, unsigned gx, unsi
         for (unsigned y = 0; y < gy; ++y)
             for (unsigned x = 0; x < gx; ++x) {
                 blockIdx = {x, y, z};
+                pg_emu_dynamic_bytes = std::min<size_t>(smem, kPgEmuMaxDynamicSmem);
+                std::memset(pg_emu_dynamic, 0xff, pg_emu_dynamic_bytes);
                 if (!concurrent) {
                     for (unsigned t = 0; t < block; ++t) {
                         threadIdx = {t, 0, 0};

@@ -38,6 +38,8 @@ int check_compiles(const Graph& g, const std::string& arch, bool fusion, const s
             CHECK(e.registers > 0);
             CHECK(e.registers <= 255);
             spilling += (e.spill_stores + e.spill_loads) > 0;
+            // The GEMM template's instances (every tile, stage and split-K choice of the plan) never spill.
+            if (sources[i].mapping.rfind("gemm ", 0) == 0) CHECK(e.spill_stores + e.spill_loads == 0);
         }
         CHECK(!program->cubin(i).empty());
     }

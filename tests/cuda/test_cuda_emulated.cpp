@@ -9,6 +9,9 @@
 #include <functional>
 
 #include "base/env.h"
+#include "base/error.h"
+#include "codegen/compile_plan.h"
+#include "ops/gemm/shared_memory.h"
 #include "frontend/train/step_graphs.h"
 #include "graph/build.h"
 #include "tests/cuda/cuda_emulator.h"
@@ -60,6 +63,32 @@ void check(Graph& g, NodeId out, double tol = 1e-5, int64_t int_high = 8, bool n
     if (out != kNoNode) g.set_output("out", out);
     check_variants(g, random_feeds(g, 1, int_high), no_gemm, [tol](size_t) { return tol; },
                    [](size_t i) { return fmt::format("value {}", i); });
+}
+
+// A CUDA target on which every GEMM step of g runs with `c`, as a tuning database would set it.
+Target with_gemm_config(const Graph& g, const gemm::GemmConfig& c, const std::string& arch = "sm_90a") {
+    Target t = cuda_target(arch);
+    t.gemm_min_flops = 1;
+    auto tuned = std::make_shared<TunedDecisions>();
+    for (const PlanStep& st : compile_plan(g, t).steps)
+        if (st.kind == PlanStep::Kind::Gemm) tuned->kernels[st.workload] = c;
+    t.tuned = tuned;
+    return t;
+}
+
+// bf16 products of every operand order (A k- or m-contiguous, B k- or n-contiguous), ragged
+// against 128 x 128 x 32 tiles, as f32 outputs.
+Graph four_orders_graph(int64_t m, int64_t n, int64_t k) {
+    Graph g;
+    NodeId a = b::param(g, "a", {m, k}, DType::bf16);
+    NodeId w = b::param(g, "w", {k, n}, DType::bf16);
+    NodeId at = b::param(g, "at", {k, m}, DType::bf16);
+    NodeId wt = b::param(g, "wt", {n, k}, DType::bf16);
+    g.set_output("a_w", b::cast(g, b::matmul(g, a, w), DType::f32));
+    g.set_output("at_wt", b::cast(g, b::matmul(g, b::transpose(g, at, 0, 1), b::transpose(g, wt, 0, 1)), DType::f32));
+    g.set_output("a_wt", b::cast(g, b::matmul(g, a, b::transpose(g, wt, 0, 1)), DType::f32));
+    g.set_output("at_w", b::cast(g, b::matmul(g, b::transpose(g, at, 0, 1), w), DType::f32));
+    return g;
 }
 
 }  // namespace
@@ -175,6 +204,89 @@ TEST_CASE("cuda: emulated on the CPU, the tensor-core GEMM's swizzled cp.async /
     MESSAGE(fmt::format("shared-memory phases {}, wavefronts {}", got.smem_phases, got.smem_wavefronts));
     CHECK(got.smem_phases > 0);
     CHECK(got.smem_wavefronts == got.smem_phases);
+}
+
+TEST_CASE("cuda: emulated on the CPU, 4 stages of 128 x 128 x 32 tiles in 64 KiB of dynamic shared memory") {
+    PG_SKIP_UNLESS_HOST_CXX();
+    // Above the 48 KiB of static shared memory: the launch passes the tiles as dynamic shared
+    // memory (the emulator poisons it per block and fails a kernel that needs more than passed).
+    const gemm::GemmConfig four{gemm::GemmKind::Mma, 128, 128, 32, 2, 4, 4};
+    CHECK(four.dynamic_shared_bytes() == 64 * 1024);
+    Graph g = four_orders_graph(150, 136, 104);  // 2 x 2 ragged tiles, 3.25 k-tiles
+    Target t = with_gemm_config(g, four);
+    ExecPlan plan = compile_plan(g, t);
+    for (const PlanStep& st : plan.steps)
+        if (st.kind == PlanStep::Kind::Gemm) CHECK(st.cuda->launches.at(0).smem == 64 * 1024);
+    Feeds feeds = random_feeds(g, 5);
+    testing::EmulatedRun got = emulate_cuda(g, feeds, t);
+    std::vector<HostTensor> want = interpret_all(g, feeds);
+    for (size_t i = 0; i < want.size(); ++i) {
+        INFO("output ", i);
+        CHECK(max_rel_error(got.values[i], want[i]) <= 8e-3);  // one bf16 rounding of the f32 sum
+    }
+    MESSAGE(fmt::format("shared-memory phases {}, wavefronts {}", got.smem_phases, got.smem_wavefronts));
+    CHECK(got.smem_phases > 0);
+    CHECK(got.smem_wavefronts == got.smem_phases);
+}
+
+TEST_CASE("cuda: GEMM tiles beyond the arch's opt-in shared memory are refused with a clear error") {
+    CHECK(gemm::shared_memory_optin_bytes("sm_90a") == 227 * 1024);
+    CHECK(gemm::shared_memory_optin_bytes("sm_80") == 163 * 1024);
+    CHECK(gemm::shared_memory_optin_bytes("sm_86") == 99 * 1024);
+    Graph g = four_orders_graph(64, 64, 64);
+    // 4 x (128 + 128) x 64 x 2 B = 128 KiB: legal on sm_90a and sm_80, not on sm_86 (99 KiB).
+    const gemm::GemmConfig big{gemm::GemmKind::Mma, 128, 128, 64, 2, 4, 4};
+    CHECK_NOTHROW(compile_plan(g, with_gemm_config(g, big, "sm_80")));
+    try {
+        compile_plan(g, with_gemm_config(g, big, "sm_86"));
+        FAIL("the plan should have been refused");
+    } catch (const Error& e) {
+        std::string msg = e.what();
+        INFO(msg);
+        CHECK(msg.find("mma 128x128x64 w2x4 s4") != std::string::npos);
+        CHECK(msg.find("131072") != std::string::npos);
+        CHECK(msg.find("sm_86") != std::string::npos);
+        CHECK(msg.find("101376") != std::string::npos);
+    }
+}
+
+TEST_CASE("cuda: emulated on the CPU, split-K GEMMs (uneven and empty slices) match the interpreter, run after run") {
+    PG_SKIP_UNLESS_HOST_CXX();
+    // K = 200 is 7 k-tiles of 32: 3 slices of 3, 3, 1 (MMA), or 8 slices: seven of 1 and an empty one
+    // (SIMT, tile_k 8: 25 k-tiles -> 4 slices of 7, 7, 7, 4); M and N ragged against the tiles.
+    struct Case {
+        DType dtype;
+        gemm::GemmConfig config;
+        double tol;  // bf16: one rounding of the f32 sum; f32: sums in another order than fp64
+    };
+    for (const Case& c : {Case{DType::bf16, {gemm::GemmKind::Mma, 64, 64, 32, 2, 2, 3, 3}, 8e-3},
+                          Case{DType::bf16, {gemm::GemmKind::Mma, 64, 64, 32, 2, 2, 2, 8}, 8e-3},
+                          Case{DType::f32, {gemm::GemmKind::Simt, 64, 64, 8, 2, 4, 2, 4}, 1e-5}}) {
+        INFO(c.config.to_string());
+        Graph g;
+        NodeId x = b::param(g, "x", {200, 70}, c.dtype);  // tokens x features: dW = x^T dy
+        NodeId dy = b::param(g, "dy", {200, 88}, c.dtype);
+        NodeId a = b::param(g, "a", {70, 200}, c.dtype);
+        g.set_output("dw", b::cast(g, b::matmul(g, b::transpose(g, x, 0, 1), dy), DType::f32));
+        g.set_output("a_dy", b::cast(g, b::matmul(g, a, dy), DType::f32));
+        Target t = with_gemm_config(g, c.config);
+        ExecPlan plan = compile_plan(g, t);
+        for (const PlanStep& st : plan.steps) {
+            if (st.kind != PlanStep::Kind::Gemm) continue;
+            CHECK(st.cuda->launches.size() == 2);  // the product, then the reduction
+            CHECK(st.cuda->workspace_bytes == int64_t{c.config.split_k} * 70 * 88 * 4);
+            CHECK(st.workspace_offset >= 0);
+        }
+        Feeds feeds = random_feeds(g, 6);
+        testing::EmulatedRun first = emulate_cuda(g, feeds, t), second = emulate_cuda(g, feeds, t);
+        std::vector<HostTensor> want = interpret_all(g, feeds);
+        for (size_t i = 0; i < want.size(); ++i) {
+            INFO("output ", i);
+            CHECK(max_rel_error(first.values[i], want[i]) <= c.tol);
+            CHECK(first.values[i].bytes == second.values[i].bytes);  // slices summed in a fixed order
+        }
+        if (c.dtype == DType::bf16) CHECK(first.smem_wavefronts == first.smem_phases);
+    }
 }
 
 // Every output and update of g emulated (fused, the GPU's default GEMM threshold) against the

@@ -45,6 +45,55 @@ TEST_CASE("cuda: GEMM candidates are pruned by their compile results") {
     CHECK(cuda_search_space(st).size() > 10);
 }
 
+TEST_CASE("cuda: 4 stages of 128 x 128 x 32 MMA tiles compile for sm_90a and sm_80 with 64 KiB of dynamic shared memory") {
+    PG_SKIP_UNLESS_NVRTC();
+    Graph g;
+    NodeId x = b::param(g, "x", {512, 256}, DType::bf16);
+    NodeId w = b::param(g, "w", {512, 256}, DType::bf16);
+    g.set_output("out", b::matmul(g, b::transpose(g, x, 0, 1), w));  // the dW order: A not k-contiguous
+    Target t = cuda_target("sm_90a");
+    t.gemm_min_flops = 1;
+    ExecPlan plan = compile_plan(g, t);
+    const PlanStep& st = step_of(plan, PlanStep::Kind::Gemm);
+    const gemm::GemmConfig four{gemm::GemmKind::Mma, 128, 128, 32, 2, 4, 4};
+    for (const char* arch : {"sm_90a", "sm_80"}) {
+        std::vector<CudaCandidate> c = prune_by_compile(st, {KernelConfig{four}}, arch);
+        REQUIRE(c.size() == 1);
+        INFO(arch, ": ", c[0].why, ", ", c[0].registers, " registers");
+        CHECK(c[0].spill_bytes == 0);
+        CHECK(c[0].shared_bytes == 64 * 1024);  // all of it dynamic: no static tiles left
+        CHECK(c[0].why.find("nvrtc") == std::string::npos);
+        CHECK(c[0].why.find("shared") == std::string::npos);
+    }
+}
+
+TEST_CASE("cuda: split-K GEMMs (product and reduction entries) compile for sm_90a and sm_80 without spills") {
+    PG_SKIP_UNLESS_NVRTC();
+    Graph g;  // the baseline's dW = X^T dY of the MLP projection at 8,192 tokens
+    NodeId x = b::param(g, "x", {8192, 512}, DType::bf16);
+    NodeId dy = b::param(g, "dy", {8192, 1024}, DType::bf16);
+    g.set_output("dw", b::matmul(g, b::transpose(g, x, 0, 1), dy));
+    Target t = cuda_target("sm_90a");
+    ExecPlan plan = compile_plan(g, t);
+    const PlanStep& st = step_of(plan, PlanStep::Kind::Gemm);
+    CHECK(std::get<gemm::GemmConfig>(st.config).split_k == 2);  // 32 tiles, 8,192 / 4,096 = 2 slices
+    gemm::GemmConfig split8 = std::get<gemm::GemmConfig>(st.config);
+    split8.split_k = 8;
+    for (const char* arch : {"sm_90a", "sm_80"}) {
+        std::vector<CudaCandidate> c = prune_by_compile(st, {st.config, KernelConfig{split8}}, arch);
+        REQUIRE(c.size() == 2);
+        for (const CudaCandidate& one : c) {
+            INFO(arch, " ", config_string(one.config), ": ", one.why, ", ", one.registers, " registers");
+            CHECK(one.spill_bytes == 0);
+            CHECK(one.why.find("nvrtc") == std::string::npos);
+        }
+    }
+    // The search space varies the slices of the heuristic's tiles.
+    int splits = 0;
+    for (const KernelConfig& c : cuda_search_space(st)) splits += std::get<gemm::GemmConfig>(c).split_k != 2;
+    CHECK(splits == 4);  // 1, 4, 8, 16
+}
+
 TEST_CASE("cuda: mapping candidates with equal sources compile once") {
     PG_SKIP_UNLESS_NVRTC();
     Graph g;

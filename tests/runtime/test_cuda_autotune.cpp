@@ -129,7 +129,7 @@ TEST_CASE("cuda tuner: pruned candidates are never timed, failures never win, th
     CHECK(timed.count(heuristic) == 1);
     CHECK(timed.count(kPruned) == 0);
     CHECK(timed.count(kFastest) == 0);  // it threw in the warm-up
-    for (const std::string& c : timed) CHECK(c.substr(c.size() - 2) == "s2");
+    for (const std::string& c : timed) CHECK(c.find(" s1") == std::string::npos);  // one-stage ones were pruned
     CHECK(d.flushes == static_cast<int>(d.timed.size()));
     CHECK(r.failed == one_stage + 1);  // the pruned and the throwing one
 }

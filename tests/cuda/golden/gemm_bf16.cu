@@ -1,12 +1,12 @@
 // golden: gemm_bf16 (gemm mma 64x64x32 w2x2 s3 256x192x128 batch 1)
 // GEMM mma 64x64x32 w2x2 s3 256x192x128 batch 1 AB lda 128 ldb 192
-namespace gemm_df88a6ab12bf_ns {
+namespace gemm_4696c13ff592_ns {
 typedef pg_u16 T;
 constexpr bool IS_BF16 = true;
 constexpr int M = 256, N = 192, K = 128;
 constexpr long long LDA = 128LL, LDB = 192LL, BATCH = 1LL;
 constexpr bool TRANS_A = false, TRANS_B = false;
-constexpr int BM = 64, BN = 64, BK = 32, WARPS_M = 2, WARPS_N = 2, STAGES = 3;
+constexpr int BM = 64, BN = 64, BK = 32, WARPS_M = 2, WARPS_N = 2, STAGES = 3, SPLIT = 1;
 constexpr int THREADS = WARPS_M * WARPS_N * 32;
 constexpr bool A_VEC = true, B_VEC = true;
 __device__ __forceinline__ long long a_offset(long long b) {
@@ -25,9 +25,24 @@ __device__ __forceinline__ float to_f32(pg_u16 x) { return IS_BF16 ? pg_bf16_to_
 __device__ __forceinline__ void from_f32(float* out, float x) { *out = x; }
 __device__ __forceinline__ void from_f32(pg_u16* out, float x) { *out = IS_BF16 ? pg_f32_to_bf16(x) : pg_f32_to_f16(x); }
 
+// Split-K: k-tiles per slice, and the blockIdx.z items (batch, slice).
+constexpr int KT_ALL = (K + BK - 1) / BK, KT_PER = (KT_ALL + SPLIT - 1) / SPLIT;
+constexpr long long Z_ITEMS = BATCH * SPLIT;
+// The k-tiles [kt0, kt0 + count) of z item zz.
+__device__ __forceinline__ int slice_start(long long zz) { return (int)(zz % SPLIT) * KT_PER; }
+__device__ __forceinline__ int slice_tiles(long long zz) {
+    const int kt0 = slice_start(zz), end = kt0 + KT_PER < KT_ALL ? kt0 + KT_PER : KT_ALL;
+    return end > kt0 ? end - kt0 : 0;
+}
+// Element (gm, gn) of z item zz's result: into C, or with split-K into its slice's f32 partial.
+__device__ __forceinline__ void store_result(T* C, float* W, long long zz, int gm, int gn, float v) {
+    const long long e = (long long)gm * N + gn;
+    if (SPLIT == 1) from_f32(&C[zz * ((long long)M * N) + e], v);
+    else W[((zz % SPLIT) * BATCH + zz / SPLIT) * ((long long)M * N) + e] = v;
+}
+
 constexpr int WM = BM / WARPS_M, WN = BN / WARPS_N;  // the warp's tile
 constexpr int MI = WM / 16, NI = WN / 8;              // m16n8k16 steps per warp tile
-constexpr int KT = (K + BK - 1) / BK;
 // Shared tiles in the operand's memory order: rows are the non-contiguous dimension.
 constexpr int A_ROWS = TRANS_A ? BK : BM, A_COLS = TRANS_A ? BM : BK;
 constexpr int B_ROWS = TRANS_B ? BN : BK, B_COLS = TRANS_B ? BK : BN;
@@ -188,15 +203,23 @@ __device__ __forceinline__ void multiply_stage(float (*acc)[NI][4], const pg_u16
     }
 }
 
-__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B) {
-    __shared__ __align__(128) pg_u16 As[STAGES][BM * BK];
-    __shared__ __align__(128) pg_u16 Bs[STAGES][BN * BK];
+__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W) {
+    // The stages live in dynamic shared memory (the launch passes STAGES * (BM + BN) * BK * 2
+    // bytes; above 48 KiB the runtime opts the kernel in first): A's stages, then B's.
+#ifdef __CUDA_ARCH__
+    extern __shared__ __align__(128) pg_u16 pg_dynamic_smem[];
+    pg_u16* smem = pg_dynamic_smem;
+#else
+    pg_u16* smem = static_cast<pg_u16*>(pg_emu_dynamic_smem(STAGES * (BM + BN) * BK * 2));
+#endif
+    pg_u16 (*As)[BM * BK] = reinterpret_cast<pg_u16 (*)[BM * BK]>(smem);
+    pg_u16 (*Bs)[BN * BK] = reinterpret_cast<pg_u16 (*)[BN * BK]>(smem + STAGES * BM * BK);
     const int warp = (int)threadIdx.x >> 5, lane = (int)threadIdx.x & 31;
     const int wm = warp / WARPS_N, wn = warp % WARPS_N, g = lane >> 2, t4 = lane & 3;
-    for (long long bz = blockIdx.z; bz < BATCH; bz += gridDim.z) {
-        const T* Ab = A + a_offset(bz);
-        const T* Bb = B + b_offset(bz);
-        T* Cb = C + bz * ((long long)M * N);
+    for (long long zz = blockIdx.z; zz < Z_ITEMS; zz += gridDim.z) {
+        const T* Ab = A + a_offset(zz / SPLIT);
+        const T* Bb = B + b_offset(zz / SPLIT);
+        const int kt0 = slice_start(zz), KT = slice_tiles(zz);  // this slice's k-tiles
         for (int m0 = (int)blockIdx.y * BM; m0 < M; m0 += (int)gridDim.y * BM) {
             const int n0 = (int)blockIdx.x * BN;
             float acc[MI][NI][4];
@@ -211,19 +234,19 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
             constexpr int AHEAD = STAGES > 1 ? STAGES - 1 : 0;
 #pragma unroll
             for (int s = 0; s < AHEAD; ++s) {
-                if (s < KT) load_stage(As[s], Bs[s], Ab, Bb, m0, n0, s);
+                if (s < KT) load_stage(As[s], Bs[s], Ab, Bb, m0, n0, kt0 + s);
                 cp_async_commit();
             }
             for (int kt = 0; kt < KT; ++kt) {
                 if (STAGES == 1) {
-                    load_stage(As[0], Bs[0], Ab, Bb, m0, n0, kt);
+                    load_stage(As[0], Bs[0], Ab, Bb, m0, n0, kt0 + kt);
                     cp_async_commit();
                 }
                 cp_async_wait<(STAGES > 1 ? STAGES - 2 : 0)>();
                 __syncthreads();
                 if (STAGES > 1) {
                     const int next = kt + AHEAD;
-                    if (next < KT) load_stage(As[next % STAGES], Bs[next % STAGES], Ab, Bb, m0, n0, next);
+                    if (next < KT) load_stage(As[next % STAGES], Bs[next % STAGES], Ab, Bb, m0, n0, kt0 + next);
                     cp_async_commit();
                 }
                 multiply_stage(acc, As[kt % STAGES], Bs[kt % STAGES], wm, wn);
@@ -238,8 +261,8 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
                     for (int h = 0; h < 2; ++h) {
                         const int gm = r + 8 * h;
                         if (gm >= M) continue;
-                        if (c < N) from_f32(&Cb[(long long)gm * N + c], acc[i][j][2 * h]);
-                        if (c + 1 < N) from_f32(&Cb[(long long)gm * N + c + 1], acc[i][j][2 * h + 1]);
+                        if (c < N) store_result(C, W, zz, gm, c, acc[i][j][2 * h]);
+                        if (c + 1 < N) store_result(C, W, zz, gm, c + 1, acc[i][j][2 * h + 1]);
                     }
                 }
             }
@@ -247,8 +270,8 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
         }
     }
 }
-}  // namespace gemm_df88a6ab12bf_ns
+}  // namespace gemm_4696c13ff592_ns
 
-extern "C" __global__ void __launch_bounds__(128) gemm_df88a6ab12bf(gemm_df88a6ab12bf_ns::T* __restrict__ C, const gemm_df88a6ab12bf_ns::T* __restrict__ A, const gemm_df88a6ab12bf_ns::T* __restrict__ B) {
-    gemm_df88a6ab12bf_ns::run(C, A, B);
+extern "C" __global__ void __launch_bounds__(128) gemm_4696c13ff592(gemm_4696c13ff592_ns::T* __restrict__ C, const gemm_4696c13ff592_ns::T* __restrict__ A, const gemm_4696c13ff592_ns::T* __restrict__ B) {
+    gemm_4696c13ff592_ns::run(C, A, B, nullptr);
 }

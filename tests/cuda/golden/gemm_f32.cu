@@ -1,12 +1,12 @@
 // golden: gemm_f32 (gemm simt 64x64x16 w2x4 s2 96x80x64 batch 2)
 // GEMM simt 64x64x16 w2x4 s2 96x80x64 batch 2 ABt lda 64 ldb 64
-namespace gemm_9b9cfb7e1469_ns {
+namespace gemm_e9441366faff_ns {
 typedef float T;
 constexpr bool IS_BF16 = false;
 constexpr int M = 96, N = 80, K = 64;
 constexpr long long LDA = 64LL, LDB = 64LL, BATCH = 2LL;
 constexpr bool TRANS_A = false, TRANS_B = true;
-constexpr int BM = 64, BN = 64, BK = 16, WARPS_M = 2, WARPS_N = 4, STAGES = 2;
+constexpr int BM = 64, BN = 64, BK = 16, WARPS_M = 2, WARPS_N = 4, STAGES = 2, SPLIT = 1;
 constexpr int THREADS = WARPS_M * WARPS_N * 32;
 __device__ __forceinline__ long long a_offset(long long b) {
     long long o = 0LL;
@@ -28,10 +28,24 @@ __device__ __forceinline__ float to_f32(pg_u16 x) { return IS_BF16 ? pg_bf16_to_
 __device__ __forceinline__ void from_f32(float* out, float x) { *out = x; }
 __device__ __forceinline__ void from_f32(pg_u16* out, float x) { *out = IS_BF16 ? pg_f32_to_bf16(x) : pg_f32_to_f16(x); }
 
+// Split-K: k-tiles per slice, and the blockIdx.z items (batch, slice).
+constexpr int KT_ALL = (K + BK - 1) / BK, KT_PER = (KT_ALL + SPLIT - 1) / SPLIT;
+constexpr long long Z_ITEMS = BATCH * SPLIT;
+// The k-tiles [kt0, kt0 + count) of z item zz.
+__device__ __forceinline__ int slice_start(long long zz) { return (int)(zz % SPLIT) * KT_PER; }
+__device__ __forceinline__ int slice_tiles(long long zz) {
+    const int kt0 = slice_start(zz), end = kt0 + KT_PER < KT_ALL ? kt0 + KT_PER : KT_ALL;
+    return end > kt0 ? end - kt0 : 0;
+}
+// Element (gm, gn) of z item zz's result: into C, or with split-K into its slice's f32 partial.
+__device__ __forceinline__ void store_result(T* C, float* W, long long zz, int gm, int gn, float v) {
+    const long long e = (long long)gm * N + gn;
+    if (SPLIT == 1) from_f32(&C[zz * ((long long)M * N) + e], v);
+    else W[((zz % SPLIT) * BATCH + zz / SPLIT) * ((long long)M * N) + e] = v;
+}
+
 constexpr int TM = BM / 16, TN = BN / 16;
 constexpr int A_LOADS = BM * BK / THREADS, B_LOADS = BN * BK / THREADS;
-constexpr int KT = (K + BK - 1) / BK;
-
 // Thread l of a stage loads element (mi, ki) of the A tile and (ki, ni) of the B tile, walking
 // the operand's contiguous dimension fastest so that a warp's loads coalesce.
 __device__ __forceinline__ void simt_fetch(const T* A, const T* B, int m0, int n0, int k0, float* ra, float* rb) {
@@ -64,16 +78,16 @@ __device__ __forceinline__ void simt_stash(float (*as)[BM + 4], float (*bs)[BN +
     }
 }
 
-__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B) {
+__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W) {
     // k-major tiles: a thread reads TM consecutive m (TN consecutive n) per k step; the +4
     // padding keeps rows 16-byte aligned and staggers the banks of consecutive k rows.
     __shared__ __align__(16) float As[STAGES][BK][BM + 4];
     __shared__ __align__(16) float Bs[STAGES][BK][BN + 4];
     const int tx = (int)threadIdx.x % 16, ty = (int)threadIdx.x / 16;
-    for (long long bz = blockIdx.z; bz < BATCH; bz += gridDim.z) {
-        const T* Ab = A + a_offset(bz);
-        const T* Bb = B + b_offset(bz);
-        T* Cb = C + bz * ((long long)M * N);
+    for (long long zz = blockIdx.z; zz < Z_ITEMS; zz += gridDim.z) {
+        const T* Ab = A + a_offset(zz / SPLIT);
+        const T* Bb = B + b_offset(zz / SPLIT);
+        const int kt0 = slice_start(zz), KT = slice_tiles(zz);
         for (int m0 = (int)blockIdx.y * BM; m0 < M; m0 += (int)gridDim.y * BM) {
             const int n0 = (int)blockIdx.x * BN;
             float acc[TM][TN];
@@ -82,12 +96,12 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
 #pragma unroll
                 for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
             float ra[A_LOADS], rb[B_LOADS];
-            simt_fetch(Ab, Bb, m0, n0, 0, ra, rb);
+            simt_fetch(Ab, Bb, m0, n0, kt0 * BK, ra, rb);
             simt_stash(As[0], Bs[0], ra, rb);
             __syncthreads();
             for (int kt = 0; kt < KT; ++kt) {
                 const int cur = STAGES == 1 ? 0 : (kt & 1);
-                if (kt + 1 < KT) simt_fetch(Ab, Bb, m0, n0, (kt + 1) * BK, ra, rb);
+                if (kt + 1 < KT) simt_fetch(Ab, Bb, m0, n0, (kt0 + kt + 1) * BK, ra, rb);
 #pragma unroll
                 for (int kk = 0; kk < BK; ++kk) {
                     float a[TM], b[TN];
@@ -114,14 +128,14 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
 #pragma unroll
                 for (int j = 0; j < TN; ++j) {
                     const int gn = n0 + tx * TN + j;
-                    if (gn < N) from_f32(&Cb[(long long)gm * N + gn], acc[i][j]);
+                    if (gn < N) store_result(C, W, zz, gm, gn, acc[i][j]);
                 }
             }
         }
     }
 }
-}  // namespace gemm_9b9cfb7e1469_ns
+}  // namespace gemm_e9441366faff_ns
 
-extern "C" __global__ void __launch_bounds__(256) gemm_9b9cfb7e1469(gemm_9b9cfb7e1469_ns::T* __restrict__ C, const gemm_9b9cfb7e1469_ns::T* __restrict__ A, const gemm_9b9cfb7e1469_ns::T* __restrict__ B) {
-    gemm_9b9cfb7e1469_ns::run(C, A, B);
+extern "C" __global__ void __launch_bounds__(256) gemm_e9441366faff(gemm_e9441366faff_ns::T* __restrict__ C, const gemm_e9441366faff_ns::T* __restrict__ A, const gemm_e9441366faff_ns::T* __restrict__ B) {
+    gemm_e9441366faff_ns::run(C, A, B, nullptr);
 }
