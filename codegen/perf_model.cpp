@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "base/error.h"
+#include "ops/cross_entropy/linear_ce_cuda.h"
 
 namespace pg {
 namespace {
@@ -80,6 +81,7 @@ const char* kind_name(const PlanStep& st) {
         case PlanStep::Kind::Zero: return "zero";
         case PlanStep::Kind::Gemm: return "gemm";
         case PlanStep::Kind::Attention: return "attention";
+        case PlanStep::Kind::LinearCe: return "linear ce";
         case PlanStep::Kind::Kernel: return st.kernel_kind == KernelKind::ScatterAdd ? "scatter" : "loop";
     }
     return "?";
@@ -99,6 +101,7 @@ KernelWork step_work(const PlanStep& st) {
     if (st.kind == PlanStep::Kind::Gemm) w = gemm_work(st.gemm.value(), uses_tensor_cores(st));
     if (st.kind == PlanStep::Kind::Kernel) w = loop_work(st.kir.value());
     if (st.kind == PlanStep::Kind::Attention) w = attention_work(st.attention.value());
+    if (st.kind == PlanStep::Kind::LinearCe) w = linear_ce_work(st.linear_ce.value());
     w.launches = launches_of(st);
     return w;
 }
@@ -179,6 +182,21 @@ StepEstimate estimate_plan(const ExecPlan& plan, const GpuPeaks& gpu) {
         s.kernels.push_back(std::move(e));
     }
     return s;
+}
+
+KernelWork linear_ce_work(const ce::LinearCeProblem& p) {
+    using ce::Pass;
+    KernelWork w;
+    int64_t passes = ce::cuda_logit_passes(p);
+    w.tensor_flops = p.flops(passes);
+    double logits = static_cast<double>(p.n) * static_cast<double>(p.v);
+    w.simt_ops = logits * static_cast<double>(passes) * (p.pass == Pass::Forward ? 6 : 8);
+    double esize = static_cast<double>(dtype_size(p.dtype)), rows = static_cast<double>(p.n);
+    double x = rows * static_cast<double>(p.d) * esize, wt = static_cast<double>(p.v * p.d) * esize;
+    double tokens = rows * static_cast<double>(dtype_size(p.target_dtype)) + (p.pass == Pass::Forward ? 0 : 4 * rows * 4);
+    double out = p.pass == Pass::Forward ? rows * 8 : p.pass == Pass::GradX ? x : wt;
+    w.bytes = x + wt + tokens + out;
+    return w;
 }
 
 }  // namespace pg

@@ -15,8 +15,12 @@ thread_local LinearAdapter g_adapter;
 ScopedLinearAdapter::ScopedLinearAdapter(LinearAdapter adapter) { g_adapter = std::move(adapter); }
 ScopedLinearAdapter::~ScopedLinearAdapter() { g_adapter = nullptr; }
 
+Tensor linear_adapter_term(ParamSet& ps, const std::string& weight, const Tensor& input) {
+    return g_adapter ? g_adapter(ps, weight, input) : Tensor();
+}
+
 Tensor add_linear_adapter(ParamSet& ps, const std::string& weight, const Tensor& input, const Tensor& output) {
-    Tensor extra = g_adapter ? g_adapter(ps, weight, input) : Tensor();
+    Tensor extra = linear_adapter_term(ps, weight, input);
     return extra.defined() ? output + extra : output;
 }
 

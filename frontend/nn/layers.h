@@ -51,6 +51,9 @@ public:
 };
 // `output` [tokens, out] of `weight` on `input` [tokens, in], plus the installed adapter's term.
 Tensor add_linear_adapter(ParamSet& ps, const std::string& weight, const Tensor& input, const Tensor& output);
+// The installed adapter's term for `weight` on `input`, or an undefined Tensor (none installed, or
+// it adds nothing for this weight).
+Tensor linear_adapter_term(ParamSet& ps, const std::string& weight, const Tensor& input);
 
 struct AttentionConfig {
     int64_t num_heads = 8, num_kv_heads = 4;
