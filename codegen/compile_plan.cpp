@@ -19,6 +19,7 @@
 #include "codegen/view.h"
 #include "codegen/workload.h"
 #include "ops/attention/attention_cuda.h"
+#include "ops/cross_entropy/linear_ce_cuda.h"
 #include "ops/gemm/gemm_cuda.h"
 #include "ops/gemm/shared_memory.h"
 
@@ -127,9 +128,36 @@ PlanStep plan_attention_step(const Graph& g, const ScheduledKernel& sk, size_t i
     return st;
 }
 
+// The linear cross-entropy template instance of a LinearCe step, its entry named after its own text.
+CudaKernelSource render_linear_ce(const PlanStep& st) {
+    const ce::LinearCeProblem& p = *st.linear_ce;
+    std::string entry = "linear_ce_" + sha256_hex(ce::linear_ce_cuda_source(p, "entry")).substr(0, 12);
+    CudaKernelSource k;
+    k.name = st.name;
+    k.source = ce::linear_ce_cuda_source(p, entry);
+    k.launches = {{entry, ce::linear_ce_grid(p), ce::kCudaThreads}};
+    k.mapping = fmt::format("linear ce {} threads {}", p.to_string(), ce::kCudaThreads);
+    return k;
+}
+
+// A linear cross-entropy pass: its output, then the template node's inputs.
+PlanStep plan_linear_ce_step(const Graph& g, const ScheduledKernel& sk, size_t index, const Target& t) {
+    PlanStep st;
+    st.kind = PlanStep::Kind::LinearCe;
+    st.kernel_kind = sk.kind;
+    st.linear_ce = ce::problem_of(g, sk.root);
+    st.buffers = {sk.root};
+    st.buffers.insert(st.buffers.end(), g[sk.root].inputs.begin(), g[sk.root].inputs.end());
+    static const char* kPassNames[] = {"fwd", "dx", "dw"};
+    st.name = fmt::format("k{:03}_linear_ce_{}", index, kPassNames[static_cast<int>(st.linear_ce->pass)]);
+    if (t.kind == TargetKind::Cuda) st.cuda = render_linear_ce(st);
+    return st;
+}
+
 PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const Target& t) {
     const ScheduledKernel& sk = s.kernels[index];
     if (sk.kind == KernelKind::Attention) return plan_attention_step(g, sk, index, t);
+    if (sk.kind == KernelKind::LinearCe) return plan_linear_ce_step(g, sk, index, t);
     PlanStep st;
     st.kernel_kind = sk.kind;
     if (sk.kind == KernelKind::Gemm) {
@@ -223,6 +251,7 @@ void plan_arena(ExecPlan& p) {
 
 CudaKernelSource render_cuda_step(const PlanStep& st, const KernelConfig& config) {
     if (st.kind == PlanStep::Kind::Attention) return render_attention(st);
+    if (st.kind == PlanStep::Kind::LinearCe) return render_linear_ce(st);
     if (st.kind == PlanStep::Kind::Gemm) {
         const auto& c = std::get<gemm::GemmConfig>(config);
         c.validate();
@@ -240,7 +269,8 @@ int ExecPlan::count(PlanStep::Kind kind) const {
 
 int ExecPlan::count(KernelKind kind) const {
     return static_cast<int>(std::count_if(steps.begin(), steps.end(), [&](const PlanStep& s) {
-        bool kernel = s.kind == PlanStep::Kind::Kernel || s.kind == PlanStep::Kind::Gemm || s.kind == PlanStep::Kind::Attention;
+        bool kernel = s.kind == PlanStep::Kind::Kernel || s.kind == PlanStep::Kind::Gemm ||
+                      s.kind == PlanStep::Kind::Attention || s.kind == PlanStep::Kind::LinearCe;
         return kernel && s.kernel_kind == kind;
     }));
 }

@@ -17,6 +17,7 @@
 #include "codegen/target.h"
 #include "graph/graph.h"
 #include "ops/attention/attention_problem.h"
+#include "ops/cross_entropy/linear_ce_problem.h"
 #include "ops/gemm/gemm_problem.h"
 
 namespace pg {
@@ -49,7 +50,9 @@ struct PlanStep {
     // kernels, before the copies that store the values.
     // Attention: a flash-attention pass (CPU: ops/attention/flash_cpu.h); buffers as
     // attn::AttentionProblem orders them (the outputs the graph uses, then the inputs).
-    enum class Kind : uint8_t { Kernel, Gemm, Copy, Zero, Collective, Attention };
+    // LinearCe: a pass of the tied head's linear cross-entropy (CPU: ops/cross_entropy/
+    // linear_ce_cpu.h); buffers as ce::LinearCeProblem orders them (the output, then the inputs).
+    enum class Kind : uint8_t { Kernel, Gemm, Copy, Zero, Collective, Attention, LinearCe };
     Kind kind = Kind::Kernel;
     KernelKind kernel_kind = KernelKind::Loop;  // of the scheduled kernel (Kernel and Gemm)
     std::string name;                           // "k012_mul": dumps, profiles, reports
@@ -59,7 +62,8 @@ struct PlanStep {
     std::optional<kir::Kernel> kir;          // Kernel
     std::optional<gemm::GemmProblem> gemm;   // Gemm: shapes, transposes, strided batch views
     std::optional<attn::AttentionProblem> attention;  // Attention
-    std::optional<CudaKernelSource> cuda;    // CUDA target: Kernel and Gemm steps
+    std::optional<ce::LinearCeProblem> linear_ce;     // LinearCe
+    std::optional<CudaKernelSource> cuda;    // CUDA target: Kernel, Gemm and template steps
     int64_t workspace_offset = -1;           // the arena offset of cuda->workspace_bytes (if any)
     int64_t copy_bytes = 0;                  // Copy and Zero; Collective: the bucket's bytes
     int issue_after = -1;                    // Collective

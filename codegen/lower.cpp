@@ -426,9 +426,10 @@ LoweredKernel lower_kernel(const Graph& g, const Schedule& s, const ScheduledKer
         case KernelKind::Loop: return l.lower_loop();
         case KernelKind::ScatterAdd: return l.lower_scatter();
         case KernelKind::Gemm:
-        case KernelKind::Attention: break;
+        case KernelKind::Attention:
+        case KernelKind::LinearCe: break;
     }
-    PG_UNREACHABLE("BLAS and attention kernels are not lowered to kir");
+    PG_UNREACHABLE("BLAS and template kernels are not lowered to kir");
 }
 
 }  // namespace pg

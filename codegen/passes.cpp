@@ -16,6 +16,7 @@
 #include "graph/composite.h"
 #include "graph/text.h"
 #include "ops/attention/attention_problem.h"
+#include "ops/cross_entropy/linear_ce_problem.h"
 
 namespace pg {
 
@@ -119,16 +120,24 @@ bool AttentionTemplates::serves(const Graph& g, const Node& n) const {
     return has(dtypes, q.dtype) && (head_dims.empty() || has(head_dims, q.shape[3]));
 }
 
+bool LinearCeTemplates::serves(const Graph& g, const Node& n) const {
+    if (!ce::is_template_op(n.op)) return false;
+    const Node& x = g[n.inputs[0]];
+    return std::find(dtypes.begin(), dtypes.end(), x.dtype) != dtypes.end() && x.shape[1] % dim_multiple == 0;
+}
+
 Graph run_passes(const Graph& g, const PassOptions& opts) {
     struct Pass {
         const char* name;
         std::function<Graph(const Graph&)> run;
-        bool primitive_after;  // but the attention templates kept
+        bool primitive_after;  // but the templates kept
     };
     std::vector<Pass> passes = {
         {"decompose",
          [&opts](const Graph& x) {
-             return decompose(x, [&opts](const Graph& h, const Node& n) { return opts.attention.serves(h, n); });
+             return decompose(x, [&opts](const Graph& h, const Node& n) {
+                 return opts.attention.serves(h, n) || opts.linear_ce.serves(h, n);
+             });
          },
          true},
         {"simplify", [](const Graph& x) { return simplify(x); }, true},
@@ -142,7 +151,7 @@ Graph run_passes(const Graph& g, const PassOptions& opts) {
     Graph cur = rebuild(g, [](Graph& dst, const Node& n, const std::vector<NodeId>& map) { return copy_node(dst, n, map); });
     for (const Pass& p : passes) {
         cur = p.run(cur);
-        verify(cur, p.name, p.primitive_after && opts.attention.dtypes.empty());
+        verify(cur, p.name, p.primitive_after && opts.attention.dtypes.empty() && opts.linear_ce.dtypes.empty());
         maybe_dump(cur, p.name);
     }
     return cur;

@@ -17,15 +17,25 @@ struct AttentionTemplates {
     bool serves(const Graph& g, const Node& n) const;
 };
 
+// The linear cross-entropy nodes (LinearCrossEntropy and its gradient) a target runs as tiled
+// templates (ops/cross_entropy): those of x's dtype in `dtypes` whose model dim is a multiple of
+// `dim_multiple`. The others decompose into the head matmul and the cross-entropy ([N, V] logits).
+struct LinearCeTemplates {
+    std::vector<DType> dtypes;  // empty: no template
+    int64_t dim_multiple = 1;
+    bool serves(const Graph& g, const Node& n) const;
+};
+
 struct PassOptions {
     // CPU: bf16/f16 matmuls become f32 matmuls of the widened operands, rounded once at the end,
     // so that they run on OpenBLAS or the vectorized generated kernel (see widen_matmuls).
     bool widen_low_precision_matmuls = false;
     AttentionTemplates attention;
+    LinearCeTemplates linear_ce;
 };
 
-// verify -> decompose (but the attention templates) -> simplify -> split_reductions -> widen_scatters
-// [-> widen_matmuls], verifying after every pass
+// verify -> decompose (but the attention and linear cross-entropy templates) -> simplify ->
+// split_reductions -> widen_scatters [-> widen_matmuls], verifying after every pass
 Graph run_passes(const Graph& g, const PassOptions& opts = {});
 
 // matmul(a, b) in bf16/f16 -> cast(matmul(cast(a, f32), cast(b, f32)), dtype): the products and

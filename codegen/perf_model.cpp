@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "ops/gemm/gemm_cuda.h"
+#include "ops/cross_entropy/linear_ce_cuda.h"
 
 namespace pg {
 namespace {
@@ -86,6 +87,7 @@ const char* kind_name(const PlanStep& st) {
         case PlanStep::Kind::Zero: return "zero";
         case PlanStep::Kind::Gemm: return "gemm";
         case PlanStep::Kind::Attention: return "attention";
+        case PlanStep::Kind::LinearCe: return "linear ce";
         case PlanStep::Kind::Kernel: return st.kernel_kind == KernelKind::ScatterAdd ? "scatter" : "loop";
     }
     return "?";
@@ -108,6 +110,7 @@ KernelWork step_work(const PlanStep& st, const GpuPeaks& gpu) {
     }
     if (st.kind == PlanStep::Kind::Kernel) w = loop_work(st.kir.value());
     if (st.kind == PlanStep::Kind::Attention) w = attention_work(st.attention.value());
+    if (st.kind == PlanStep::Kind::LinearCe) w = linear_ce_work(st.linear_ce.value());
     w.launches = launches_of(st);
     return w;
 }
@@ -237,6 +240,21 @@ void apply_sector_efficiency(StepEstimate& s, const std::map<std::string, double
         s.bytes += measured.work.bytes - k.work.bytes;
         k = std::move(measured);
     }
+}
+
+KernelWork linear_ce_work(const ce::LinearCeProblem& p) {
+    using ce::Pass;
+    KernelWork w;
+    int64_t passes = ce::cuda_logit_passes(p);
+    w.tensor_flops = p.flops(passes);
+    double logits = static_cast<double>(p.n) * static_cast<double>(p.v);
+    w.simt_ops = logits * static_cast<double>(passes) * (p.pass == Pass::Forward ? 6 : 8);
+    double esize = static_cast<double>(dtype_size(p.dtype)), rows = static_cast<double>(p.n);
+    double x = rows * static_cast<double>(p.d) * esize, wt = static_cast<double>(p.v * p.d) * esize;
+    double tokens = rows * static_cast<double>(dtype_size(p.target_dtype)) + (p.pass == Pass::Forward ? 0 : 4 * rows * 4);
+    double out = p.pass == Pass::Forward ? rows * 8 : p.pass == Pass::GradX ? x : wt;
+    w.bytes = x + wt + tokens + out;
+    return w;
 }
 
 }  // namespace pg

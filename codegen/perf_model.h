@@ -25,6 +25,12 @@
 //                visible (query, key) pair (forward 4: scale, max, exp, sum; backward 5: scale,
 //                exp, dP - delta, times P, times scale); bytes = every input read once and every
 //                output written once (no [T, T] tensor goes through memory).
+//   LinearCe     a linear cross-entropy pass: its logit products, recomputed cuda_logit_passes
+//                times, plus the gradient's product (LinearCeProblem::flops) on tensor cores, and
+//                SIMT ops per logit and pass (forward 6: round, softcap, max, exp, sum, target
+//                compare; gradient 8: round, softcap, exp, times, target compare, slope, product,
+//                round); bytes = every input read once and the output written once (no [N, V]
+//                tensor goes through memory; the re-reads of x and w hit L2).
 //
 // Measured sectors: the host emulation (tests/cuda/cuda_emulator.h, global_sectors) counts the
 // 32-byte sectors each warp-wide request touches; apply_sector_efficiency charges a kernel's bytes
@@ -78,10 +84,12 @@ KernelWork gemm_work(const gemm::GemmProblem& p, const gemm::GemmConfig& c, cons
 double gemm_efficiency(const gemm::GemmProblem& p, const gemm::GemmConfig& c, const GpuPeaks& gpu);
 // The work of a flash-attention pass, counted as the header says.
 KernelWork attention_work(const attn::AttentionProblem& p);
+// The work of a linear cross-entropy pass, counted as the header says.
+KernelWork linear_ce_work(const ce::LinearCeProblem& p);
 
 struct KernelEstimate {
     std::string name;        // the plan step's name
-    std::string kind;        // "gemm", "loop", "scatter", "copy", "zero", "attention"
+    std::string kind;        // "gemm", "loop", "scatter", "copy", "zero", "attention", "linear ce"
     KernelWork work;
     double compute_seconds = 0, memory_seconds = 0;
     double seconds = 0;      // roofline + launches

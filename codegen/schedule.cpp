@@ -12,6 +12,7 @@
 #include "codegen/view.h"
 #include "codegen/workload.h"
 #include "ops/attention/attention_problem.h"
+#include "ops/cross_entropy/linear_ce_problem.h"
 
 namespace pg {
 
@@ -90,15 +91,15 @@ void plan_blas(const Graph& g, const ScheduleOptions& opts, const std::vector<bo
     }
 }
 
-// Marks the attention template nodes and materialises their operands.
-void plan_attention(const Graph& g, const std::vector<bool>& live, Schedule& s, std::vector<bool>& is_template) {
+// Marks the template nodes (attention, linear cross-entropy) and materialises their operands.
+void plan_templates(const Graph& g, const std::vector<bool>& live, Schedule& s, std::vector<bool>& is_template) {
     for (NodeId i = 0; i < g.size(); ++i) {
-        if (!live[i] || !attn::is_template_op(g[i].op)) continue;
+        if (!live[i] || !(attn::is_template_op(g[i].op) || ce::is_template_op(g[i].op))) continue;
         is_template[i] = true;
         for (NodeId operand : g[i].inputs) {
             if (s.materialized[operand] || is_leaf_buffer(g[operand].op)) continue;
             s.materialized[operand] = true;
-            s.decisions[operand] = {false, "operand of an attention template"};
+            s.decisions[operand] = {false, fmt::format("operand of a {} template", op_name(g[i].op))};
         }
     }
 }
@@ -146,7 +147,7 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
     for (const StateUpdate& u : g.updates())
         if (!is_zero_fill(g, u.value)) forced[u.value] = true;  // a zero fill needs no buffer of its own
     plan_blas(g, opts, live, s, is_blas);
-    plan_attention(g, live, s, is_template);
+    plan_templates(g, live, s, is_template);
 
     s.options = opts;
     auto users = g.users();
@@ -212,6 +213,10 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
     std::map<AttentionPassKey, size_t> attention_passes;
     for (NodeId i = 0; i < n; ++i) {
         if (!live[i] || !s.materialized[i] || is_leaf_buffer(g[i].op)) continue;
+        if (is_template[i] && ce::is_template_op(g[i].op)) {
+            s.kernels.push_back({KernelKind::LinearCe, i});
+            continue;
+        }
         if (is_template[i]) {
             add_attention_kernel(g, i, s, attention_passes);
             continue;
@@ -233,11 +238,12 @@ StridedView gemm_operand(const Graph& g, const Schedule& s, NodeId operand) {
 }
 
 std::string describe(const Graph& g, const Schedule& s, bool verbose) {
-    int count[4] = {0, 0, 0, 0}, inlined = 0;  // per KernelKind
+    int count[5] = {0, 0, 0, 0, 0}, inlined = 0;  // per KernelKind
     for (const ScheduledKernel& k : s.kernels) ++count[static_cast<int>(k.kind)];
     std::vector<bool> live = live_nodes(g);
     for (NodeId i = 0; i < g.size(); ++i) inlined += live[i] && !s.materialized[i];
     std::string attention = count[3] ? fmt::format(", {} attention", count[3]) : "";
+    if (count[4]) attention += fmt::format(", {} linear ce", count[4]);
     std::string out = fmt::format("{} kernels ({} loop, {} gemm, {} scatter{}); {} nodes inlined", s.kernels.size(),
                                   count[0], count[1], count[2], attention, inlined);
     if (verbose)

@@ -6,9 +6,9 @@
 // last node backwards so that every user is decided first:
 //   - graph outputs and state-update values are materialised, but for a constant zero update
 //     (e.g. resetting gradient accumulators), which the plan performs as a fill of the state;
-//   - anchors (matmul, scatter-add, the attention templates the passes kept) are materialised:
-//     they are kernels of their own kind; an attention template's operands are materialised
-//     (it reads contiguous buffers);
+//   - anchors (matmul, scatter-add, the attention and linear cross-entropy templates the passes
+//     kept) are materialised: they are kernels of their own kind; a template's operands are
+//     materialised (it reads contiguous buffers);
 //   - constants and iotas are always inlined (free);
 //   - a node's "evaluations" = how many times each of its elements would be computed if inlined:
 //     summed over its users, (1 if the user is materialised, else the user's evaluations) times
@@ -47,8 +47,9 @@ struct FusionDecision {
 // Loop: generated loop nest. Gemm: a matmul run by a library or template kernel (OpenBLAS on the
 // CPU, the GEMM template on the GPU) reading its operands in place. ScatterAdd: generated, serial
 // over repeated indices. Attention: a flash-attention pass (ops/attention/attention_problem.h)
-// writing the template nodes of `outputs`.
-enum class KernelKind : uint8_t { Loop, Gemm, ScatterAdd, Attention };
+// writing the template nodes of `outputs`. LinearCe: a pass of the tied head's linear
+// cross-entropy (ops/cross_entropy/linear_ce_problem.h) writing its root.
+enum class KernelKind : uint8_t { Loop, Gemm, ScatterAdd, Attention, LinearCe };
 
 struct ScheduledKernel {
     KernelKind kind = KernelKind::Loop;
@@ -87,7 +88,7 @@ struct Schedule {
     ScheduleOptions options;                // what it was made with (lowering reads row_accumulation)
 };
 
-// `g` must be primitive-only (after decompose) but for attention template ops.
+// `g` must be primitive-only (after decompose) but for attention and linear cross-entropy template ops.
 Schedule schedule(const Graph& g, const ScheduleOptions& opts);
 
 // A Sum in f32 whose reduced axes all precede the innermost non-unit kept axis (e.g. [B,T,d] ->
@@ -100,7 +101,7 @@ bool is_zero_fill(const Graph& g, NodeId value);
 // How a BLAS matmul reads `operand`: its own buffer if materialised, else a view of its base.
 StridedView gemm_operand(const Graph& g, const Schedule& s, NodeId operand);
 
-// "N kernels (L loop, G gemm, S scatter[, A attention]); M nodes inlined" and, with verbose, every
+// "N kernels (L loop, G gemm, S scatter[, A attention][, C linear ce]); M nodes inlined" and, with verbose, every
 // refusal.
 std::string describe(const Graph& g, const Schedule& s, bool verbose);
 

@@ -5,6 +5,7 @@
 
 #include "base/determinism.h"
 #include "base/env.h"
+#include "ops/cross_entropy/linear_ce_cuda.h"
 
 namespace pg {
 
@@ -34,10 +35,16 @@ PG_KNOB({.name = "PG_FLASH_ATTENTION", .kind = env::KnobKind::Bool, .default_val
          .doc = "0 decomposes attention into its reference expansion ([T, T] scores) even with fusion on",
          .affects_codegen = true});
 
+PG_KNOB({.name = "PG_FUSED_CE", .kind = env::KnobKind::Bool, .default_value = "1",
+         .doc = "0 decomposes the tied head's linear cross-entropy into the head matmul and the cross-entropy "
+                "([N, V] logits) even with fusion on",
+         .affects_codegen = true});
+
 PassOptions Target::pass_options() const {
-    // PG_FUSION=0 is the unfused reference: every attention decomposes there.
+    // PG_FUSION=0 is the unfused reference: every attention and linear cross-entropy decomposes there.
     return PassOptions{.widen_low_precision_matmuls = widen_low_precision_matmuls,
-                       .attention = fusion ? attention : AttentionTemplates{}};
+                       .attention = fusion ? attention : AttentionTemplates{},
+                       .linear_ce = fusion ? linear_ce : LinearCeTemplates{}};
 }
 
 ScheduleOptions Target::schedule_options() const {
@@ -56,6 +63,7 @@ std::string Target::to_string() const {
     std::string s = kind == TargetKind::Cpu ? "cpu" : "cuda " + arch;
     if (!fusion) s += " unfused";
     if (fusion && !attention.dtypes.empty()) s += " flash";
+    if (fusion && !linear_ce.dtypes.empty()) s += " fused-ce";
     s += gemm_min_flops > 0 ? fmt::format(" gemm>={}", gemm_min_flops) : " no-gemm";
     if (fusion_max_recompute != 4) s += fmt::format(" recompute<={}", fusion_max_recompute);
     if (deterministic && kind == TargetKind::Cuda) s += " deterministic";
@@ -73,6 +81,7 @@ Target cpu_target() {
     t.gemm_min_flops = env::get_int("PG_BLAS_MIN_FLOPS");
     t.widen_low_precision_matmuls = true;
     if (env::get_bool("PG_FLASH_ATTENTION")) t.attention.dtypes = {DType::f32};
+    if (env::get_bool("PG_FUSED_CE")) t.linear_ce.dtypes = {DType::f32};
     return t;
 }
 
@@ -89,6 +98,7 @@ Target cuda_target(const std::string& arch) {
     t.deterministic = deterministic_mode();
     t.gemm_split_k = env::get_bool("PG_GEMM_SPLIT_K");
     if (env::get_bool("PG_FLASH_ATTENTION")) t.attention = {{DType::bf16, DType::f16}, {64, 128}};  // attention_cuda.h
+    if (env::get_bool("PG_FUSED_CE")) t.linear_ce = {{DType::bf16, DType::f16}, ce::kCudaDimMultiple};
     return t;
 }
 

@@ -3,11 +3,14 @@
 //   CPU:  matmuls of f32 operands above PG_BLAS_MIN_FLOPS run on OpenBLAS; bf16/f16 matmuls are
 //         widened to f32 first (OpenBLAS has no bf16); outer sums accumulate whole rows (the
 //         contiguous inner loops vectorize); kernels are kir for the LLVM renderer; f32 attention
-//         runs as the CPU flash attention (ops/attention/flash_cpu.h) when fusion is on.
+//         runs as the CPU flash attention (ops/attention/flash_cpu.h) and the f32 tied head's
+//         linear cross-entropy as its tiled CPU passes (ops/cross_entropy/linear_ce_cpu.h) when
+//         fusion is on.
 //   CUDA: matmuls of any float dtype above PG_CUDA_GEMM_MIN_FLOPS run as GEMM template
 //         instances; no row accumulation (one thread, warp or block per output element); nested
 //         reductions get kernels of their own; kernels are rendered as CUDA C++ for NVRTC;
-//         bf16/f16 attention with head dim 64 or 128 runs as the flash-attention template.
+//         bf16/f16 attention with head dim 64 or 128 runs as the flash-attention template, and the
+//         bf16/f16 linear cross-entropy of a model dim that is a multiple of 64 as its template.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -33,6 +36,7 @@ struct Target {
     bool deterministic = false;                // PG_DETERMINISTIC: CUDA adds by owner threads
     bool gemm_split_k = true;                  // PG_GEMM_SPLIT_K: the GEMM heuristic may split K
     AttentionTemplates attention;              // attention run as flash-attention templates (passes.h)
+    LinearCeTemplates linear_ce;               // the head's cross-entropy run as tiled templates (passes.h)
     // Decisions from the tuning database for this device (runtime/tuning/), or null: the
     // documented heuristics of kernel_config.h decide.
     std::shared_ptr<const TunedDecisions> tuned;

@@ -81,6 +81,12 @@ Tensor log_softmax(const Tensor& x) { return {&x.graph(), b::log_softmax(x.graph
 Tensor cross_entropy(const Tensor& l, const Tensor& t, double softcap) {
     return {&same_graph(l, t), b::cross_entropy(l.graph(), l.id(), t.id(), softcap)};
 }
+Tensor linear_cross_entropy(const Tensor& x, const Tensor& w, const Tensor& targets, double softcap) {
+    Graph& g = same_graph(x, w);
+    same_graph(x, targets);
+    NodeId stats = b::linear_cross_entropy(g, x.id(), w.id(), targets.id(), softcap);
+    return {&g, b::reshape(g, b::slice(g, stats, 1, 0, 1), {x.dim(0)})};
+}
 Tensor rms_norm(const Tensor& x, double eps) { return {&x.graph(), b::rms_norm(x.graph(), x.id(), eps)}; }
 Tensor rope(const Tensor& x, int64_t dims, double base) { return {&x.graph(), b::rope(x.graph(), x.id(), dims, base)}; }
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale, const Tensor& doc_start) {

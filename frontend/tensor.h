@@ -69,6 +69,9 @@ Tensor gather(const Tensor& table, const Tensor& index);
 Tensor softmax(const Tensor& x);
 Tensor log_softmax(const Tensor& x);
 Tensor cross_entropy(const Tensor& logits, const Tensor& targets, double softcap = 0);  // per token
+// Per token [N]: cross_entropy(x wᵀ, targets, softcap) for x [N, d], w [V, d] as one op, which a
+// backend may run in tiles without the [N, V] logits (graph/op.h: LinearCrossEntropy).
+Tensor linear_cross_entropy(const Tensor& x, const Tensor& w, const Tensor& targets, double softcap = 0);
 Tensor rms_norm(const Tensor& x, double eps);
 Tensor rope(const Tensor& x, int64_t rotated_dims, double base);
 // doc_start: undefined (causal) or [B, T] i32, document masking at BOS (graph/op.h Attention).

@@ -213,6 +213,13 @@ NodeId attention_lse(Graph& g, NodeId q, NodeId k, NodeId v, double scale, NodeI
 NodeId attention_grad(Graph& g, const std::vector<NodeId>& operands, double scale, int64_t which) {
     return make(g, Op::AttentionGrad, operands, DType::f32, {}, {which}, scale);
 }
+NodeId linear_cross_entropy(Graph& g, NodeId x, NodeId w, NodeId targets, double softcap) {
+    return make(g, Op::LinearCrossEntropy, {x, w, targets}, DType::f32, {}, {}, softcap);
+}
+NodeId linear_cross_entropy_grad(Graph& g, const std::vector<NodeId>& x_w_targets_stats_grad, double softcap,
+                                 int64_t which) {
+    return make(g, Op::LinearCrossEntropyGrad, x_w_targets_stats_grad, DType::f32, {}, {which}, softcap);
+}
 
 NodeId sum_to(Graph& g, NodeId a, const Shape& target) {
     const Shape& s = g[a].shape;

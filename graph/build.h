@@ -59,6 +59,11 @@ NodeId attention_lse(Graph& g, NodeId q, NodeId k, NodeId v, double scale, NodeI
 // which: 0 -> dq, 1 -> dk, 2 -> dv (see Op::AttentionGrad); operands q, k, v, dout, lse, delta
 // [, doc_start]
 NodeId attention_grad(Graph& g, const std::vector<NodeId>& operands, double scale, int64_t which);
+// [N, 2] f32: per-token loss and log-sum-exp of softcap(x wᵀ) (see Op::LinearCrossEntropy).
+NodeId linear_cross_entropy(Graph& g, NodeId x, NodeId w, NodeId targets, double softcap = 0);
+// which: 0 -> dx, 1 -> dw (see Op::LinearCrossEntropyGrad)
+NodeId linear_cross_entropy_grad(Graph& g, const std::vector<NodeId>& x_w_targets_stats_grad, double softcap,
+                                 int64_t which);
 
 // Sums `a` over the axes that broadcasting to a.shape expanded from `target` (the adjoint of
 // broadcast_to), returning a value of shape `target`.

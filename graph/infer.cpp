@@ -231,6 +231,28 @@ void infer_doc_start(const Graph& g, const Node& n) {
                 q.shape[0], q.shape[2]);
 }
 
+// LinearCrossEntropy(Grad): x [N, d] and w [V, d] of one float dtype, targets [N] int; the
+// gradient's stats and grad are f32 [N, 2]. Result: [N, 2] f32, dx like x or dw like w.
+void infer_linear_cross_entropy(const Graph& g, Node& n) {
+    const Node& x = g[n.inputs[0]];
+    const Node& w = g[n.inputs[1]];
+    const Node& t = g[n.inputs[2]];
+    INFER_CHECK(x.shape.size() == 2 && w.shape.size() == 2 && x.shape[1] == w.shape[1],
+                "expects x [N, d] and w [V, d] (the tied head's weight)");
+    INFER_CHECK(w.dtype == x.dtype, "x and w dtypes differ");
+    INFER_CHECK(t.shape == Shape{x.shape[0]} && is_int(t.dtype), "targets must be integers [N]");
+    INFER_CHECK(n.scalar >= 0, "softcap must be >= 0");
+    n.shape = {x.shape[0], 2};
+    n.dtype = DType::f32;
+    if (n.op == Op::LinearCrossEntropy) return;
+    for (int i : {3, 4})
+        INFER_CHECK(g[n.inputs[i]].shape == n.shape && g[n.inputs[i]].dtype == DType::f32,
+                    "stats and grad must be f32 [N, 2]");
+    INFER_CHECK(n.ints.size() == 1 && (n.ints[0] == 0 || n.ints[0] == 1), "which must be 0 (dx) or 1 (dw)");
+    n.shape = n.ints[0] == 0 ? x.shape : w.shape;
+    n.dtype = x.dtype;
+}
+
 void infer_composite(const Graph& g, Node& n) {
     const Node& a = g[n.inputs[0]];
     INFER_CHECK(is_float(a.dtype), "{} needs a float operand", op_name(n.op));
@@ -251,6 +273,8 @@ void infer_composite(const Graph& g, Node& n) {
             n.dtype = DType::f32;
             return;
         }
+        case Op::LinearCrossEntropy:
+        case Op::LinearCrossEntropyGrad: infer_linear_cross_entropy(g, n); return;
         case Op::Rope:
             INFER_CHECK(a.shape.size() == 4, "expects x [B, T, H, D]");
             INFER_CHECK(n.ints.size() == 1 && n.ints[0] > 0 && n.ints[0] % 2 == 0 && n.ints[0] <= a.shape[3],

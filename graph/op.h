@@ -1,6 +1,7 @@
 // The op set of the graph IR. Primitive ops are what codegen lowers; composite ops (softmax,
-// cross-entropy, RMSNorm, RoPE, attention) have a reference decomposition into primitives and
-// optionally a cheaper gradient rule, both registered by ops/ (see graph/composite.h).
+// cross-entropy, the tied head's linear cross-entropy, RMSNorm, RoPE, attention) have a reference
+// decomposition into primitives and optionally a cheaper gradient rule, both registered by ops/
+// (see graph/composite.h).
 //
 // Attribute conventions (Node::ints / Node::scalar / Node::name), per op:
 //   Param, Input      name; shape and dtype are the node's
@@ -34,6 +35,13 @@
 //                     (document masking at BOS): query i then sees keys doc_start[i] <= j <= i
 //                     only; doc_start is the position of the BOS opening each token's document
 //                     (nondecreasing along a row, doc_start[i] <= i)
+//   LinearCrossEntropy (x [N, d], w [V, d] of one float dtype, targets [N] int) -> [N, 2] f32: the
+//                     cross-entropy of the softcapped logits x wᵀ (rounded to x's dtype, as a matmul
+//                     stores them): column 0 the per-token loss, column 1 the log-sum-exp of the
+//                     softcapped logits (the statistic the backward reuses); scalar = softcap c
+//   LinearCrossEntropyGrad (x, w, targets, stats [N, 2] f32 (the forward's), grad [N, 2] f32 (of
+//                     the forward's result)): ints = {which}: 0 -> dx [N, d], 1 -> dw [V, d], in x's
+//                     dtype; scalar = softcap c
 #pragma once
 #include <cstdint>
 #include <string_view>
@@ -98,6 +106,8 @@ enum class OpKind : uint8_t { Leaf, Unary, Binary, Ternary, Reduce, Movement, In
     X(Attention, "attention", Composite, -1)   \
     X(AttentionLse, "attention_lse", Composite, -1) \
     X(AttentionGrad, "attention_grad", Composite, -1) \
+    X(LinearCrossEntropy, "linear_cross_entropy", Composite, 3) \
+    X(LinearCrossEntropyGrad, "linear_cross_entropy_grad", Composite, 5) \
     X(FakeQuant, "fake_quant", Composite, 1)
 
 enum class Op : uint8_t {

@@ -15,6 +15,7 @@
 #include "codegen/compile_plan.h"
 #include "codegen/llvm/loop_blocking.h"
 #include "ops/attention/flash_cpu.h"
+#include "ops/cross_entropy/linear_ce_cpu.h"
 #include "runtime/blas.h"
 #include "runtime/comm/communicator.h"
 #include "runtime/cpu_jit.h"
@@ -26,7 +27,7 @@ PG_KNOB({.name = "PG_PROFILE", .kind = env::KnobKind::Bool, .default_value = "0"
          .doc = "1 times every kernel launch of the CPU plan (adds a clock read per launch)"});
 
 struct CpuExecutable::Step {
-    enum Kind { Launch, Blas, Copy, Zero, Complete, Attention } kind = Launch;  // Complete: the collectives
+    enum Kind { Launch, Blas, Copy, Zero, Complete, Attention, LinearCe } kind = Launch;  // Complete: the collectives
     CpuKernelFn fn = nullptr;
     std::vector<void*> buffers;
     int64_t extent = 1;
@@ -34,6 +35,7 @@ struct CpuExecutable::Step {
     std::unique_ptr<BlasMatmul> blas;
     size_t bytes = 0;  // Copy: buffers = {dst, src}; Zero: buffers = {dst}
     std::optional<attn::AttentionProblem> attention;  // buffers in slot order (attn::slot_buffers)
+    std::optional<ce::LinearCeProblem> linear_ce;     // buffers: the output, then the inputs
 };
 
 namespace {
@@ -88,6 +90,10 @@ void CpuExecutable::build_steps() {
             st.attention = ps.attention;
             st.buffers = attn::slot_buffers(*ps.attention, st.buffers);
             ++stats_.attention_kernels;
+        } else if (ps.kind == PlanStep::Kind::LinearCe) {
+            st.kind = Step::LinearCe;
+            st.linear_ce = ps.linear_ce;
+            ++stats_.linear_ce_kernels;
         } else if (ps.kind == PlanStep::Kind::Collective) {
             st.kind = Step::Complete;
         } else {
@@ -126,6 +132,7 @@ void CpuExecutable::run_one(const Step& st) const {
         case Step::Zero: std::memset(st.buffers[0], 0, st.bytes); break;
         case Step::Complete: break;  // run() completes the collectives: it holds the communicator
         case Step::Attention: attn::flash_cpu(*st.attention, st.buffers); break;
+        case Step::LinearCe: ce::linear_ce_cpu(*st.linear_ce, st.buffers); break;
     }
 }
 
@@ -150,7 +157,8 @@ void CpuExecutable::run() {
         issue_collectives(comm, i + 1);
         if (profile_) step_seconds_[i] += std::chrono::duration<double>(Clock::now() - t0).count();
         Step::Kind k = steps_[i].kind;
-        if (check_outputs_ && (k == Step::Launch || k == Step::Blas || k == Step::Attention)) check_output(i);
+        if (check_outputs_ && (k == Step::Launch || k == Step::Blas || k == Step::Attention || k == Step::LinearCe))
+            check_output(i);
     }
     profiled_runs_ += profile_;
 }
@@ -217,6 +225,7 @@ std::string CpuExecutable::summary() const {
 namespace {
 
 const char* step_label(const PlanStep& st) {
+    if (st.kind == PlanStep::Kind::LinearCe) return "linear-ce";
     return st.kind == PlanStep::Kind::Gemm ? "blas" : st.kind == PlanStep::Kind::Attention ? "flash" : "loop";
 }
 

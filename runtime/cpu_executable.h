@@ -21,11 +21,11 @@ class CpuProgram;
 struct BlasMatmul;
 
 struct CpuPlanStats {
-    int loop_kernels = 0, blas_calls = 0, scatter_kernels = 0, attention_kernels = 0;
+    int loop_kernels = 0, blas_calls = 0, scatter_kernels = 0, attention_kernels = 0, linear_ce_kernels = 0;
     int64_t arena_bytes = 0, naive_bytes = 0;
     double plan_seconds = 0, compile_seconds = 0;
     int cache_hits = 0;
-    int launches() const { return loop_kernels + blas_calls + scatter_kernels + attention_kernels; }
+    int launches() const { return loop_kernels + blas_calls + scatter_kernels + attention_kernels + linear_ce_kernels; }
 };
 
 class CpuExecutable final : public Executable {

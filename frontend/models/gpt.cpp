@@ -162,9 +162,12 @@ void apply_init_variants(ParamSet& ps, const GptConfig& cfg) {
     if (v.overtone_init) ps.set_init("tok_emb.weight", Init::overtone(cfg.tied_embed_init_std));
 }
 
-}  // namespace
+// The tied head's input h [B*T, d] and weight (tok_emb in h's dtype) [V, d]: logits = h wᵀ.
+struct HeadInput {
+    Tensor h, w;
+};
 
-Tensor gpt_logits(ParamSet& ps, const GptConfig& cfg, const Tensor& ids) {
+HeadInput gpt_head_input(ParamSet& ps, const GptConfig& cfg, const Tensor& ids) {
     PG_CHECK(ids.shape().size() == 2, "ids must be [B, T]");
     const int64_t B = ids.dim(0), T = ids.dim(1), d = cfg.model_dim;
     const VariantConfig& v = cfg.variant;
@@ -199,13 +202,26 @@ Tensor gpt_logits(ParamSet& ps, const GptConfig& cfg, const Tensor& ids) {
     Tensor x = s.lane1.defined() ? (s.lane0 + s.lane1) * 0.5 : s.lane0;
     Tensor h = rms_norm(x, nn::kRmsEps).reshape({B * T, d});
     nn::observe_linear_input("tok_emb.weight", h);  // the tied head is a linear layer on h
-    return nn::add_linear_adapter(ps, "tok_emb.weight", h, matmul(h, emb.cast(h.dtype()).transpose(0, 1)));
+    return {h, emb.cast(h.dtype())};
 }
 
+}  // namespace
+
+Tensor gpt_logits(ParamSet& ps, const GptConfig& cfg, const Tensor& ids) {
+    HeadInput head = gpt_head_input(ps, cfg, ids);
+    return nn::add_linear_adapter(ps, "tok_emb.weight", head.h, matmul(head.h, head.w.transpose(0, 1)));
+}
+
+// The head and the cross-entropy as one op (the backends' tiled templates never hold the [N, V]
+// logits), unless a test-time adapter adds a term to the head's output: then the unfused form.
 Tensor gpt_token_losses(ParamSet& ps, const GptConfig& cfg, const Tensor& ids, const Tensor& targets) {
     PG_CHECK(ids.shape().size() == 2 && ids.shape() == targets.shape(), "ids and targets must both be [B, T]");
     const int64_t n = ids.dim(0) * ids.dim(1);
-    return cross_entropy(gpt_logits(ps, cfg, ids), targets.reshape({n}), cfg.logit_softcap);
+    HeadInput head = gpt_head_input(ps, cfg, ids);
+    Tensor extra = nn::linear_adapter_term(ps, "tok_emb.weight", head.h, head.w.dim(0));
+    if (extra.defined())
+        return cross_entropy(matmul(head.h, head.w.transpose(0, 1)) + extra, targets.reshape({n}), cfg.logit_softcap);
+    return linear_cross_entropy(head.h, head.w, targets.reshape({n}), cfg.logit_softcap);
 }
 
 Tensor gpt_log_probs(const GptConfig& cfg, const Tensor& head_logits) {

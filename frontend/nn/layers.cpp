@@ -15,8 +15,12 @@ thread_local LinearAdapter g_adapter;
 ScopedLinearAdapter::ScopedLinearAdapter(LinearAdapter adapter) { g_adapter = std::move(adapter); }
 ScopedLinearAdapter::~ScopedLinearAdapter() { g_adapter = nullptr; }
 
+Tensor linear_adapter_term(ParamSet& ps, const std::string& site, const Tensor& input, int64_t out) {
+    return g_adapter ? g_adapter(ps, site, input, out) : Tensor();
+}
+
 Tensor add_linear_adapter(ParamSet& ps, const std::string& site, const Tensor& input, const Tensor& output) {
-    Tensor extra = g_adapter ? g_adapter(ps, site, input, output.dim(-1)) : Tensor();
+    Tensor extra = linear_adapter_term(ps, site, input, output.dim(-1));
     return extra.defined() ? output + extra : output;
 }
 

@@ -54,6 +54,9 @@ public:
 // `output` [tokens, out] of adapter site `site` on `input` [tokens, in], plus the installed
 // adapter's term.
 Tensor add_linear_adapter(ParamSet& ps, const std::string& site, const Tensor& input, const Tensor& output);
+// The installed adapter's term [tokens, out] for `site` on `input`, or an undefined Tensor (none
+// installed, or it adds nothing at this site).
+Tensor linear_adapter_term(ParamSet& ps, const std::string& site, const Tensor& input, int64_t out);
 
 struct AttentionConfig {
     int64_t num_heads = 8, num_kv_heads = 4;

@@ -8,31 +8,15 @@
 // cast back to the logits dtype; integer targets get no gradient.
 #include "graph/build.h"
 #include "graph/composite.h"
+#include "ops/cross_entropy/softcap.h"
 
 namespace pg {
 namespace {
 
 using namespace build;
-
-// tanh(logits / c) in f32, shared by the forward expansion and the gradient (interning makes the
-// two the same node when both are in one graph).
-NodeId capped_tanh(Graph& g, NodeId logits_f32, double cap) {
-    return unary(g, Op::Tanh, mul(g, logits_f32, 1.0 / cap));
-}
-
-NodeId capped_logits(Graph& g, NodeId logits, double cap) {
-    NodeId lf = cast(g, logits, DType::f32);
-    if (cap == 0) return lf;
-    return mul(g, capped_tanh(g, lf, cap), cap);
-}
-
-// [N, V] bool: column == target of the row.
-NodeId target_mask(Graph& g, NodeId logits, NodeId targets) {
-    Shape s = g[logits].shape;
-    NodeId cols = iota(g, s, 1, g[targets].dtype);
-    NodeId t = reshape(g, targets, {s[0], 1});
-    return binary(g, Op::Eq, cols, t);
-}
+using ce::capped_logits;
+using ce::softcap_slope;
+using ce::target_mask;
 
 NodeId decompose_cross_entropy(Graph& g, const Node& n, const std::vector<NodeId>& in) {
     NodeId logits = in[0], targets = in[1];
@@ -51,11 +35,7 @@ std::vector<NodeId> cross_entropy_vjp(Graph& g, NodeId node, NodeId grad) {
     NodeId p = softmax(g, capped_logits(g, logits, cap));
     NodeId onehot = cast(g, target_mask(g, logits, targets), DType::f32);
     NodeId d = mul(g, sub(g, p, onehot), reshape(g, grad, {s[0], 1}));
-    if (cap != 0) {
-        NodeId t = capped_tanh(g, cast(g, logits, DType::f32), cap);
-        NodeId one = constant(g, 1.0, s);
-        d = mul(g, d, sub(g, one, mul(g, t, t)));
-    }
+    if (cap != 0) d = mul(g, d, softcap_slope(g, logits, cap));
     return {cast(g, d, dt), kNoNode};
 }
 

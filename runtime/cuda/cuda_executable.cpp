@@ -107,6 +107,7 @@ void CudaExecutable::add_replay_steps(const PlanStep& ps, const CudaProgram& pro
     (ps.kernel_kind == KernelKind::Gemm         ? stats_.gemm_kernels
      : ps.kernel_kind == KernelKind::ScatterAdd ? stats_.scatter_kernels
      : ps.kernel_kind == KernelKind::Attention  ? stats_.attention_kernels
+     : ps.kernel_kind == KernelKind::LinearCe   ? stats_.linear_ce_kernels
                                                 : stats_.loop_kernels)++;
 }
 

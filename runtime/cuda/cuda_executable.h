@@ -30,7 +30,7 @@ class CudaGraph;
 class CudaModule;
 
 struct CudaPlanStats {
-    int loop_kernels = 0, gemm_kernels = 0, scatter_kernels = 0, attention_kernels = 0;
+    int loop_kernels = 0, gemm_kernels = 0, scatter_kernels = 0, attention_kernels = 0, linear_ce_kernels = 0;
     int launches = 0;  // kernel launches per step (a kernel may have several phases)
     int64_t arena_bytes = 0, naive_bytes = 0;
     double plan_seconds = 0;

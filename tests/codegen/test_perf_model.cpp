@@ -165,3 +165,22 @@ TEST_CASE("perf model: a flash-attention pass counts its causal products and mov
     // Reads q, k, v, dout, lse, delta; writes dk, dv.
     CHECK(kv.bytes == doctest::Approx(2 * q_bytes + 2 * kv_bytes + 2 * lse_bytes + 2 * kv_bytes));
 }
+
+TEST_CASE("perf model: linear cross-entropy passes by hand") {
+    // The baseline's head per micro-step: 65,536 tokens, d 512, vocab 1024, bf16, i64 targets.
+    ce::LinearCeProblem p{.pass = ce::Pass::Forward, .dtype = DType::bf16, .target_dtype = DType::i64,
+                          .n = 65536, .d = 512, .v = 1024, .cap = 30};
+    const double logits = 65536.0 * 1024, product = 2 * logits * 512;
+    const double x_bytes = 65536.0 * 512 * 2, w_bytes = 1024.0 * 512 * 2, t_bytes = 65536.0 * 8;
+    KernelWork fwd = linear_ce_work(p);
+    CHECK(fwd.tensor_flops == doctest::Approx(product));  // x wᵀ once
+    CHECK(fwd.simt_ops == doctest::Approx(6 * logits));
+    CHECK(fwd.bytes == doctest::Approx(x_bytes + w_bytes + t_bytes + 65536.0 * 8));  // writes (loss, lse)
+    p.pass = ce::Pass::GradW;
+    KernelWork dw = linear_ce_work(p);
+    // d 512 in column chunks of 128: the logits 4 times, plus dlᵀ x once.
+    CHECK(dw.tensor_flops == doctest::Approx(5 * product));
+    CHECK(dw.simt_ops == doctest::Approx(4 * 8 * logits));
+    // Reads x, w, targets, stats and grad ([N, 2] f32 each); writes dw.
+    CHECK(dw.bytes == doctest::Approx(x_bytes + w_bytes + t_bytes + 2 * 65536.0 * 8 + w_bytes));
+}

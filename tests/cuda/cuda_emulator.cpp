@@ -189,7 +189,8 @@ EmulatedRun emulate_cuda(const Graph& graph, const Feeds& feeds, const Target& t
             auto fn = reinterpret_cast<EntryFn>(dlsym(module.handle, ("pg_emu_" + l.entry).c_str()));
             PG_ASSERT(fn != nullptr, "the emulated plan lacks {}", l.entry);
             std::array<int64_t, 3> grid = l.grid;
-            bool templated = k.kernel_kind == KernelKind::Gemm || k.kernel_kind == KernelKind::Attention;
+            bool templated = k.kernel_kind == KernelKind::Gemm || k.kernel_kind == KernelKind::Attention ||
+                             k.kernel_kind == KernelKind::LinearCe;
             if (!templated) grid[0] = std::min(grid[0], kMaxEmulatedBlocks);  // templates cover their grid
             PG_ASSERT(l.smem <= gemm::shared_memory_optin_bytes(target.arch), "{} asks for {} B of dynamic shared memory",
                       l.entry, l.smem);

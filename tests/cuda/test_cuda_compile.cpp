@@ -85,6 +85,22 @@ Graph attention_passes(int64_t b, int64_t h, int64_t hkv, int64_t t, int64_t d, 
     return g;
 }
 
+// x [N, d] and w [V, d] in bf16 with the forward and both gradients of their linear
+// cross-entropy as outputs: the graph of every linear cross-entropy pass.
+Graph linear_ce_passes(int64_t n, int64_t d, int64_t v, double cap) {
+    namespace bd = build;
+    Graph g;
+    NodeId x = bd::input(g, "x", {n, d}, DType::bf16);
+    NodeId w = bd::input(g, "w", {v, d}, DType::bf16);
+    NodeId t = bd::input(g, "t", {n}, DType::i64);
+    NodeId stats = bd::linear_cross_entropy(g, x, w, t, cap);
+    std::vector<NodeId> ops = {x, w, t, stats, bd::input(g, "g", {n, 2}, DType::f32)};
+    g.set_output("stats", stats);
+    for (int64_t which = 0; which < 2; ++which)
+        g.set_output(fmt::format("grad{}", which), bd::linear_cross_entropy_grad(g, ops, cap, which));
+    return g;
+}
+
 }  // namespace
 
 TEST_CASE("cuda: the flash-attention template compiles for sm_90a and sm_80 at head dims 64 and 128, no spills") {
@@ -107,6 +123,28 @@ TEST_CASE("cuda: the flash-attention template compiles for sm_90a and sm_80 at h
                 CHECK(e.spill_stores + e.spill_loads == 0);
                 CHECK(e.shared_bytes <= 48 * 1024);
             }
+        }
+    }
+}
+
+TEST_CASE("cuda: the linear cross-entropy template compiles for sm_90a and sm_80 at the baseline's shape, no spills") {
+    PG_SKIP_UNLESS_NVRTC();
+    // One micro-step of the baseline: 64 x 1024 tokens, model dim 512, vocab 1024, softcap 30.
+    Graph g = linear_ce_passes(65536, 512, 1024, 30.0);
+    for (const std::string arch : {"sm_90a", "sm_80"}) {
+        ExecPlan plan = compile_plan(g, cuda_target(arch));
+        std::vector<CudaKernelSource> sources;
+        for (const PlanStep& st : plan.steps)
+            if (st.kind == PlanStep::Kind::LinearCe) sources.push_back(*st.cuda);
+        REQUIRE(sources.size() == 3);
+        std::unique_ptr<CudaProgram> program = CudaProgram::compile(sources, {arch, true});
+        for (size_t i = 0; i < sources.size(); ++i) {
+            const CudaEntryReport& e = program->report(i).entries.at(0);
+            MESSAGE(arch, " ", sources[i].mapping, ": ", e.registers, " registers, ", e.shared_bytes, " B shared, spills ",
+                    e.spill_stores, "/", e.spill_loads);
+            INFO(arch, " ", sources[i].mapping);
+            CHECK(e.spill_stores + e.spill_loads == 0);
+            CHECK(e.shared_bytes <= 48 * 1024);
         }
     }
 }

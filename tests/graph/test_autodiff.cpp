@@ -400,6 +400,14 @@ TEST_CASE("autodiff: composite ops match finite differences, with and without de
         c.y = b::cross_entropy(c.g, logits, t, 2.0);  // small cap: tanh is far from linear here
         check_composite(c, "cross_entropy softcap");
     }
+    SUBCASE("linear_cross_entropy with softcap, both result columns") {
+        Case c;
+        NodeId x = c.var("x", {4, 5}, -2, 2);
+        NodeId w = c.var("w", {6, 5}, -2, 2);
+        NodeId t = c.data("t", {4}, DType::i64, {0, 5, 2, 6});  // 6: out of range, picks nothing
+        c.y = b::linear_cross_entropy(c.g, x, w, t, 2.0);     // loss and lse: the rule's g1 term too
+        check_composite(c, "linear_cross_entropy");
+    }
     SUBCASE("rms_norm") {
         Case c;
         NodeId x = c.var("x", {2, 3, 8});

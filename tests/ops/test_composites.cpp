@@ -288,7 +288,7 @@ TEST_CASE("composites: decompose leaves only primitives and keeps values") {
 TEST_CASE("composites: every composite op has a rule, others have none") {
     for (Op op :
          {Op::Softmax, Op::LogSoftmax, Op::CrossEntropy, Op::RmsNorm, Op::Rope, Op::Attention, Op::AttentionLse,
-          Op::AttentionGrad, Op::FakeQuant})
+          Op::AttentionGrad, Op::LinearCrossEntropy, Op::LinearCrossEntropyGrad, Op::FakeQuant})
         CHECK(static_cast<bool>(composite_rule(op).decompose));
     CHECK_THROWS_AS(composite_rule(Op::Add), InternalError);
 }

@@ -148,6 +148,19 @@ void add_composite_cases(std::vector<OpCase>& t) {
                      return b::concat(g, {b::attention_grad(g, ops, 0.35, 0), b::attention_grad(g, ops, 0.35, 1),
                                           b::attention_grad(g, ops, 0.35, 2)}, 1);
                  }});
+    // N = 70 and V = 300 are ragged against the CPU passes' 64-row blocks and 256-column tiles
+    // (ops/cross_entropy/linear_ce_cpu.h); the gradient passes read the forward's statistics and a
+    // gradient of both result columns. Flattened side by side: stats [70, 2] | dx [70, 8] | dw [300, 8].
+    t.push_back({"linear_cross_entropy | dx | dw, softcap 30, N=70, V=300", [](Graph& g) {
+                     NodeId x = b::param(g, "x", {70, 8});
+                     NodeId w = b::mul(g, b::param(g, "w", {300, 8}), 3.0);
+                     NodeId t = b::input(g, "targets", {70}, DType::i64);
+                     NodeId stats = b::linear_cross_entropy(g, x, w, t, 30.0);
+                     std::vector<NodeId> ops = {x, w, t, stats, b::param(g, "grad", {70, 2})};
+                     auto flat = [&g](NodeId n) { return b::reshape(g, n, {numel(g[n].shape)}); };
+                     return b::concat(g, {flat(stats), flat(b::linear_cross_entropy_grad(g, ops, 30.0, 0)),
+                                          flat(b::linear_cross_entropy_grad(g, ops, 30.0, 1))}, 0);
+                 }});
     // Rounding is discontinuous: a backend whose x/scale differs from the interpreter's in the last
     // bit can move an element by one int6 step, rowmax/31 (3.2% of the row's largest value).
     t.push_back({"fake_quant int6, per row", [](Graph& g) {
