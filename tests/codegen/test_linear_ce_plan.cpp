@@ -59,8 +59,8 @@ TEST_CASE("linear ce plan: the micro-step holds no [tokens, vocab] buffer with t
 }
 
 TEST_CASE("linear ce plan: an adapter on the tied head keeps the unfused head") {
-    nn::ScopedLinearAdapter adapter([](ParamSet&, const std::string& weight, const Tensor& input) {
-        return weight == "tok_emb.weight" ? input.sum({1}).reshape({input.dim(0), 1}) * 0.0 : Tensor();
+    nn::ScopedLinearAdapter adapter([](ParamSet&, const std::string& site, const Tensor& input, int64_t) {
+        return site == "tok_emb.weight" ? input.sum({1}).reshape({input.dim(0), 1}) * 0.0 : Tensor();
     });
     TrainingGraphs tg = build_training_graphs(testing::tiny_training());
     int fused = 0, unfused_ce = 0;
