@@ -89,8 +89,13 @@ TttLoraResult evaluate_ttt_phased_lora(Session& session, const GptConfig& model,
     const std::vector<eval::LoraPhase> phases = eval::plan_lora_phases(
         eval::plan_lora_batches(docs, static_cast<int64_t>(stream.size()), lora.batch_docs, lora.chunk, lora.context),
         cfg.phase_docs);
+    // The phases train on whole documents with document-masked attention, as the records (their
+    // VarLen attention) and as the LoRA scoring sees them: each document alone.
+    GptConfig masked = model;
+    masked.variant.attn_doc_mask = true;
+    masked.variant.doc_bos_id = bos_id;
     std::unique_ptr<TttSgdTrainer> trainer;
-    if (!phases.empty()) trainer = std::make_unique<TttSgdTrainer>(session, model, seq_len, cfg.sgd);
+    if (!phases.empty()) trainer = std::make_unique<TttSgdTrainer>(session, masked, seq_len, cfg.sgd);
     size_t next = 0;
     auto after_batch = [&](int64_t done, int64_t batches) {
         for (; next < phases.size() && phases[next].after_batch + 1 == static_cast<size_t>(done); ++next) {

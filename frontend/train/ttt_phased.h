@@ -7,8 +7,9 @@
 // documents scored so far — TTT_PHASE_EPOCHS SGD steps per chunk of TTT_CHUNK_TOKENS, the last
 // chunk skipped, lr cosine over the phase's chunks from TTT_PHASE_LR, momentum TTT_MOMENTUM
 // (restarted at zero each phase), clip TTT_GRAD_CLIP, the first TTT_FREEZE_BLOCKS blocks frozen.
-// The records train with document-masked attention; here attention crosses the concatenated
-// documents' boundaries (as in the sliding window).
+// In the LoRA-scored form the phases' SGD runs with document-masked attention (ATTN_DOC_MASK's
+// VarLen attention, as the records): each concatenated document attends to itself only, as the
+// LoRA scoring saw it. The sliding form trains as the sliding window scores, across documents.
 #pragma once
 #include <functional>
 #include <span>
