@@ -4,7 +4,8 @@
 // buffers, exactly in the plan's order and with the plan's block sizes (grid-stride kernels run
 // on at most 2 blocks, which also exercises their strides). What it cannot check: the PTX itself
 // (bf16/f16 cvt and mma.sync run as their documented host equivalents), the Driver API runtime
-// and real concurrency between blocks.
+// and real concurrency between blocks. On request it also counts the global-memory sectors each
+// warp-wide request touches (EmulateOptions::global_sectors, compiled by clang with coverage hooks).
 #pragma once
 #include <string>
 #include <vector>
