@@ -62,11 +62,21 @@ __device__ __forceinline__ int slice_tiles(long long zz) {
     const int kt0 = slice_start(zz), end = kt0 + KT_PER < KT_ALL ? kt0 + KT_PER : KT_ALL;
     return end > kt0 ? end - kt0 : 0;
 }
-// Element (gm, gn) of z item zz's result: into C, or with split-K into its slice's f32 partial.
-__device__ __forceinline__ void store_result(T* C, float* W, long long zz, int gm, int gn, float v) {
-    const long long e = (long long)gm * N + gn;
-    if (SPLIT == 1) from_f32(&C[zz * ((long long)M * N) + e], v);
-    else W[((zz % SPLIT) * BATCH + zz / SPLIT) * ((long long)M * N) + e] = v;
+// z item zz's M x N result: C's batch, or with split-K its slice's f32 partial in W.
+__device__ __forceinline__ T* result_of(T* C, long long zz) { return SPLIT == 1 ? C + zz * ((long long)M * N) : C; }
+__device__ __forceinline__ float* partial_of(float* W, long long zz) {
+    return SPLIT == 1 ? W : W + ((zz % SPLIT) * BATCH + zz / SPLIT) * ((long long)M * N);
+}
+// Offsets inside one result in 32 bits when they fit (a 64-bit offset per store made ptxas spill
+// 8 bytes in the 64 x 64 MMA instances).
+template <bool FITS> struct ResultIndex { typedef long long type; };
+template <> struct ResultIndex<true> { typedef int type; };
+typedef ResultIndex<(long long)M * N <= 2147483647LL>::type RIdx;
+// Element (gm, gn) of a result: into Cz, or with split-K into the partial Wz.
+__device__ __forceinline__ void store_result(T* Cz, float* Wz, int gm, int gn, float v) {
+    const RIdx e = (RIdx)gm * N + gn;
+    if (SPLIT == 1) from_f32(&Cz[e], v);
+    else Wz[e] = v;
 }
 )CUDA";
 
@@ -128,6 +138,8 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
         const T* Ab = A + a_offset(zz / SPLIT);
         const T* Bb = B + b_offset(zz / SPLIT);
         const int kt0 = slice_start(zz), KT = slice_tiles(zz);
+        T* Cz = result_of(C, zz);
+        float* Wz = partial_of(W, zz);
         for (int m0 = (int)blockIdx.y * BM; m0 < M; m0 += (int)gridDim.y * BM) {
             const int n0 = (int)blockIdx.x * BN;
             float acc[TM][TN];
@@ -168,7 +180,7 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
 #pragma unroll
                 for (int j = 0; j < TN; ++j) {
                     const int gn = n0 + tx * TN + j;
-                    if (gn < N) store_result(C, W, zz, gm, gn, acc[i][j]);
+                    if (gn < N) store_result(Cz, Wz, gm, gn, acc[i][j]);
                 }
             }
         }
@@ -217,11 +229,10 @@ __device__ __forceinline__ void mma16816(float* c, const pg_u32* a, const pg_u32
 }
 
 #ifdef __CUDA_ARCH__
-__device__ __forceinline__ pg_u32 smem_address(const void* p) {
-    pg_u32 a;
-    asm("{ .reg .u64 s; cvta.to.shared.u64 s, %1; cvt.u32.u64 %0, s; }" : "=r"(a) : "l"(p));
-    return a;
-}
+// The compiler's own conversion (not inline cvta asm): it folds the generic -> shared arithmetic
+// of the dynamic shared-memory tiles into 32-bit offsets; with the asm the 64 x 64 instance needed
+// 96 registers and spilled 28 bytes (ptxas, sm_90a).
+__device__ __forceinline__ pg_u32 smem_address(const void* p) { return (pg_u32)__cvta_generic_to_shared(p); }
 #endif
 
 // 16 bytes from global to shared memory without a register round trip; src_bytes 0 zero-fills.
@@ -356,6 +367,8 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
         const T* Ab = A + a_offset(zz / SPLIT);
         const T* Bb = B + b_offset(zz / SPLIT);
         const int kt0 = slice_start(zz), KT = slice_tiles(zz);  // this slice's k-tiles
+        T* Cz = result_of(C, zz);
+        float* Wz = partial_of(W, zz);
         for (int m0 = (int)blockIdx.y * BM; m0 < M; m0 += (int)gridDim.y * BM) {
             const int n0 = (int)blockIdx.x * BN;
             float acc[MI][NI][4];
@@ -397,8 +410,8 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
                     for (int h = 0; h < 2; ++h) {
                         const int gm = r + 8 * h;
                         if (gm >= M) continue;
-                        if (c < N) store_result(C, W, zz, gm, c, acc[i][j][2 * h]);
-                        if (c + 1 < N) store_result(C, W, zz, gm, c + 1, acc[i][j][2 * h + 1]);
+                        if (c < N) store_result(Cz, Wz, gm, c, acc[i][j][2 * h]);
+                        if (c + 1 < N) store_result(Cz, Wz, gm, c + 1, acc[i][j][2 * h + 1]);
                     }
                 }
             }
@@ -459,7 +472,9 @@ std::string gemm_cuda_source(const GemmProblem& p, const GemmConfig& c, const st
     s += fmt::format("}}  // namespace {}\n\n", ns);
     const std::string params = fmt::format("{0}::T* __restrict__ C, const {0}::T* __restrict__ A, const {0}::T* __restrict__ B{1}",
                                            ns, c.split_k > 1 ? ", float* __restrict__ W" : "");
-    s += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{\n    {}::run(C, A, B, {});\n}}\n",
+    // Min. 1 block per SM: registers before occupancy. Without it ptxas held the 64 x 64 MMA
+    // instance (128 threads) at 80 registers and spilled 12 bytes; with it, 112 and no spill.
+    s += fmt::format("extern \"C\" __global__ void __launch_bounds__({}, 1) {}({}) {{\n    {}::run(C, A, B, {});\n}}\n",
                      c.threads(), entry, params, ns, c.split_k > 1 ? "W" : "nullptr");
     if (c.split_k > 1)
         s += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}_reduce({}) {{\n    {}::reduce_slices(C, W);\n}}\n",

@@ -69,8 +69,8 @@ int split_k_slices(int64_t tiles, int64_t k, int sm_count) {
     // is 16 tiles of 128 x 128 for H100's 132 SMs. floor(sm_count / tiles) slices fill the SMs
     // once without a second, mostly idle wave: 16 tiles -> 8 slices (128 blocks), 8 -> 16, 32 -> 4.
     // Each slice is at least kMinSliceK = 4096 long: its (128 + 128) x 4096 x 2 B = 2 MiB of
-    // operand loads dwarf the 128 x 128 x 4 B = 64 KiB partial it writes (and the reduction reads
-    // back once), so the workspace adds at most 1/32 to the traffic. kMaxSplitK = 16 caps it.
+    // operand loads dwarf the 128 x 128 x 4 B = 64 KiB partial it writes and the reduction reads
+    // back: the workspace adds at most 1/16 to the traffic. kMaxSplitK = 16 caps it.
     int64_t by_sms = tiles > 0 ? sm_count / tiles : 1;
     int64_t by_length = k / kMinSliceK;
     return static_cast<int>(std::max<int64_t>(1, std::min({by_sms, by_length, static_cast<int64_t>(kMaxSplitK)})));

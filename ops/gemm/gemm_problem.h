@@ -67,7 +67,7 @@ struct GemmConfig {
 
 // At most this many split-K slices (the workspace holds split_k f32 partials of C).
 constexpr int kMaxSplitK = 16;
-// Split-K slices are at least this long in k (see choose_gemm_config).
+// Split-K slices are at least this long in k (see split_k_slices).
 constexpr int64_t kMinSliceK = 4096;
 
 // The configuration for a problem: tensor cores for bf16/f16, SIMT for f32 (exact f32 products;

@@ -56,7 +56,7 @@ TEST_CASE("cuda: 4 stages of 128 x 128 x 32 MMA tiles compile for sm_90a and sm_
     ExecPlan plan = compile_plan(g, t);
     const PlanStep& st = step_of(plan, PlanStep::Kind::Gemm);
     const gemm::GemmConfig four{gemm::GemmKind::Mma, 128, 128, 32, 2, 4, 4};
-    for (const char* arch : {"sm_90a", "sm_80"}) {
+    for (const std::string arch : {"sm_90a", "sm_80"}) {
         std::vector<CudaCandidate> c = prune_by_compile(st, {KernelConfig{four}}, arch);
         REQUIRE(c.size() == 1);
         INFO(arch, ": ", c[0].why, ", ", c[0].registers, " registers");
@@ -79,7 +79,7 @@ TEST_CASE("cuda: split-K GEMMs (product and reduction entries) compile for sm_90
     CHECK(std::get<gemm::GemmConfig>(st.config).split_k == 2);  // 32 tiles, 8,192 / 4,096 = 2 slices
     gemm::GemmConfig split8 = std::get<gemm::GemmConfig>(st.config);
     split8.split_k = 8;
-    for (const char* arch : {"sm_90a", "sm_80"}) {
+    for (const std::string arch : {"sm_90a", "sm_80"}) {
         std::vector<CudaCandidate> c = prune_by_compile(st, {st.config, KernelConfig{split8}}, arch);
         REQUIRE(c.size() == 2);
         for (const CudaCandidate& one : c) {

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "base/atomic_file.h"
+#include "base/error.h"
 #include "base/env.h"
 #include "graph/build.h"
 #include "graph/interpreter.h"
@@ -93,6 +94,17 @@ TEST_CASE("tuning db: decisions round-trip through a readable JSON file") {
     CHECK(d->matmul_on_library.at("matmul f32 [64,32]x[32,96]") == false);
     CHECK(back.find_kernel(dev, "loop add f32 [4] kir 0123456789ab")->tuned_us == 6.25);
     CHECK(back.decisions({"cuda other", {}}) == nullptr);
+}
+
+TEST_CASE("tuning db: a GEMM configuration's split_k round-trips, reads as 1 when absent and is checked") {
+    const gemm::GemmConfig split{gemm::GemmKind::Mma, 128, 128, 32, 2, 4, 3, 8};
+    nlohmann::ordered_json j = config_to_json(split);
+    CHECK(j.at("split_k") == 8);
+    CHECK(std::get<gemm::GemmConfig>(config_from_json(j)) == split);
+    j.erase("split_k");  // a database written before split-K
+    CHECK(std::get<gemm::GemmConfig>(config_from_json(j)).split_k == 1);
+    j["split_k"] = 17;
+    CHECK_THROWS_WITH_AS(config_from_json(j), doctest::Contains("split_k 17 (1 to 16)"), Error);
 }
 
 TEST_CASE("tuning db: a corrupt file or record is ignored, PG_TUNE=off hides the database") {

@@ -1,6 +1,6 @@
 // golden: gemm_f32 (gemm simt 64x64x16 w2x4 s2 96x80x64 batch 2)
 // GEMM simt 64x64x16 w2x4 s2 96x80x64 batch 2 ABt lda 64 ldb 64
-namespace gemm_e9441366faff_ns {
+namespace gemm_a19c884a3fae_ns {
 typedef float T;
 constexpr bool IS_BF16 = false;
 constexpr int M = 96, N = 80, K = 64;
@@ -37,11 +37,21 @@ __device__ __forceinline__ int slice_tiles(long long zz) {
     const int kt0 = slice_start(zz), end = kt0 + KT_PER < KT_ALL ? kt0 + KT_PER : KT_ALL;
     return end > kt0 ? end - kt0 : 0;
 }
-// Element (gm, gn) of z item zz's result: into C, or with split-K into its slice's f32 partial.
-__device__ __forceinline__ void store_result(T* C, float* W, long long zz, int gm, int gn, float v) {
-    const long long e = (long long)gm * N + gn;
-    if (SPLIT == 1) from_f32(&C[zz * ((long long)M * N) + e], v);
-    else W[((zz % SPLIT) * BATCH + zz / SPLIT) * ((long long)M * N) + e] = v;
+// z item zz's M x N result: C's batch, or with split-K its slice's f32 partial in W.
+__device__ __forceinline__ T* result_of(T* C, long long zz) { return SPLIT == 1 ? C + zz * ((long long)M * N) : C; }
+__device__ __forceinline__ float* partial_of(float* W, long long zz) {
+    return SPLIT == 1 ? W : W + ((zz % SPLIT) * BATCH + zz / SPLIT) * ((long long)M * N);
+}
+// Offsets inside one result in 32 bits when they fit (a 64-bit offset per store made ptxas spill
+// 8 bytes in the 64 x 64 MMA instances).
+template <bool FITS> struct ResultIndex { typedef long long type; };
+template <> struct ResultIndex<true> { typedef int type; };
+typedef ResultIndex<(long long)M * N <= 2147483647LL>::type RIdx;
+// Element (gm, gn) of a result: into Cz, or with split-K into the partial Wz.
+__device__ __forceinline__ void store_result(T* Cz, float* Wz, int gm, int gn, float v) {
+    const RIdx e = (RIdx)gm * N + gn;
+    if (SPLIT == 1) from_f32(&Cz[e], v);
+    else Wz[e] = v;
 }
 
 constexpr int TM = BM / 16, TN = BN / 16;
@@ -88,6 +98,8 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
         const T* Ab = A + a_offset(zz / SPLIT);
         const T* Bb = B + b_offset(zz / SPLIT);
         const int kt0 = slice_start(zz), KT = slice_tiles(zz);
+        T* Cz = result_of(C, zz);
+        float* Wz = partial_of(W, zz);
         for (int m0 = (int)blockIdx.y * BM; m0 < M; m0 += (int)gridDim.y * BM) {
             const int n0 = (int)blockIdx.x * BN;
             float acc[TM][TN];
@@ -128,14 +140,14 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
 #pragma unroll
                 for (int j = 0; j < TN; ++j) {
                     const int gn = n0 + tx * TN + j;
-                    if (gn < N) store_result(C, W, zz, gm, gn, acc[i][j]);
+                    if (gn < N) store_result(Cz, Wz, gm, gn, acc[i][j]);
                 }
             }
         }
     }
 }
-}  // namespace gemm_e9441366faff_ns
+}  // namespace gemm_a19c884a3fae_ns
 
-extern "C" __global__ void __launch_bounds__(256) gemm_e9441366faff(gemm_e9441366faff_ns::T* __restrict__ C, const gemm_e9441366faff_ns::T* __restrict__ A, const gemm_e9441366faff_ns::T* __restrict__ B) {
-    gemm_e9441366faff_ns::run(C, A, B, nullptr);
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_a19c884a3fae(gemm_a19c884a3fae_ns::T* __restrict__ C, const gemm_a19c884a3fae_ns::T* __restrict__ A, const gemm_a19c884a3fae_ns::T* __restrict__ B) {
+    gemm_a19c884a3fae_ns::run(C, A, B, nullptr);
 }
