@@ -99,7 +99,7 @@ void plan_templates(const Graph& g, const std::vector<bool>& live, Schedule& s, 
         for (NodeId operand : g[i].inputs) {
             if (s.materialized[operand] || is_leaf_buffer(g[operand].op)) continue;
             s.materialized[operand] = true;
-            s.decisions[operand] = {false, fmt::format("operand of a {} template", op_name(g[i].op))};
+            s.decisions[operand] = {false, fmt::format("operand of the template op {}", op_name(g[i].op))};
         }
     }
 }

@@ -1,7 +1,9 @@
-// The linear cross-entropy CPU passes (see linear_ce_cpu.h). Dot products over d run as "row times
-// the transposed tile" so that the inner loop walks the tile's columns contiguously and vectorizes
-// without reassociating a sum; accumulations into d-wide rows are axpys.
+// The linear cross-entropy CPU passes (see linear_ce_cpu.h). The two products of a tile (its logits,
+// and dl times the tile's rows) are OpenBLAS sgemm calls inside the work item's thread, as the
+// runtime's BLAS steps (runtime/blas.cpp); the softmax statistics and dl are loops over the tile.
 #include "ops/cross_entropy/linear_ce_cpu.h"
+
+#include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
@@ -39,72 +41,65 @@ int64_t target_of(const LinearCeProblem& p, const void* targets, int64_t i) {
     }
 }
 
-// dst[c * ld + r] = src[r * d + c] for n rows: a tile with its rows contiguous per column.
-void transpose_tile(const float* src, int64_t n, int64_t d, int64_t ld, float* dst) {
-    for (int64_t r = 0; r < n; ++r)
-        for (int64_t c = 0; c < d; ++c) dst[c * ld + r] = src[r * d + c];
+// s [rows, cols] (leading dimension ld) = a [rows, d] times b [cols, d] transposed.
+void logits(const float* a, int64_t rows, const float* b, int64_t cols, int64_t d, int64_t ld, float* s) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(cols),
+                static_cast<int>(d), 1.0f, a, static_cast<int>(d), b, static_cast<int>(d), 0.0f, s, static_cast<int>(ld));
 }
 
-// s[j] = sum_c a[c] * t[c * ld + j] for j < n.
-void row_times_tile(const float* a, const float* t, int64_t d, int64_t ld, int64_t n, float* s) {
-    std::fill(s, s + n, 0.0f);
-    for (int64_t c = 0; c < d; ++c) {
-        float ac = a[c];
-        const float* tc = t + c * ld;
-        for (int64_t j = 0; j < n; ++j) s[j] += ac * tc[j];
-    }
-}
-
-void axpy(float a, const float* x, int64_t n, float* y) {
-    for (int64_t c = 0; c < n; ++c) y[c] += a * x[c];
+// out [rows, d] (+)= s [rows, cols] (leading dimension ld) times b [cols, d].
+void accumulate(const float* s, int64_t rows, int64_t cols, int64_t ld, const float* b, int64_t d, bool first, float* out) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(d),
+                static_cast<int>(cols), 1.0f, s, static_cast<int>(ld), b, static_cast<int>(d), first ? 0.0f : 1.0f, out,
+                static_cast<int>(d));
 }
 
 float softcap(float l, float cap) { return cap > 0 ? cap * std::tanh(l / cap) : l; }
 
-// dl of one logit l of token i at vocab column j (linear_cross_entropy.cpp's formula).
-float logit_grad(const LinearCeProblem& p, const Buffers& b, int64_t i, int64_t j, float l) {
-    float cap = static_cast<float>(p.cap);
-    float z = softcap(l, cap), g0 = b.grad[2 * i], g1 = b.grad[2 * i + 1];
-    float d = std::exp(z - b.stats[2 * i + 1]) * (g0 + g1) - (j == target_of(p, b.targets, i) ? g0 : 0.0f);
-    if (cap > 0) {
-        float t = std::tanh(l / cap);
-        d *= 1.0f - t * t;
-    }
-    return d;
-}
-
-struct Scratch {
-    std::vector<float> tile, s;
-    Scratch(int64_t d, int64_t cols) : tile(static_cast<size_t>(d * cols)), s(static_cast<size_t>(cols)) {}
+// What the gradient needs of token i: its target and the rule's coefficients.
+struct TokenGrad {
+    int64_t target;
+    float lse, g0, gsum;  // gsum = g0 + g1
 };
 
-// The work items of `rows` rows in blocks, each with its own scratch.
+TokenGrad token_grad(const LinearCeProblem& p, const Buffers& b, int64_t i) {
+    return {target_of(p, b.targets, i), b.stats[2 * i + 1], b.grad[2 * i], b.grad[2 * i] + b.grad[2 * i + 1]};
+}
+
+// dl of one logit l at vocab column j (linear_cross_entropy.cpp's formula), one tanh per logit.
+float logit_grad(const TokenGrad& t, int64_t j, float l, float cap) {
+    float th = cap > 0 ? std::tanh(l / cap) : 0.0f, z = cap > 0 ? cap * th : l;
+    float d = std::exp(z - t.lse) * t.gsum - (j == t.target ? t.g0 : 0.0f);
+    return cap > 0 ? d * (1.0f - th * th) : d;
+}
+
+// The work items of `rows` rows in blocks, each with its own [rows, cols] logits tile.
 template <class Fn>
-void for_blocks(int64_t rows, const CpuTiles& t, const LinearCeProblem& p, Fn fn) {
+void for_blocks(int64_t rows, const CpuTiles& t, Fn fn) {
     int64_t blocks = (rows + t.rows - 1) / t.rows;
     ThreadPool::global().parallel_for(0, blocks, [&](int64_t begin, int64_t end) {
-        Scratch sc(p.d, t.cols);
-        for (int64_t blk = begin; blk < end; ++blk) fn(blk * t.rows, std::min(t.rows, rows - blk * t.rows), sc);
+        std::vector<float> s(static_cast<size_t>(t.rows * t.cols));
+        for (int64_t blk = begin; blk < end; ++blk) fn(blk * t.rows, std::min(t.rows, rows - blk * t.rows), s.data());
     });
 }
 
 void forward(const LinearCeProblem& p, const Buffers& b, const CpuTiles& t) {
     const float cap = static_cast<float>(p.cap), inf = std::numeric_limits<float>::infinity();
-    for_blocks(p.n, t, p, [&](int64_t i0, int64_t rows, Scratch& sc) {
+    for_blocks(p.n, t, [&](int64_t i0, int64_t rows, float* s) {
         std::vector<float> m(static_cast<size_t>(rows), -inf), l(m.size(), 0.0f), picked(m.size(), 0.0f);
         for (int64_t j0 = 0; j0 < p.v; j0 += t.cols) {
             int64_t cols = std::min(t.cols, p.v - j0);
-            transpose_tile(b.w + j0 * p.d, cols, p.d, t.cols, sc.tile.data());
+            logits(b.x + i0 * p.d, rows, b.w + j0 * p.d, cols, p.d, t.cols, s);
             for (int64_t r = 0; r < rows; ++r) {
-                row_times_tile(b.x + (i0 + r) * p.d, sc.tile.data(), p.d, t.cols, cols, sc.s.data());
+                float* z = s + r * t.cols;
                 float mx = m[r];
-                for (int64_t j = 0; j < cols; ++j) mx = std::max(mx, sc.s[j] = softcap(sc.s[j], cap));
+                for (int64_t j = 0; j < cols; ++j) mx = std::max(mx, z[j] = softcap(z[j], cap));
                 float sum = 0;
-                for (int64_t j = 0; j < cols; ++j) sum += std::exp(sc.s[j] - mx);
+                for (int64_t j = 0; j < cols; ++j) sum += std::exp(z[j] - mx);
                 l[r] = l[r] * std::exp(m[r] - mx) + sum;  // exp(-inf) = 0 on the first tile
                 m[r] = mx;
                 int64_t target = target_of(p, b.targets, i0 + r) - j0;
-                if (target >= 0 && target < cols) picked[r] = sc.s[target];
+                if (target >= 0 && target < cols) picked[r] = z[target];
             }
         }
         for (int64_t r = 0; r < rows; ++r) {
@@ -116,31 +111,32 @@ void forward(const LinearCeProblem& p, const Buffers& b, const CpuTiles& t) {
 }
 
 void grad_x(const LinearCeProblem& p, const Buffers& b, const CpuTiles& t) {
-    for_blocks(p.n, t, p, [&](int64_t i0, int64_t rows, Scratch& sc) {
-        std::fill(b.out + i0 * p.d, b.out + (i0 + rows) * p.d, 0.0f);
+    const float cap = static_cast<float>(p.cap);
+    for_blocks(p.n, t, [&](int64_t i0, int64_t rows, float* s) {
         for (int64_t j0 = 0; j0 < p.v; j0 += t.cols) {
             int64_t cols = std::min(t.cols, p.v - j0);
-            transpose_tile(b.w + j0 * p.d, cols, p.d, t.cols, sc.tile.data());
-            for (int64_t i = i0; i < i0 + rows; ++i) {
-                row_times_tile(b.x + i * p.d, sc.tile.data(), p.d, t.cols, cols, sc.s.data());
-                for (int64_t j = 0; j < cols; ++j)
-                    axpy(logit_grad(p, b, i, j0 + j, sc.s[j]), b.w + (j0 + j) * p.d, p.d, b.out + i * p.d);
+            logits(b.x + i0 * p.d, rows, b.w + j0 * p.d, cols, p.d, t.cols, s);
+            for (int64_t r = 0; r < rows; ++r) {
+                TokenGrad tg = token_grad(p, b, i0 + r);
+                for (int64_t j = 0; j < cols; ++j) s[r * t.cols + j] = logit_grad(tg, j0 + j, s[r * t.cols + j], cap);
             }
+            accumulate(s, rows, cols, t.cols, b.w + j0 * p.d, p.d, j0 == 0, b.out + i0 * p.d);
         }
     });
 }
 
 void grad_w(const LinearCeProblem& p, const Buffers& b, const CpuTiles& t) {
-    for_blocks(p.v, t, p, [&](int64_t j0, int64_t rows, Scratch& sc) {
-        std::fill(b.out + j0 * p.d, b.out + (j0 + rows) * p.d, 0.0f);
+    const float cap = static_cast<float>(p.cap);
+    for_blocks(p.v, t, [&](int64_t j0, int64_t rows, float* s) {
+        std::vector<TokenGrad> tokens(static_cast<size_t>(t.cols));
         for (int64_t i0 = 0; i0 < p.n; i0 += t.cols) {
             int64_t cols = std::min(t.cols, p.n - i0);
-            transpose_tile(b.x + i0 * p.d, cols, p.d, t.cols, sc.tile.data());
-            for (int64_t j = j0; j < j0 + rows; ++j) {
-                row_times_tile(b.w + j * p.d, sc.tile.data(), p.d, t.cols, cols, sc.s.data());
+            logits(b.w + j0 * p.d, rows, b.x + i0 * p.d, cols, p.d, t.cols, s);
+            for (int64_t i = 0; i < cols; ++i) tokens[static_cast<size_t>(i)] = token_grad(p, b, i0 + i);
+            for (int64_t r = 0; r < rows; ++r)
                 for (int64_t i = 0; i < cols; ++i)
-                    axpy(logit_grad(p, b, i0 + i, j, sc.s[i]), b.x + (i0 + i) * p.d, p.d, b.out + j * p.d);
-            }
+                    s[r * t.cols + i] = logit_grad(tokens[static_cast<size_t>(i)], j0 + r, s[r * t.cols + i], cap);
+            accumulate(s, rows, cols, t.cols, b.x + i0 * p.d, p.d, i0 == 0, b.out + j0 * p.d);
         }
     });
 }

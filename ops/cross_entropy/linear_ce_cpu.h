@@ -1,6 +1,7 @@
 // The linear cross-entropy passes on the CPU (f32; linear_ce_problem.h), block by block, never
 // holding the [N, V] logits: a work item owns a block of output rows and walks the other side in
-// tiles, with a bounded scratch per item (the transposed weight or token tile, one row of logits).
+// tiles, with a bounded scratch per item (one [rows, cols] logits tile); the tile products are
+// OpenBLAS sgemm calls.
 //   Forward: per block of token rows, vocab tiles in turn; per row an online log-sum-exp (running
 //   max m and sum l, l rescaled by exp(m_old - m_new)) and the target's softcapped logit.
 //   GradX: per block of token rows, per vocab tile: the row's logits, dl (linear_cross_entropy.cpp's
@@ -16,8 +17,9 @@
 
 namespace pg::ce {
 
-// Rows per work item and columns per tile. 64 x 256: the transposed tile (256 x d f32, 512 KiB at
-// d = 512) stays in L2 while the block's 64 rows read it; tests pass small blocks for ragged edges.
+// Rows per work item and columns per tile. 64 x 256: the logits tile is 64 KiB (L2-resident while
+// dl is formed in place and multiplied back) and each sgemm has k = d or 256, enough for OpenBLAS'
+// packed kernels; tests pass small tiles for ragged edges.
 struct CpuTiles {
     int64_t rows = 64, cols = 256;
 };
