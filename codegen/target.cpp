@@ -5,6 +5,7 @@
 
 #include "base/determinism.h"
 #include "base/env.h"
+#include "base/error.h"
 #include "ops/cross_entropy/linear_ce_cuda.h"
 
 namespace pg {
@@ -35,10 +36,24 @@ PG_KNOB({.name = "PG_FLASH_ATTENTION", .kind = env::KnobKind::Bool, .default_val
          .doc = "0 decomposes attention into its reference expansion ([T, T] scores) even with fusion on",
          .affects_codegen = true});
 
-PG_KNOB({.name = "PG_FUSED_CE", .kind = env::KnobKind::Bool, .default_value = "1",
-         .doc = "0 decomposes the tied head's linear cross-entropy into the head matmul and the cross-entropy "
-                "([N, V] logits) even with fusion on",
+PG_KNOB({.name = "PG_FUSED_CE", .kind = env::KnobKind::String, .default_value = "auto",
+         .doc = "the tied head's fused linear cross-entropy (no [N, V] logits in memory): 1 on, 0 off (the head "
+                "matmul and the cross-entropy), auto = on for CUDA, off for the CPU",
          .affects_codegen = true});
+
+namespace {
+
+// Whether PG_FUSED_CE turns the linear cross-entropy template on for a backend. Off by default on
+// the CPU: there its tiled passes measured 17% slower per step than the BLAS matmul and loop
+// kernels of the unfused head (17.1 s -> 20.1 s, benchmarks/results/2026-12-01-fused-ce.md) for a
+// smaller arena by under 1% (the MLP hidden is as large as the logits).
+bool fused_ce(TargetKind kind) {
+    const std::string v = env::get("PG_FUSED_CE");
+    PG_CHECK(v == "auto" || v == "0" || v == "1", "PG_FUSED_CE={}: use 1, 0 or auto", v);
+    return v == "1" || (v == "auto" && kind == TargetKind::Cuda);
+}
+
+}  // namespace
 
 PassOptions Target::pass_options() const {
     // PG_FUSION=0 is the unfused reference: every attention and linear cross-entropy decomposes there.
@@ -81,7 +96,7 @@ Target cpu_target() {
     t.gemm_min_flops = env::get_int("PG_BLAS_MIN_FLOPS");
     t.widen_low_precision_matmuls = true;
     if (env::get_bool("PG_FLASH_ATTENTION")) t.attention.dtypes = {DType::f32};
-    if (env::get_bool("PG_FUSED_CE")) t.linear_ce.dtypes = {DType::f32};
+    if (fused_ce(TargetKind::Cpu)) t.linear_ce.dtypes = {DType::f32};
     return t;
 }
 
@@ -98,7 +113,7 @@ Target cuda_target(const std::string& arch) {
     t.deterministic = deterministic_mode();
     t.gemm_split_k = env::get_bool("PG_GEMM_SPLIT_K");
     if (env::get_bool("PG_FLASH_ATTENTION")) t.attention = {{DType::bf16, DType::f16}, {64, 128}};  // attention_cuda.h
-    if (env::get_bool("PG_FUSED_CE")) t.linear_ce = {{DType::bf16, DType::f16}, ce::kCudaDimMultiple};
+    if (fused_ce(TargetKind::Cuda)) t.linear_ce = {{DType::bf16, DType::f16}, ce::kCudaDimMultiple};
     return t;
 }
 

@@ -3,9 +3,9 @@
 //   CPU:  matmuls of f32 operands above PG_BLAS_MIN_FLOPS run on OpenBLAS; bf16/f16 matmuls are
 //         widened to f32 first (OpenBLAS has no bf16); outer sums accumulate whole rows (the
 //         contiguous inner loops vectorize); kernels are kir for the LLVM renderer; f32 attention
-//         runs as the CPU flash attention (ops/attention/flash_cpu.h) and the f32 tied head's
-//         linear cross-entropy as its tiled CPU passes (ops/cross_entropy/linear_ce_cpu.h) when
-//         fusion is on.
+//         runs as the CPU flash attention (ops/attention/flash_cpu.h) when fusion is on, and with
+//         PG_FUSED_CE=1 (off by default: slower here) the f32 tied head's linear cross-entropy as
+//         its tiled CPU passes (ops/cross_entropy/linear_ce_cpu.h).
 //   CUDA: matmuls of any float dtype above PG_CUDA_GEMM_MIN_FLOPS run as GEMM template
 //         instances; no row accumulation (one thread, warp or block per output element); nested
 //         reductions get kernels of their own; kernels are rendered as CUDA C++ for NVRTC;

@@ -3,12 +3,15 @@
 // in the table.
 #include <doctest/doctest.h>
 
+#include "base/env.h"
+
 #include "tests/support/jit_check.h"
 #include "tests/support/op_cases.h"
 
 namespace pg {
 
 TEST_CASE("jit: every case of the op table, fused/unfused x BLAS on/off, matches the interpreter") {
+    env::ScopedOverride fused_ce("PG_FUSED_CE", "1");  // the CPU template too (off by default there)
     for (const testing::OpCase& c : testing::op_table()) {
         Graph g;
         g.set_output("out", c.build(g));

@@ -4,6 +4,8 @@
 // a test-time adapter on the head falls back to the unfused form.
 #include <doctest/doctest.h>
 
+#include "base/env.h"
+
 #include "codegen/compile_plan.h"
 #include "frontend/nn/layers.h"
 #include "frontend/train/step_graphs.h"
@@ -53,6 +55,7 @@ void check_plans(const Graph& g, Target fused) {
 }  // namespace
 
 TEST_CASE("linear ce plan: the micro-step holds no [tokens, vocab] buffer with the templates, CPU and CUDA") {
+    env::ScopedOverride fused_ce("PG_FUSED_CE", "1");  // the CPU template too (off by default there)
     // The CPU template computes in f32, the CUDA one in bf16 (the GPU's default compute dtype).
     check_plans(*build_training_graphs(wide_vocab(DType::f32)).micro.graph, cpu_target());
     check_plans(*build_training_graphs(wide_vocab(DType::bf16)).micro.graph, cuda_target("sm_90a"));
