@@ -16,12 +16,13 @@
 //   block's chunk), a second mma product whose B operand is read k-strided from shared memory
 //   (16-bit loads, padded rows: no bank conflicts; ldmatrix.trans would save the packing).
 // Rows past N or V are zero-filled and masked. Operands go global -> registers -> shared
-// (no cp.async pipeline yet). The mma helper has the same host fallback as the GEMM template's.
+// (no cp.async pipeline yet). The mma product is the GEMM template's (ops/gemm/mma_fragment.h).
 #include "ops/cross_entropy/linear_ce_cuda.h"
 
 #include <fmt/format.h>
 
 #include "base/error.h"
+#include "ops/gemm/mma_fragment.h"
 
 namespace pg::ce {
 namespace {
@@ -37,39 +38,10 @@ __device__ __forceinline__ pg_u16 from_f32(float x) { return IS_BF16 ? pg_f32_to
 __device__ __forceinline__ pg_u32 pack2(pg_u16 lo, pg_u16 hi) { return (pg_u32)lo | ((pg_u32)hi << 16); }
 __device__ __forceinline__ pg_u16 half_of(pg_u32 w, int n) { return (pg_u16)(w >> (16 * (n & 1))); }
 __device__ __forceinline__ float softcap(float l) { return CAP > 0.0f ? CAP * tanhf(l / CAP) : l; }
+)CUDA";
 
-__device__ __forceinline__ void mma16816(float* c, const pg_u32* a, const pg_u32* b) {
-#ifdef __CUDA_ARCH__
-    if (IS_BF16)
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-    else
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#else
-    // The host compiler of the CPU emulation tests: the product from the documented fragment
-    // layout, the warp's registers exchanged through shared memory.
-    __shared__ pg_u32 frag_a[THREADS][4], frag_b[THREADS][2];
-    const int lane = (int)threadIdx.x & 31, base = (int)threadIdx.x - lane, g = lane >> 2, t = lane & 3;
-    for (int i = 0; i < 4; ++i) frag_a[threadIdx.x][i] = a[i];
-    for (int i = 0; i < 2; ++i) frag_b[threadIdx.x][i] = b[i];
-    __syncwarp();
-    for (int out = 0; out < 4; ++out) {
-        const int row = g + (out >= 2 ? 8 : 0), col = 2 * t + (out & 1);
-        float sum = 0.0f;
-        for (int k = 0; k < 16; ++k) {
-            const pg_u32 ar = frag_a[base + (row % 8) * 4 + (k % 8) / 2][(row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)];
-            const pg_u32 br = frag_b[base + col * 4 + (k % 8) / 2][k >= 8 ? 1 : 0];
-            sum += to_f32(half_of(ar, k)) * to_f32(half_of(br, k));
-        }
-        c[out] += sum;
-    }
-    __syncwarp();
-#endif
-}
-
+// After the helpers above, before their users: the shared tensor-core product (mma_fragment.h).
+constexpr std::string_view kTiles = R"CUDA(
 // tile[r][w] = the words of row r0 + r (zero at or past len) of the row-major matrix src (rows of
 // D elements), columns c0 + 2w, c0 + 2w + 1, for w < WORDS.
 template <int WORDS, int LDW>
@@ -310,6 +282,8 @@ std::string linear_ce_cuda_source(const LinearCeProblem& p, const std::string& e
     s += fmt::format("constexpr int N = {}, D = {}, V = {}, DN = {};\n", p.n, p.d, p.v, cuda_column_chunk(p));
     s += fmt::format("constexpr float CAP = (float)({:.17g});\n", p.cap);
     s += kCommon;
+    s += gemm::mma16816_cuda();
+    s += kTiles;
     s += p.pass == Pass::Forward ? kForward : kGrad;
     s += fmt::format("}}  // namespace {}\n\n", ns);
     return s + entry_text(p, entry, ns);

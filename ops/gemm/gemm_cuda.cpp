@@ -43,6 +43,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "ops/gemm/mma_fragment.h"
 
 namespace pg::gemm {
 namespace {
@@ -194,39 +195,6 @@ constexpr int MI = WM / 16, NI = WN / 8;              // m16n8k16 steps per warp
 // Shared tiles in the operand's memory order: rows are the non-contiguous dimension.
 constexpr int A_ROWS = TRANS_A ? BK : BM, A_COLS = TRANS_A ? BM : BK;
 constexpr int B_ROWS = TRANS_B ? BN : BK, B_COLS = TRANS_B ? BK : BN;
-
-__device__ __forceinline__ void mma16816(float* c, const pg_u32* a, const pg_u32* b) {
-#ifdef __CUDA_ARCH__
-    if (IS_BF16)
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-    else
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-#else
-    // The host compiler of the CPU emulation tests: the same product from the documented fragment
-    // layout, the warp's registers exchanged through shared memory.
-    __shared__ pg_u32 frag_a[THREADS][4], frag_b[THREADS][2];
-    const int lane = (int)threadIdx.x & 31, base = (int)threadIdx.x - lane, g = lane >> 2, t = lane & 3;
-    for (int i = 0; i < 4; ++i) frag_a[threadIdx.x][i] = a[i];
-    for (int i = 0; i < 2; ++i) frag_b[threadIdx.x][i] = b[i];
-    __syncwarp();
-    for (int out = 0; out < 4; ++out) {
-        const int row = g + (out >= 2 ? 8 : 0), col = 2 * t + (out & 1);
-        float sum = 0.0f;
-        for (int k = 0; k < 16; ++k) {
-            const pg_u32 ar = frag_a[base + (row % 8) * 4 + (k % 8) / 2][(row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)];
-            const pg_u32 br = frag_b[base + col * 4 + (k % 8) / 2][k >= 8 ? 1 : 0];
-            const pg_u16 ah = (pg_u16)(ar >> (16 * (k & 1))), bh = (pg_u16)(br >> (16 * (k & 1)));
-            sum += to_f32(ah) * to_f32(bh);
-        }
-        c[out] += sum;
-    }
-    __syncwarp();
-#endif
-}
 
 #ifdef __CUDA_ARCH__
 // The compiler's own conversion (not inline cvta asm): it folds the generic -> shared arithmetic
@@ -467,6 +435,7 @@ std::string gemm_cuda_source(const GemmProblem& p, const GemmConfig& c, const st
     s += offset_fn("a_offset", p.a_offset, p.batch_shape, p.a_batch_strides);
     s += offset_fn("b_offset", p.b_offset, p.batch_shape, p.b_batch_strides);
     s += kCommon;
+    if (c.kind == GemmKind::Mma) s += mma16816_cuda();
     s += c.kind == GemmKind::Mma ? kMma : kSimt;
     if (c.split_k > 1) s += kReduce;
     s += fmt::format("}}  // namespace {}\n\n", ns);
