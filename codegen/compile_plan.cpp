@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <functional>
 
 #include "base/digest.h"
 #include "base/dump.h"
@@ -98,16 +99,27 @@ void configure(PlanStep& st, const Target& t, T heuristic) {
     st.config = tuned;
 }
 
-// The attention template instance of an Attention step, its entry named after its own text.
+// A template instance of one launch, its entry named `prefix` + the digest of its own text
+// (rendered with a placeholder entry): the same problem gets the same entry in every plan.
+CudaKernelSource template_instance(const std::string& step, const std::string& prefix,
+                                   const std::function<std::string(const std::string&)>& source,
+                                   std::array<int64_t, 3> grid, int threads, std::string mapping) {
+    const std::string entry = prefix + sha256_hex(source("entry")).substr(0, 12);
+    CudaKernelSource k;
+    k.name = step;
+    k.source = source(entry);
+    k.launches = {{entry, grid, threads}};
+    k.mapping = std::move(mapping);
+    return k;
+}
+
+// The attention template instance of an Attention step.
 CudaKernelSource render_attention(const PlanStep& st) {
     const attn::AttentionProblem& p = *st.attention;
-    std::string entry = "attention_" + sha256_hex(attn::attention_cuda_source(p, "entry")).substr(0, 12);
-    CudaKernelSource k;
-    k.name = st.name;
-    k.source = attn::attention_cuda_source(p, entry);
-    k.launches = {{entry, attn::attention_grid(p), attn::cuda_threads(p)}};
-    k.mapping = fmt::format("flash {} blk {} threads {}", p.to_string(), attn::cuda_block_rows(p), attn::cuda_threads(p));
-    return k;
+    return template_instance(
+        st.name, "attention_", [&](const std::string& e) { return attn::attention_cuda_source(p, e); },
+        attn::attention_grid(p), attn::cuda_threads(p),
+        fmt::format("flash {} blk {} threads {}", p.to_string(), attn::cuda_block_rows(p), attn::cuda_threads(p)));
 }
 
 // An attention pass: the problem of its first node with every present sibling's slot marked.
@@ -128,16 +140,12 @@ PlanStep plan_attention_step(const Graph& g, const ScheduledKernel& sk, size_t i
     return st;
 }
 
-// The linear cross-entropy template instance of a LinearCe step, its entry named after its own text.
+// The linear cross-entropy template instance of a LinearCe step.
 CudaKernelSource render_linear_ce(const PlanStep& st) {
     const ce::LinearCeProblem& p = *st.linear_ce;
-    std::string entry = "linear_ce_" + sha256_hex(ce::linear_ce_cuda_source(p, "entry")).substr(0, 12);
-    CudaKernelSource k;
-    k.name = st.name;
-    k.source = ce::linear_ce_cuda_source(p, entry);
-    k.launches = {{entry, ce::linear_ce_grid(p), ce::kCudaThreads}};
-    k.mapping = fmt::format("linear ce {} threads {}", p.to_string(), ce::kCudaThreads);
-    return k;
+    return template_instance(
+        st.name, "linear_ce_", [&](const std::string& e) { return ce::linear_ce_cuda_source(p, e); },
+        ce::linear_ce_grid(p), ce::kCudaThreads, fmt::format("linear ce {} threads {}", p.to_string(), ce::kCudaThreads));
 }
 
 // A linear cross-entropy pass: its output, then the template node's inputs.

@@ -10,12 +10,8 @@ namespace pg {
 
 ModelGraph build_adapter_step(const GptConfig& model, int64_t rows, int64_t seq_len, const nn::LinearAdapter& adapter,
                               const AdamConfig& adam) {
-    ModelGraph m;
-    m.graph = std::make_unique<Graph>();
-    m.params = std::make_unique<ParamSet>(*m.graph);
+    auto [m, ids, targets] = window_step(rows, seq_len);
     Graph& g = *m.graph;
-    Tensor ids = input(g, "ids", {rows, seq_len}, DType::i32);
-    Tensor targets = input(g, "targets", {rows, seq_len}, DType::i32);
     Tensor weights = input(g, "loss_weights", {rows * seq_len}, DType::f32);
     Tensor losses;
     {
@@ -35,7 +31,7 @@ ModelGraph build_adapter_step(const GptConfig& model, int64_t rows, int64_t seq_
     std::vector<Tensor> grads;
     for (NodeId id : gradients(g, loss.id(), wrt)) grads.emplace_back(&g, id);
     adam_update(*m.params, names, grads, "adapter_lr", adam);
-    return m;
+    return std::move(m);  // a structured binding is not moved implicitly
 }
 
 void set_model_weights(Executable& exe, const ParamSet& params, const io::TensorMap& weights) {

@@ -249,23 +249,28 @@ TrainingGraphs build_training_graphs(const Hyperparams& h) {
     return t;
 }
 
+WindowStep window_step(int64_t rows, int64_t seq_len) {
+    WindowStep w;
+    w.m.graph = std::make_unique<Graph>();
+    w.m.params = std::make_unique<ParamSet>(*w.m.graph);
+    w.ids = input(*w.m.graph, "ids", {rows, seq_len}, DType::i32);
+    w.targets = input(*w.m.graph, "targets", {rows, seq_len}, DType::i32);
+    return w;
+}
+
 ModelGraph build_eval_graph(const GptConfig& train_cfg, int64_t rows, int64_t seq_len, bool with_log_probs) {
     GptConfig cfg = train_cfg;
     cfg.qat_bits = 0;  // late QAT fake-quantises the training forward pass only, as the records
-    ModelGraph m;
-    m.graph = std::make_unique<Graph>();
-    m.params = std::make_unique<ParamSet>(*m.graph);
+    auto [m, ids, targets] = window_step(rows, seq_len);
     Graph& g = *m.graph;
-    Tensor ids = input(g, "ids", {rows, seq_len}, DType::i32);
-    Tensor targets = input(g, "targets", {rows, seq_len}, DType::i32);
     if (!with_log_probs) {
         g.set_output("losses", model_token_losses(*m.params, cfg, ids, targets).id());
-        return m;
+        return std::move(m);  // a structured binding is not moved implicitly
     }
     Tensor logits = gpt_logits(*m.params, cfg, ids);
     g.set_output("losses", cross_entropy(logits, targets.reshape({rows * seq_len}), cfg.logit_softcap).id());
     g.set_output("log_probs", gpt_log_probs(cfg, logits).id());
-    return m;
+    return std::move(m);  // a structured binding is not moved implicitly
 }
 
 }  // namespace pg

@@ -65,6 +65,14 @@ std::string grad_acc_name(const std::string& param);
 // Output "losses": [rows * seq_len] f32 per-token cross-entropy (nats); with_log_probs adds
 // "log_probs": [rows * seq_len, vocab] f32, the model's whole distribution at every position (for
 // the evaluation methods that reweight it, frontend/eval/target_scorer.h).
+// A new graph and its parameter set with the inputs "ids" and "targets" [rows, seq_len] i32: the
+// start of every step graph over token windows (evaluation, test-time training, adapters).
+struct WindowStep {
+    ModelGraph m;
+    Tensor ids, targets;
+};
+WindowStep window_step(int64_t rows, int64_t seq_len);
+
 ModelGraph build_eval_graph(const GptConfig& cfg, int64_t rows, int64_t seq_len, bool with_log_probs = false);
 
 }  // namespace pg

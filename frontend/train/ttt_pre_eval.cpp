@@ -6,9 +6,7 @@
 
 #include "base/env.h"
 #include "base/error.h"
-#include "frontend/models/gpt.h"
 #include "frontend/train/ttt_sgd.h"
-#include "graph/autodiff.h"
 #include "runtime/executable.h"
 
 namespace pg {
@@ -53,33 +51,14 @@ double pre_eval_ttt_lr(const PreEvalTttConfig& cfg, int64_t step, int64_t steps)
 
 namespace {
 
-// Input "ids" / "targets" [rows, seq_len]; AdamW on the unfrozen weights, lr "ttt_lr".
+// AdamW on the unfrozen weights (build_ttt_weight_step), lr "ttt_lr".
 ModelGraph build_pre_eval_step(const GptConfig& model, int64_t rows, int64_t seq_len, const PreEvalTttConfig& cfg) {
     PG_CHECK(cfg.freeze_blocks <= model.num_layers, "PREQUANT_TTT_FREEZE_BLOCKS={} is more than the model's {} blocks",
              cfg.freeze_blocks, model.num_layers);
-    ModelGraph m;
-    m.graph = std::make_unique<Graph>();
-    m.params = std::make_unique<ParamSet>(*m.graph);
-    Graph& g = *m.graph;
-    Tensor ids = input(g, "ids", {rows, seq_len}, DType::i32);
-    Tensor targets = input(g, "targets", {rows, seq_len}, DType::i32);
-    Tensor loss = gpt_loss(*m.params, model, ids, targets);
-    g.set_output("loss", loss.id());
-    const TrainableParams trained = ttt_trainable_params(*m.params, cfg.freeze_blocks);
-    std::vector<Tensor> grads;
-    for (NodeId id : gradients(g, loss.id(), trained.nodes)) grads.emplace_back(&g, id);
-    adam_update(*m.params, trained.names, grads, "ttt_lr", cfg.adam);
-    return m;
-}
-
-// Copies `rows` sequences of seq_len tokens from stream[first] (targets one further) into the batch.
-void fill_batch(std::span<const uint16_t> stream, int64_t first, HostTensor& ids, HostTensor& targets) {
-    auto* x = reinterpret_cast<int32_t*>(ids.data());
-    auto* y = reinterpret_cast<int32_t*>(targets.data());
-    for (int64_t i = 0; i < ids.numel(); ++i) {
-        x[i] = stream[static_cast<size_t>(first + i)];
-        y[i] = stream[static_cast<size_t>(first + i + 1)];
-    }
+    return build_ttt_weight_step(model, rows, seq_len, cfg.freeze_blocks,
+                                 [&](ParamSet& ps, const std::vector<std::string>& names, std::vector<Tensor> grads) {
+                                     adam_update(ps, names, grads, "ttt_lr", cfg.adam);
+                                 });
 }
 
 }  // namespace
@@ -95,12 +74,11 @@ void train_pre_eval_ttt(Session& session, const GptConfig& model, int64_t seq_le
              targets, sequences, seq_len, cfg.batch_seqs);
     ModelGraph step = build_pre_eval_step(model, cfg.batch_seqs, seq_len, cfg);
     std::unique_ptr<Executable> exe = compile_executable(session, *step.graph);
-    for (const ParamSpec& p : step.params->specs())  // fresh moments, whatever the session held
-        if (p.group == "state") exe->set(p.name, HostTensor(DType::f32, p.shape));
+    zero_optimizer_state(*exe, *step.params);  // fresh moments, whatever the session held
     HostTensor ids(DType::i32, {cfg.batch_seqs, seq_len}), next(DType::i32, {cfg.batch_seqs, seq_len});
     const int64_t steps = cfg.epochs * per_epoch;
     for (int64_t s = 0; s < steps; ++s) {
-        fill_batch(stream, (s % per_epoch) * cfg.batch_seqs * seq_len, ids, next);
+        fill_sequences(stream, (s % per_epoch) * cfg.batch_seqs * seq_len, ids.numel(), ids, next);
         exe->set("ids", ids);
         exe->set("targets", next);
         exe->set_scalar("ttt_lr", pre_eval_ttt_lr(cfg, s, steps));

@@ -36,38 +36,53 @@ TttSgdConfig ttt_sgd_config_from_settings() {
     return c;
 }
 
-TrainableParams ttt_trainable_params(const ParamSet& ps, int64_t freeze_blocks) {
-    auto frozen = [&](const std::string& name) {
-        for (int64_t i = 0; i < freeze_blocks; ++i)
-            if (name.starts_with(fmt::format("blocks.{}.", i))) return true;
-        return false;
-    };
-    TrainableParams out;
-    for (const ParamSpec& p : ps.specs())
-        if (!frozen(p.name)) {
-            out.names.push_back(p.name);
-            out.nodes.push_back(p.node);
+namespace {
+
+bool in_frozen_block(const std::string& name, int64_t freeze_blocks) {
+    for (int64_t i = 0; i < freeze_blocks; ++i)
+        if (name.starts_with(fmt::format("blocks.{}.", i))) return true;
+    return false;
+}
+
+}  // namespace
+
+ModelGraph build_ttt_weight_step(const GptConfig& model, int64_t rows, int64_t seq_len, int64_t freeze_blocks,
+                                 const TttUpdate& update) {
+    auto [m, ids, targets] = window_step(rows, seq_len);
+    Graph& g = *m.graph;
+    Tensor loss = gpt_loss(*m.params, model, ids, targets);
+    g.set_output("loss", loss.id());
+    std::vector<std::string> names;
+    std::vector<NodeId> wrt;
+    for (const ParamSpec& p : m.params->specs())
+        if (!in_frozen_block(p.name, freeze_blocks)) {
+            names.push_back(p.name);
+            wrt.push_back(p.node);
         }
-    return out;
+    std::vector<Tensor> grads;
+    for (NodeId id : gradients(g, loss.id(), wrt)) grads.emplace_back(&g, id);
+    update(*m.params, names, std::move(grads));
+    return std::move(m);  // a structured binding is not moved implicitly
+}
+
+void fill_sequences(std::span<const uint16_t> stream, int64_t first, int64_t count, HostTensor& ids,
+                    HostTensor& targets) {
+    auto* x = reinterpret_cast<int32_t*>(ids.data());
+    auto* y = reinterpret_cast<int32_t*>(targets.data());
+    for (int64_t i = 0; i < count; ++i) {
+        x[i] = stream[static_cast<size_t>(first + i)];
+        y[i] = stream[static_cast<size_t>(first + i + 1)];
+    }
 }
 
 ModelGraph build_ttt_sgd_step(const GptConfig& model, int64_t rows, int64_t seq_len, const TttSgdConfig& cfg) {
     PG_CHECK(cfg.freeze_blocks <= model.num_layers, "TTT_FREEZE_BLOCKS={} is more than the model's {} blocks",
              cfg.freeze_blocks, model.num_layers);
-    ModelGraph m;
-    m.graph = std::make_unique<Graph>();
-    m.params = std::make_unique<ParamSet>(*m.graph);
-    Graph& g = *m.graph;
-    Tensor ids = input(g, "ids", {rows, seq_len}, DType::i32);
-    Tensor targets = input(g, "targets", {rows, seq_len}, DType::i32);
-    Tensor loss = gpt_loss(*m.params, model, ids, targets);
-    g.set_output("loss", loss.id());
-    const TrainableParams trained = ttt_trainable_params(*m.params, cfg.freeze_blocks);
-    std::vector<Tensor> grads;
-    for (NodeId id : gradients(g, loss.id(), trained.nodes)) grads.emplace_back(&g, id);
-    if (cfg.grad_clip > 0) grads = clip_by_global_norm(g, grads, cfg.grad_clip);
-    sgd_momentum_update(*m.params, trained.names, grads, "ttt_lr", cfg.momentum);
-    return m;
+    return build_ttt_weight_step(model, rows, seq_len, cfg.freeze_blocks,
+                                 [&](ParamSet& ps, const std::vector<std::string>& names, std::vector<Tensor> grads) {
+                                     if (cfg.grad_clip > 0) grads = clip_by_global_norm(ps.graph(), grads, cfg.grad_clip);
+                                     sgd_momentum_update(ps, names, grads, "ttt_lr", cfg.momentum);
+                                 });
 }
 
 TttSgdTrainer::TttSgdTrainer(Session& session, const GptConfig& model, int64_t seq_len, const TttSgdConfig& cfg)
@@ -80,21 +95,18 @@ TttSgdTrainer::TttSgdTrainer(Session& session, const GptConfig& model, int64_t s
     reset_momentum();
 }
 
-void TttSgdTrainer::reset_momentum() {
-    for (const ParamSpec& p : step_.params->specs())
-        if (p.group == "state") exe_->set(p.name, HostTensor(DType::f32, p.shape));
+void zero_optimizer_state(Executable& exe, const ParamSet& step) {
+    for (const ParamSpec& p : step.specs())
+        if (p.group == "state") exe.set(p.name, HostTensor(DType::f32, p.shape));
 }
+
+void TttSgdTrainer::reset_momentum() { zero_optimizer_state(*exe_, *step_.params); }
 
 void TttSgdTrainer::train(std::span<const uint16_t> stream, int64_t first_token, int64_t sequences, double lr,
                           int64_t steps) {
     PG_ASSERT(sequences <= rows_, "{} training sequences for a step of {}", sequences, rows_);
     if (sequences == 0) return;
-    auto* x = reinterpret_cast<int32_t*>(ids_.data());
-    auto* y = reinterpret_cast<int32_t*>(targets_.data());
-    for (int64_t i = 0; i < sequences * seq_len_; ++i) {
-        x[i] = stream[static_cast<size_t>(first_token + i)];
-        y[i] = stream[static_cast<size_t>(first_token + i + 1)];
-    }
+    fill_sequences(stream, first_token, sequences * seq_len_, ids_, targets_);
     exe_->set("ids", ids_);
     exe_->set("targets", targets_);
     exe_->set_scalar("ttt_lr", lr);

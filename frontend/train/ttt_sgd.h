@@ -33,13 +33,21 @@ struct TttSgdConfig {
 // From TTT_CHUNK_TOKENS, TTT_EPOCHS, TTT_LR, TTT_MOMENTUM, TTT_FREEZE_BLOCKS, TTT_GRAD_CLIP.
 TttSgdConfig ttt_sgd_config_from_settings();
 
-// The weights test-time training updates: every parameter outside the first `freeze_blocks`
-// blocks ("blocks.<i>."), by name and graph node.
-struct TrainableParams {
-    std::vector<std::string> names;
-    std::vector<NodeId> nodes;
-};
-TrainableParams ttt_trainable_params(const ParamSet& ps, int64_t freeze_blocks);
+// The weight-training step of test-time training (this file's SGD, ttt_pre_eval's AdamW): the
+// model's mean loss on "ids" / "targets" [rows, seq_len] (output "loss"), its gradients w.r.t.
+// every weight outside the first `freeze_blocks` blocks ("blocks.<i>."), and `update` adding the
+// optimizer's state updates for those weights (names and gradients in the same order).
+using TttUpdate = std::function<void(ParamSet& ps, const std::vector<std::string>& names, std::vector<Tensor> grads)>;
+ModelGraph build_ttt_weight_step(const GptConfig& model, int64_t rows, int64_t seq_len, int64_t freeze_blocks,
+                                 const TttUpdate& update);
+
+// Copies `count` tokens from stream[first] into ids (from its start) and the tokens one further
+// into targets: consecutive sequences of the stream.
+void fill_sequences(std::span<const uint16_t> stream, int64_t first, int64_t count, HostTensor& ids,
+                    HostTensor& targets);
+
+// Sets the optimizer state of `step` (its group "state": momentum, Adam's moments) to zero.
+void zero_optimizer_state(Executable& exe, const ParamSet& step);
 
 // Input "ids" / "targets" [rows, seq_len]; output "loss"; runtime scalar "ttt_lr".
 ModelGraph build_ttt_sgd_step(const GptConfig& model, int64_t rows, int64_t seq_len, const TttSgdConfig& cfg);

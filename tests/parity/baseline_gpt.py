@@ -109,6 +109,14 @@ EMBED_NAMES = ("tok_emb.weight", "bigram.embed.weight", "ve_shared.embed.weight"
 EXTRA_MATRICES = ("bigram.proj.weight", "ve_shared.proj.weight")
 
 
+def gpt_with_weights(cfg, tensors):
+    """The GPT of CONFIG's "vocab", "layers", "dim", "heads", "kv_heads", "mlp_mult" with the
+    weights that `tensors` holds under its parameter names (the other tensors are the caller's)."""
+    model = GPT(cfg["vocab"], cfg["layers"], cfg["dim"], cfg["heads"], cfg["kv_heads"], cfg["mlp_mult"])
+    model.load_state_dict({k: v for k, v in tensors.items() if k in model.state_dict()})
+    return model
+
+
 def param_groups(model):
     """The baseline's split: 2-D block matrices -> Muon; tok_emb -> Adam (tied lr); the rest -> Adam.
     The records' additions: the BigramHash / value-embedding tables join tok_emb's group, their

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from baseline_gpt import GPT, rms_norm  # noqa: E402
+from baseline_gpt import gpt_with_weights, rms_norm  # noqa: E402
 from run_parity import load, save  # noqa: E402
 
 
@@ -50,8 +50,7 @@ def main():
     cfg = json.load(open(sys.argv[1]))
     tensors = load(sys.argv[2])
     stream = tensors["stream"].long()
-    model = GPT(cfg["vocab"], cfg["layers"], cfg["dim"], cfg["heads"], cfg["kv_heads"], cfg["mlp_mult"])
-    model.load_state_dict({k: v for k, v in tensors.items() if k in model.state_dict()})
+    model = gpt_with_weights(cfg, tensors)
     for p in model.parameters():
         p.requires_grad_(False)
     modules = dict(model.named_modules())

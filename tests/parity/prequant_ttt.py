@@ -19,7 +19,7 @@ import sys
 import torch
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from baseline_gpt import GPT  # noqa: E402
+from baseline_gpt import gpt_with_weights  # noqa: E402
 from run_parity import load, save  # noqa: E402
 
 
@@ -27,8 +27,7 @@ def main():
     cfg = json.load(open(sys.argv[1]))
     tensors = load(sys.argv[2])
     stream = tensors["stream"].long()
-    model = GPT(cfg["vocab"], cfg["layers"], cfg["dim"], cfg["heads"], cfg["kv_heads"], cfg["mlp_mult"])
-    model.load_state_dict({k: v for k, v in tensors.items() if k in model.state_dict()})
+    model = gpt_with_weights(cfg, tensors)
     for i, block in enumerate(model.blocks):
         for p in block.parameters():
             p.requires_grad_(i >= cfg["freeze_blocks"])

@@ -17,7 +17,7 @@ import sys
 import torch
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from baseline_gpt import GPT  # noqa: E402
+from baseline_gpt import gpt_with_weights  # noqa: E402
 from lora_ttt import head_losses  # noqa: E402
 from run_parity import load, save  # noqa: E402
 
@@ -26,8 +26,7 @@ def main():
     cfg = json.load(open(sys.argv[1]))
     tensors = load(sys.argv[2])
     stream = tensors["stream"].long()
-    model = GPT(cfg["vocab"], cfg["layers"], cfg["dim"], cfg["heads"], cfg["kv_heads"], cfg["mlp_mult"])
-    model.load_state_dict({k: v for k, v in tensors.items() if k in model.state_dict()})
+    model = gpt_with_weights(cfg, tensors)
     for p in model.parameters():
         p.requires_grad_(False)
     S, rows, windows = cfg["seq_len"], cfg["rows"], cfg["windows"]
