@@ -14,6 +14,7 @@
 #include "base/error.h"
 #include "codegen/collective_plan.h"
 #include "codegen/cuda/cuda_renderer.h"
+#include "codegen/cuda/gemm_epilogue.h"
 #include "codegen/cuda/owner_adds.h"
 #include "codegen/lower.h"
 #include "codegen/memory_plan.h"
@@ -77,12 +78,16 @@ constexpr int kH100Sms = 132;
 // so equal GEMMs share one compile.
 CudaKernelSource render_gemm(const PlanStep& st, const gemm::GemmConfig& c) {
     const gemm::GemmProblem& p = *st.gemm;
-    std::string entry = "gemm_" + sha256_hex(gemm::gemm_cuda_source(p, c, "entry")).substr(0, 12);
+    std::optional<gemm::GemmEpilogue> epilogue;
+    if (st.epilogue) epilogue = cuda::render_gemm_epilogue(*st.epilogue, st.stores_product);
+    const gemm::GemmEpilogue* e = epilogue ? &*epilogue : nullptr;
+    std::string entry = "gemm_" + sha256_hex(gemm::gemm_cuda_source(p, c, "entry", e)).substr(0, 12);
     CudaKernelSource k;
     k.name = st.name;
-    k.source = gemm::gemm_cuda_source(p, c, entry);
+    k.source = gemm::gemm_cuda_source(p, c, entry, e);
     k.launches = {{entry, gemm::gemm_grid(p, c), c.threads(), c.dynamic_shared_bytes()}};
     k.mapping = fmt::format("gemm {} {}x{}x{} batch {}", c.to_string(), p.m, p.n, p.k, p.batch());
+    if (e) k.mapping += st.stores_product ? "; epilogue" : "; epilogue, product not stored";
     if (c.split_k > 1) {
         k.launches.push_back({entry + "_reduce", gemm::gemm_reduce_grid(p), gemm::kReduceThreads, 0});
         k.mapping += fmt::format("; reduce {} slices", c.split_k);
@@ -162,6 +167,17 @@ PlanStep plan_linear_ce_step(const Graph& g, const ScheduledKernel& sk, size_t i
     return st;
 }
 
+// A Gemm step's fused elementwise consumers: its epilogue kir and buffers (after A and B; the
+// product's own buffer only when something else reads it).
+void add_epilogue(const Graph& g, const Schedule& s, const ScheduledKernel& sk, PlanStep& st) {
+    LoweredKernel e = lower_gemm_epilogue(g, s, sk, st.name);
+    st.stores_product = sk.stores(sk.root);
+    if (!st.stores_product) st.buffers.erase(st.buffers.begin());
+    st.buffers.insert(st.buffers.end(), e.buffer_nodes.begin() + 1, e.buffer_nodes.end());
+    dump_file(st.name + "_epilogue.kir", kir::to_string(e.kernel));
+    st.epilogue = std::move(e.kernel);
+}
+
 PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const Target& t) {
     const ScheduledKernel& sk = s.kernels[index];
     if (sk.kind == KernelKind::Attention) return plan_attention_step(g, sk, index, t);
@@ -174,6 +190,7 @@ PlanStep plan_kernel_step(const Graph& g, const Schedule& s, size_t index, const
         NodeId a = kNoNode, b = kNoNode;
         st.gemm = gemm_problem(g, s, sk.root, a, b);
         st.buffers = {sk.root, a, b};
+        if (!sk.epilogue.empty()) add_epilogue(g, s, sk, st);
         st.workload = gemm_workload(*st.gemm);
         if (t.kind == TargetKind::Cpu) configure(st, t, CpuGemmConfig{});
         if (t.kind == TargetKind::Cuda) {
@@ -224,9 +241,12 @@ void plan_arena(ExecPlan& p) {
         const PlanStep& st = p.steps[pos];
         if (st.kind == PlanStep::Kind::Copy || st.kind == PlanStep::Kind::Zero || st.kind == PlanStep::Kind::Collective)
             continue;  // their buffers are update values, live to the end
-        first[p.schedule.kernels[pos].root] = static_cast<int>(pos);  // kernel steps precede the copies
-        for (NodeId out : p.schedule.kernels[pos].outputs)
+        const ScheduledKernel& k = p.schedule.kernels[pos];  // kernel steps precede the copies
+        if (k.stores(k.root)) first[k.root] = static_cast<int>(pos);
+        for (NodeId out : k.outputs)
             if (out != kNoNode) first[out] = static_cast<int>(pos);
+        for (NodeId e : k.epilogue)
+            if (k.stores(e)) first[e] = static_cast<int>(pos);
         for (NodeId id : st.buffers)
             if (!is_leaf[id]) last[id] = std::max(last[id], static_cast<int>(pos));
     }

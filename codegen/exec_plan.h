@@ -56,10 +56,15 @@ struct PlanStep {
     Kind kind = Kind::Kernel;
     KernelKind kernel_kind = KernelKind::Loop;  // of the scheduled kernel (Kernel and Gemm)
     std::string name;                           // "k012_mul": dumps, profiles, reports
-    // Argument i is the buffer of node buffers[i]. Gemm: {C, A's base, B's base}; Copy: {dst, src};
+    // Argument i is the buffer of node buffers[i]. Gemm: {C, A's base, B's base}, then its
+    // epilogue's buffers 1.. (C left out when the product is not stored); Copy: {dst, src};
     // Zero: {dst}.
     std::vector<NodeId> buffers;
     std::optional<kir::Kernel> kir;          // Kernel
+    // Gemm with fused elementwise consumers (CUDA): the epilogue as kir (codegen/lower.h,
+    // lower_gemm_epilogue; its buffer 0 is the product) and whether C is stored at all.
+    std::optional<kir::Kernel> epilogue;
+    bool stores_product = true;
     std::optional<gemm::GemmProblem> gemm;   // Gemm: shapes, transposes, strided batch views
     std::optional<attn::AttentionProblem> attention;  // Attention
     std::optional<ce::LinearCeProblem> linear_ce;     // LinearCe

@@ -113,6 +113,30 @@ public:
         return finish();
     }
 
+    // The epilogue of Gemm kernel k (lower.h): the product, buffer 0, is read like any
+    // materialised node (Lowerer's root is none); each member's value at the element is then
+    // memoised under the member, so that a later member reads it instead of its buffer.
+    // Members and reshapes on the way to the product are indexed by the element's canonical
+    // index in their shape (canonical_index), so that a member read at the element finds its
+    // memoised value whatever shape it has.
+    LoweredKernel lower_epilogue(const ScheduledKernel& k) {
+        const Node& product = g_[k.root];
+        buffer(k.root, false);
+        element_ = open_loops(product.shape, "i", true);
+        element_shape_ = product.shape;
+        canonical_[product.shape] = element_;
+        const ExprRef flat = linear(element_, product.shape);
+        for (NodeId e : k.epilogue) {
+            const Index& at = canonical_index(g_[e].shape);
+            ExprRef v = compute_node(e, at);
+            std::vector<const kir::Expr*> key;
+            for (const ExprRef& x : at) key.push_back(x.get());
+            memo_.back()[{e, key}] = {v, at};
+            if (k.stores(e)) emit_store(kir::StmtKind::Store, buffer(e, true), flat, v);
+        }
+        return finish();
+    }
+
 private:
     LoweredKernel finish() {
         kir::verify(out_.kernel);
@@ -170,6 +194,23 @@ private:
         st.value = value;
         current_->push_back(st);
         return kir::var(st.var, value->dtype);
+    }
+
+    // The epilogue's element (the loop nest over the product) as an index of `shape` (of the
+    // product's element count), made once per shape so that its expressions keep their identity.
+    const Index& canonical_index(const Shape& shape) {
+        auto it = canonical_.find(shape);
+        if (it == canonical_.end()) it = canonical_.emplace(shape, reshape_index(element_, element_shape_, shape)).first;
+        return it->second;
+    }
+
+    // Whether `idx` is the epilogue's element in `shape`.
+    bool is_element(const Index& idx, const Shape& shape) const {
+        auto it = canonical_.find(shape);
+        if (it == canonical_.end() || it->second.size() != idx.size()) return false;
+        for (size_t d = 0; d < idx.size(); ++d)
+            if (it->second[d] != idx[d]) return false;
+        return true;
     }
 
     static ExprRef linear(const Index& idx, const Shape& shape) {
@@ -283,7 +324,9 @@ private:
         const Node& in = g_[n.inputs[0]];
         size_t r = n.shape.size();
         switch (n.op) {
-            case Op::Reshape: return gen(n.inputs[0], reshape_index(idx, n.shape, in.shape));
+            case Op::Reshape:
+                if (is_element(idx, n.shape)) return gen(n.inputs[0], canonical_index(in.shape));
+                return gen(n.inputs[0], reshape_index(idx, n.shape, in.shape));
             case Op::Permute: {
                 Index ii(r);
                 for (size_t d = 0; d < r; ++d) ii[n.ints[d]] = idx[d];
@@ -416,6 +459,10 @@ private:
         Index key;  // holds the key's expressions, so that their addresses stay theirs
     };
     std::vector<std::map<std::pair<NodeId, std::vector<const kir::Expr*>>, Memoized>> memo_;
+    // GEMM epilogues: the loop nest's element, its shape and the element's index per shape.
+    Index element_;
+    Shape element_shape_;
+    std::map<Shape, Index> canonical_;
 };
 
 }  // namespace
@@ -430,6 +477,11 @@ LoweredKernel lower_kernel(const Graph& g, const Schedule& s, const ScheduledKer
         case KernelKind::LinearCe: break;
     }
     PG_UNREACHABLE("BLAS and template kernels are not lowered to kir");
+}
+
+LoweredKernel lower_gemm_epilogue(const Graph& g, const Schedule& s, const ScheduledKernel& k, const std::string& name) {
+    PG_ASSERT(k.kind == KernelKind::Gemm && !k.epilogue.empty(), "{} has no GEMM epilogue", name);
+    return Lowerer(g, s, kNoNode, name).lower_epilogue(k);
 }
 
 }  // namespace pg

@@ -19,4 +19,10 @@ struct LoweredKernel {
 
 LoweredKernel lower_kernel(const Graph& g, const Schedule& s, const ScheduledKernel& k, const std::string& name);
 
+// The epilogue of a Gemm kernel with fused members (ScheduledKernel::epilogue): one loop nest over
+// the product's shape that computes every member at the element and stores the stored ones. Its
+// buffer 0 is the product, loaded only at the nest's own element (the GEMM template hands the
+// element's value in instead: codegen/cuda/gemm_epilogue.h).
+LoweredKernel lower_gemm_epilogue(const Graph& g, const Schedule& s, const ScheduledKernel& k, const std::string& name);
+
 }  // namespace pg

@@ -100,6 +100,17 @@ bool uses_tensor_cores(const PlanStep& st) {
 
 int launches_of(const PlanStep& st) { return st.cuda ? std::max<int>(1, static_cast<int>(st.cuda->launches.size())) : 1; }
 
+// A GEMM epilogue's work on top of the GEMM's: its arithmetic and the buffers it reads and writes
+// beyond the product (whose value it gets in registers); the product's store when it has none.
+void add_epilogue_work(const PlanStep& st, KernelWork& w) {
+    KernelWork e = loop_work(*st.epilogue);
+    const kir::BufferParam& product = st.epilogue->buffers.at(0);
+    const double product_bytes = static_cast<double>(product.numel) * static_cast<double>(dtype_size(product.dtype));
+    w.simt_ops += e.simt_ops;
+    w.bytes += e.bytes - product_bytes;  // loop_work counts the product as read
+    if (!st.stores_product) w.bytes -= product_bytes;
+}
+
 KernelWork step_work(const PlanStep& st, const GpuPeaks& gpu) {
     KernelWork w;
     if (st.kind == PlanStep::Kind::Copy) w.bytes = 2.0 * static_cast<double>(st.copy_bytes);
@@ -107,6 +118,7 @@ KernelWork step_work(const PlanStep& st, const GpuPeaks& gpu) {
     if (st.kind == PlanStep::Kind::Gemm) {
         const auto* c = std::get_if<gemm::GemmConfig>(&st.config);
         w = c ? gemm_work(st.gemm.value(), *c, gpu) : gemm_work(st.gemm.value(), uses_tensor_cores(st));
+        if (st.epilogue) add_epilogue_work(st, w);
     }
     if (st.kind == PlanStep::Kind::Kernel) w = loop_work(st.kir.value());
     if (st.kind == PlanStep::Kind::Attention) w = attention_work(st.attention.value());

@@ -9,6 +9,7 @@
 
 #include "base/env.h"
 #include "base/error.h"
+#include "codegen/epilogue_fusion.h"
 #include "codegen/view.h"
 #include "codegen/workload.h"
 #include "ops/attention/attention_problem.h"
@@ -225,6 +226,7 @@ Schedule schedule(const Graph& g, const ScheduleOptions& opts) {
                                                                                       : KernelKind::Loop;
         s.kernels.push_back({kind, i});
     }
+    if (opts.gemm_epilogues && opts.fusion) fuse_gemm_epilogues(g, forced, s);
     return s;
 }
 
@@ -244,8 +246,11 @@ std::string describe(const Graph& g, const Schedule& s, bool verbose) {
     for (NodeId i = 0; i < g.size(); ++i) inlined += live[i] && !s.materialized[i];
     std::string attention = count[3] ? fmt::format(", {} attention", count[3]) : "";
     if (count[4]) attention += fmt::format(", {} linear ce", count[4]);
+    size_t fused = 0;
+    for (const ScheduledKernel& k : s.kernels) fused += k.epilogue.size();
     std::string out = fmt::format("{} kernels ({} loop, {} gemm, {} scatter{}); {} nodes inlined", s.kernels.size(),
                                   count[0], count[1], count[2], attention, inlined);
+    if (fused) out += fmt::format(", {} fused into GEMM epilogues", fused);
     if (verbose)
         for (NodeId i = 0; i < g.size(); ++i)
             if (live[i] && s.materialized[i] && !is_leaf_buffer(g[i].op))

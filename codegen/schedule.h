@@ -30,6 +30,7 @@
 // strided views of materialised buffers (codegen/view.h), which forces those bases to be
 // materialised; elementwise consumers of the product fuse into the next generated kernel.
 #pragma once
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,12 @@ struct ScheduledKernel {
     // sibling nodes of one pass (Attention and AttentionLse of the same q, k, v; dk and dv) share
     // one kernel, placed where the first of them was.
     std::vector<NodeId> outputs;
+    // Gemm (ScheduleOptions::gemm_epilogues): the roots of the elementwise kernels fused into its
+    // epilogue, in order (codegen/epilogue_fusion.h), and the nodes it computes without storing
+    // them, the product or epilogue members that nothing else reads.
+    std::vector<NodeId> epilogue;
+    std::vector<NodeId> unstored;
+    bool stores(NodeId id) const { return std::find(unstored.begin(), unstored.end(), id) == unstored.end(); }
 };
 
 struct ScheduleOptions {
@@ -76,6 +83,10 @@ struct ScheduleOptions {
     // Cheap arithmetic is inlined while evaluated at most this many times per element: up to 4
     // evaluations cost less than a store and a reload.
     double max_recompute = 4;
+    // Fuse the elementwise kernels that read a GEMM's product at their own element into the
+    // GEMM's epilogue (GPU: the template finishes each element in registers;
+    // codegen/epilogue_fusion.h). The CPU's OpenBLAS has no epilogue.
+    bool gemm_epilogues = false;
     // Tuned library-or-generated decisions per matmul workload; null or absent: gemm_min_flops.
     std::shared_ptr<const TunedDecisions> tuned;
 };
@@ -101,8 +112,8 @@ bool is_zero_fill(const Graph& g, NodeId value);
 // How a BLAS matmul reads `operand`: its own buffer if materialised, else a view of its base.
 StridedView gemm_operand(const Graph& g, const Schedule& s, NodeId operand);
 
-// "N kernels (L loop, G gemm, S scatter[, A attention][, C linear ce]); M nodes inlined" and, with verbose, every
-// refusal.
+// "N kernels (L loop, G gemm, S scatter[, A attention][, C linear ce]); M nodes inlined[, E fused into GEMM
+// epilogues]" and, with verbose, every refusal.
 std::string describe(const Graph& g, const Schedule& s, bool verbose);
 
 }  // namespace pg

@@ -32,6 +32,11 @@ PG_KNOB({.name = "PG_GEMM_SPLIT_K", .kind = env::KnobKind::Bool, .default_value 
          .doc = "1 lets the GPU GEMM heuristic split long K across blocks (split-K, e.g. the weight gradients); 0 never",
          .affects_codegen = true});
 
+PG_KNOB({.name = "PG_GEMM_EPILOGUE", .kind = env::KnobKind::Bool, .default_value = "1",
+         .doc = "1 fuses the elementwise kernels that read a GPU GEMM's product (activations, residual adds, casts) "
+                "into the GEMM's epilogue; 0 keeps them as kernels of their own",
+         .affects_codegen = true});
+
 PG_KNOB({.name = "PG_FLASH_ATTENTION", .kind = env::KnobKind::Bool, .default_value = "1",
          .doc = "0 decomposes attention into its reference expansion ([T, T] scores) even with fusion on",
          .affects_codegen = true});
@@ -70,6 +75,7 @@ ScheduleOptions Target::schedule_options() const {
     o.row_accumulation = row_accumulation;
     o.separate_nested_reductions = separate_nested_reductions;
     o.max_recompute = fusion_max_recompute;
+    o.gemm_epilogues = gemm_epilogues;
     o.tuned = tuned;
     return o;
 }
@@ -83,6 +89,7 @@ std::string Target::to_string() const {
     if (fusion_max_recompute != 4) s += fmt::format(" recompute<={}", fusion_max_recompute);
     if (deterministic && kind == TargetKind::Cuda) s += " deterministic";
     if (!gemm_split_k && kind == TargetKind::Cuda) s += " no-split-k";
+    if (!gemm_epilogues && kind == TargetKind::Cuda) s += " no-epilogue";
     if (tuned && !tuned->empty())
         s += fmt::format(" tuned({} kernels, {} matmuls)", tuned->kernels.size(), tuned->matmul_on_library.size());
     return s;
@@ -112,6 +119,7 @@ Target cuda_target(const std::string& arch) {
     t.separate_nested_reductions = true;
     t.deterministic = deterministic_mode();
     t.gemm_split_k = env::get_bool("PG_GEMM_SPLIT_K");
+    t.gemm_epilogues = env::get_bool("PG_GEMM_EPILOGUE");
     if (env::get_bool("PG_FLASH_ATTENTION")) t.attention = {{DType::bf16, DType::f16}, {64, 128}};  // attention_cuda.h
     if (fused_ce(TargetKind::Cuda)) t.linear_ce = {{DType::bf16, DType::f16}, ce::kCudaDimMultiple};
     return t;

@@ -8,7 +8,9 @@
 //         its tiled CPU passes (ops/cross_entropy/linear_ce_cpu.h).
 //   CUDA: matmuls of any float dtype above PG_CUDA_GEMM_MIN_FLOPS run as GEMM template
 //         instances; no row accumulation (one thread, warp or block per output element); nested
-//         reductions get kernels of their own; kernels are rendered as CUDA C++ for NVRTC;
+//         reductions get kernels of their own; the elementwise kernels that read a GEMM's
+//         product at their own element run in its epilogue (PG_GEMM_EPILOGUE); kernels are
+//         rendered as CUDA C++ for NVRTC;
 //         bf16/f16 attention with head dim 64 or 128 runs as the flash-attention template, and the
 //         bf16/f16 linear cross-entropy of a model dim that is a multiple of 64 as its template.
 #pragma once
@@ -35,6 +37,7 @@ struct Target {
     double fusion_max_recompute = 4;           // PG_FUSION_MAX_RECOMPUTE (schedule.h)
     bool deterministic = false;                // PG_DETERMINISTIC: CUDA adds by owner threads
     bool gemm_split_k = true;                  // PG_GEMM_SPLIT_K: the GEMM heuristic may split K
+    bool gemm_epilogues = false;               // PG_GEMM_EPILOGUE (CUDA): elementwise consumers fused into GEMMs
     AttentionTemplates attention;              // attention run as flash-attention templates (passes.h)
     LinearCeTemplates linear_ce;               // the head's cross-entropy run as tiled templates (passes.h)
     // Decisions from the tuning database for this device (runtime/tuning/), or null: the

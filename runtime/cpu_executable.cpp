@@ -75,6 +75,7 @@ void CpuExecutable::build_steps() {
         Step st;
         for (NodeId id : ps.buffers) st.buffers.push_back(reinterpret_cast<void*>(address(id)));
         if (ps.kind == PlanStep::Kind::Gemm) {
+            PG_ASSERT(!ps.epilogue, "{}: OpenBLAS runs no GEMM epilogue (a CPU plan has none)", ps.name);
             st.kind = Step::Blas;
             st.blas = std::make_unique<BlasMatmul>(make_blas_matmul(*ps.gemm, st.buffers[0], st.buffers[1], st.buffers[2]));
             st.blas->row_blocks = std::get<CpuGemmConfig>(ps.config).row_blocks;

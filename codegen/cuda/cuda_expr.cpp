@@ -39,6 +39,16 @@ bool valid_identifier(const std::string& s) {
 
 }  // namespace
 
+bool mentions_identifier(const std::string& text, const std::string& name) {
+    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + 1)) {
+        bool left = at == 0 || !word(text[at - 1]);
+        bool right = at + name.size() >= text.size() || !word(text[at + name.size()]);
+        if (left && right) return true;
+    }
+    return false;
+}
+
 std::string_view ctype_name(CType t) {
     switch (t) {
         case CType::Float: return "float";

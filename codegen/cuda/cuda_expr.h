@@ -19,6 +19,10 @@ std::string_view ctype_name(CType t);
 // The C type of a buffer element in memory: float, pg_u16 (bf16/f16/u16), long long, int, pg_u8.
 std::string_view memory_type(DType t);
 
+// Whether `text` contains the identifier `name` as a whole word (rendered code that declares a
+// var only where it is used: no unused-variable warnings).
+bool mentions_identifier(const std::string& text, const std::string& name);
+
 class ExprWriter {
 public:
     ExprWriter(const kir::Kernel& k, const IndexInfo& ix);

@@ -37,17 +37,6 @@ std::string entry_hint(const std::string& name) {
     return out.substr(0, 24);
 }
 
-// Whether `text` contains the identifier `name` as a whole word.
-bool mentions(const std::string& text, const std::string& name) {
-    auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
-    for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, at + 1)) {
-        bool left = at == 0 || !word(text[at - 1]);
-        bool right = at + name.size() >= text.size() || !word(text[at + name.size()]);
-        if (left && right) return true;
-    }
-    return false;
-}
-
 std::string canonical_kir(const kir::Kernel& k) {
     std::string text = kir::to_string(k);
     std::string prefix = "kernel " + k.name + "(";
@@ -212,7 +201,7 @@ private:
         size_t body = out_.size();
         stmts(*ph.body, true);
         // Drop the var when every access went through the vectors (no unused-variable warning).
-        if (!mentions(out_.substr(body), name)) out_.erase(decl, body - decl);
+        if (!cuda::mentions_identifier(out_.substr(body), name)) out_.erase(decl, body - decl);
         close();
         ex_.load_override = nullptr;
         for (size_t i = 0; i < ph.vector_stores.size(); ++i) {

@@ -28,6 +28,11 @@
 // ([SPLIT][BATCH][M][N]) instead of C; the <entry>_reduce kernel then writes
 // C = W[0] + W[1] + ... in that order (one thread per element, no atomics: deterministic).
 //
+// Epilogue (GemmEpilogue): every element's final f32 value goes through finish_element, in the
+// main kernel or, with split-K, in the reduction after the slice sum: C is stored unless only the
+// epilogue reads it, and the epilogue writes its own outputs of that element (the elementwise
+// kernels that read the product, fused: codegen/epilogue_fusion.h).
+//
 // mma.sync.m16n8k16 fragments (PTX ISA, "Matrix Fragments for mma.m16n8k16 with floating point
 // type"), with g = lane / 4 and t = lane % 4:
 //   A (16 x 16, row): reg0 = (g, 2t..2t+1), reg1 = (g+8, 2t..), reg2 = (g, 2t+8..), reg3 = (g+8, 2t+8..)
@@ -73,23 +78,31 @@ __device__ __forceinline__ float* partial_of(float* W, long long zz) {
 template <bool FITS> struct ResultIndex { typedef long long type; };
 template <> struct ResultIndex<true> { typedef int type; };
 typedef ResultIndex<(long long)M * N <= 2147483647LL>::type RIdx;
-// Element (gm, gn) of a result: into Cz, or with split-K into the partial Wz.
-__device__ __forceinline__ void store_result(T* Cz, float* Wz, int gm, int gn, float v) {
+// The final value v of element e of result Cz, element i of the product (flat over
+// [BATCH, M, N]): stored unless the product is not (STORE_C false: only the epilogue reads it),
+// then handed to the epilogue.
+template <class I> __device__ __forceinline__ void finish_element(T* Cz, I e, const Epilogue& ep, long long i, float v) {
+    if (STORE_C) from_f32(&Cz[e], v);
+    if (HAS_EPILOGUE) epilogue(ep, i, v);
+}
+// Element (gm, gn) of z item zz's result: finished, or with split-K stored into the slice's
+// partial Wz.
+__device__ __forceinline__ void store_result(T* Cz, float* Wz, const Epilogue& ep, long long zz, int gm, int gn, float v) {
     const RIdx e = (RIdx)gm * N + gn;
-    if (SPLIT == 1) from_f32(&Cz[e], v);
+    if (SPLIT == 1) finish_element(Cz, e, ep, zz * ((long long)M * N) + e, v);
     else Wz[e] = v;
 }
 )CUDA";
 
 // The split-K reduction: C = the slices' partials summed in slice order.
 constexpr std::string_view kReduce = R"CUDA(
-__device__ __forceinline__ void reduce_slices(T* __restrict__ C, const float* __restrict__ W) {
+__device__ __forceinline__ void reduce_slices(T* __restrict__ C, const float* __restrict__ W, const Epilogue& ep) {
     constexpr long long TOTAL = BATCH * M * (long long)N;
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < TOTAL; i += (long long)gridDim.x * blockDim.x) {
         float s = W[i];
 #pragma unroll
         for (int p = 1; p < SPLIT; ++p) s += W[p * TOTAL + i];
-        from_f32(&C[i], s);
+        finish_element(C, i, ep, i, s);
     }
 }
 )CUDA";
@@ -129,7 +142,8 @@ __device__ __forceinline__ void simt_stash(float (*as)[BM + 4], float (*bs)[BN +
     }
 }
 
-__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W) {
+__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W,
+                                    const Epilogue& ep) {
     // k-major tiles: a thread reads TM consecutive m (TN consecutive n) per k step; the +4
     // padding keeps rows 16-byte aligned and staggers the banks of consecutive k rows.
     __shared__ __align__(16) float As[STAGES][BK][BM + 4];
@@ -181,7 +195,7 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
 #pragma unroll
                 for (int j = 0; j < TN; ++j) {
                     const int gn = n0 + tx * TN + j;
-                    if (gn < N) store_result(Cz, Wz, gm, gn, acc[i][j]);
+                    if (gn < N) store_result(Cz, Wz, ep, zz, gm, gn, acc[i][j]);
                 }
             }
         }
@@ -318,7 +332,8 @@ __device__ __forceinline__ void multiply_stage(float (*acc)[NI][4], const pg_u16
     }
 }
 
-__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W) {
+__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W,
+                                    const Epilogue& ep) {
     // The stages live in dynamic shared memory (the launch passes STAGES * (BM + BN) * BK * 2
     // bytes; above 48 KiB the runtime opts the kernel in first): A's stages, then B's.
 #ifdef __CUDA_ARCH__
@@ -378,8 +393,8 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
                     for (int h = 0; h < 2; ++h) {
                         const int gm = r + 8 * h;
                         if (gm >= M) continue;
-                        if (c < N) store_result(Cz, Wz, gm, c, acc[i][j][2 * h]);
-                        if (c + 1 < N) store_result(Cz, Wz, gm, c + 1, acc[i][j][2 * h + 1]);
+                        if (c < N) store_result(Cz, Wz, ep, zz, gm, c, acc[i][j][2 * h]);
+                        if (c + 1 < N) store_result(Cz, Wz, ep, zz, gm, c + 1, acc[i][j][2 * h + 1]);
                     }
                 }
             }
@@ -407,9 +422,33 @@ bool chunks_aligned(int64_t ld, int64_t offset, const std::vector<int64_t>& stri
     return std::all_of(strides.begin(), strides.end(), [](int64_t s) { return s % 8 == 0; });
 }
 
+// The instance's epilogue definitions and constants: `e`'s, or an empty one.
+std::string epilogue_definitions(const GemmEpilogue* e) {
+    if (!e) return "struct Epilogue {};\n__device__ __forceinline__ void epilogue(const Epilogue&, long long, float) {}\n"
+                   "constexpr bool HAS_EPILOGUE = false, STORE_C = true;\n";
+    return e->definitions + fmt::format("constexpr bool HAS_EPILOGUE = true, STORE_C = {};\n", e->store_product);
+}
+
+// The entry's parameters: C (unless the epilogue alone reads the product), A, B, the epilogue's
+// buffers, the split-K workspace.
+std::string entry_params(const std::string& ns, const GemmConfig& c, const GemmEpilogue* e) {
+    std::string p = !e || e->store_product ? fmt::format("{}::T* __restrict__ C, ", ns) : "";
+    p += fmt::format("const {0}::T* __restrict__ A, const {0}::T* __restrict__ B", ns);
+    if (e && !e->params.empty()) p += ", " + e->params;
+    return p + (c.split_k > 1 ? ", float* __restrict__ W" : "");
+}
+
+// "(C, A, B, W, Epilogue{...})": the arguments of run / reduce_slices.
+std::string run_args(const std::string& ns, const GemmConfig& c, const GemmEpilogue* e, bool with_ab) {
+    std::string args = !e || e->store_product ? "C" : "nullptr";
+    if (with_ab) args += ", A, B";
+    args += c.split_k > 1 ? ", W" : with_ab ? ", nullptr" : "";
+    return args + fmt::format(", {}::Epilogue{{{}}}", ns, e ? e->init : "");
+}
+
 }  // namespace
 
-std::string gemm_cuda_source(const GemmProblem& p, const GemmConfig& c, const std::string& entry) {
+std::string gemm_cuda_source(const GemmProblem& p, const GemmConfig& c, const std::string& entry, const GemmEpilogue* epilogue) {
     p.validate();
     c.validate();
     PG_ASSERT((c.kind == GemmKind::Mma) == (p.dtype != DType::f32), "GEMM {} for a {} problem", c.to_string(),
@@ -417,8 +456,9 @@ std::string gemm_cuda_source(const GemmProblem& p, const GemmConfig& c, const st
     PG_ASSERT(p.m <= INT32_MAX && p.n <= INT32_MAX && p.k <= INT32_MAX, "GEMM extents beyond int32");
     // The namespace is named after the entry, so that instances compile side by side.
     const std::string ns = entry + "_ns";
-    std::string s = fmt::format("// GEMM {} {}x{}x{} batch {} {}{} lda {} ldb {}\nnamespace {} {{\n", c.to_string(), p.m,
-                                p.n, p.k, p.batch(), p.trans_a ? "At" : "A", p.trans_b ? "Bt" : "B", p.lda, p.ldb, ns);
+    std::string s = fmt::format("// GEMM {} {}x{}x{} batch {} {}{} lda {} ldb {}{}\nnamespace {} {{\n", c.to_string(), p.m,
+                                p.n, p.k, p.batch(), p.trans_a ? "At" : "A", p.trans_b ? "Bt" : "B", p.lda, p.ldb,
+                                epilogue ? " with epilogue" : "", ns);
     s += fmt::format("typedef {} T;\nconstexpr bool IS_BF16 = {};\n", p.dtype == DType::f32 ? "float" : "pg_u16",
                      p.dtype == DType::bf16 ? "true" : "false");
     s += fmt::format("constexpr int M = {}, N = {}, K = {};\nconstexpr long long LDA = {}LL, LDB = {}LL, BATCH = {}LL;\n",
@@ -434,20 +474,20 @@ std::string gemm_cuda_source(const GemmProblem& p, const GemmConfig& c, const st
     }
     s += offset_fn("a_offset", p.a_offset, p.batch_shape, p.a_batch_strides);
     s += offset_fn("b_offset", p.b_offset, p.batch_shape, p.b_batch_strides);
+    s += epilogue_definitions(epilogue);
     s += kCommon;
     if (c.kind == GemmKind::Mma) s += mma16816_cuda();
     s += c.kind == GemmKind::Mma ? kMma : kSimt;
     if (c.split_k > 1) s += kReduce;
     s += fmt::format("}}  // namespace {}\n\n", ns);
-    const std::string params = fmt::format("{0}::T* __restrict__ C, const {0}::T* __restrict__ A, const {0}::T* __restrict__ B{1}",
-                                           ns, c.split_k > 1 ? ", float* __restrict__ W" : "");
+    const std::string params = entry_params(ns, c, epilogue);
     // Min. 1 block per SM: registers before occupancy. Without it ptxas held the 64 x 64 MMA
     // instance (128 threads) at 80 registers and spilled 12 bytes; with it, 112 and no spill.
-    s += fmt::format("extern \"C\" __global__ void __launch_bounds__({}, 1) {}({}) {{\n    {}::run(C, A, B, {});\n}}\n",
-                     c.threads(), entry, params, ns, c.split_k > 1 ? "W" : "nullptr");
+    s += fmt::format("extern \"C\" __global__ void __launch_bounds__({}, 1) {}({}) {{\n    {}::run({});\n}}\n",
+                     c.threads(), entry, params, ns, run_args(ns, c, epilogue, true));
     if (c.split_k > 1)
-        s += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}_reduce({}) {{\n    {}::reduce_slices(C, W);\n}}\n",
-                         kReduceThreads, entry, params, ns);
+        s += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}_reduce({}) {{\n    {}::reduce_slices({});\n}}\n",
+                         kReduceThreads, entry, params, ns, run_args(ns, c, epilogue, false));
     return s;
 }
 

@@ -6,7 +6,8 @@
 // with T = float (f32) or the raw 16 bits (bf16/f16). Grid: x over n tiles, y over m tiles, z over
 // the batch; y and z are capped at 65535 and covered by grid-stride loops. With split_k > 1 both
 // <entry> (z over batch x slices, partials to W) and <entry>_reduce (C = the sum of the slices)
-// take (T* C, const T* A, const T* B, float* W), W a workspace of gemm_workspace_bytes.
+// take (T* C, const T* A, const T* B, float* W), W a workspace of gemm_workspace_bytes. An
+// epilogue (GemmEpilogue) adds its buffers' parameters after B and may drop C.
 #pragma once
 #include <array>
 #include <string>
@@ -15,7 +16,20 @@
 
 namespace pg::gemm {
 
-std::string gemm_cuda_source(const GemmProblem& p, const GemmConfig& c, const std::string& entry);
+// An elementwise epilogue of the product, as the code generator renders it
+// (codegen/cuda/gemm_epilogue.h): `definitions` define, inside the instance's namespace,
+//   struct Epilogue { ... };  // the pointers of the buffers it reads and writes
+//   __device__ void epilogue(const Epilogue& ep, long long i, float v);
+// which finishes element i of the product (flat over [batch, M, N], v its f32 value before
+// rounding to T); `params` are the entry's parameters of those buffers (after A and B) and `init`
+// the initializer list of an Epilogue from them.
+struct GemmEpilogue {
+    std::string definitions, params, init;
+    bool store_product = true;  // false: no other kernel reads C; it is not written (no C parameter)
+};
+
+std::string gemm_cuda_source(const GemmProblem& p, const GemmConfig& c, const std::string& entry,
+                             const GemmEpilogue* epilogue = nullptr);
 
 std::array<int64_t, 3> gemm_grid(const GemmProblem& p, const GemmConfig& c);
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <optional>
 
 #include "base/env.h"
 #include "base/error.h"
@@ -18,6 +19,7 @@
 #include "tests/cuda/cuda_test_util.h"
 #include "codegen/compile_plan.h"
 #include "tests/support/bf16_scatter_case.h"
+#include "tests/support/epilogue_case.h"
 #include "tests/support/jit_check.h"
 #include "tests/support/op_cases.h"
 
@@ -286,6 +288,39 @@ TEST_CASE("cuda: emulated on the CPU, split-K GEMMs (uneven and empty slices) ma
             CHECK(first.values[i].bytes == second.values[i].bytes);  // slices summed in a fixed order
         }
         if (c.dtype == DType::bf16) CHECK(first.smem_wavefronts == first.smem_phases);
+    }
+}
+
+TEST_CASE("cuda: emulated on the CPU, GEMM epilogues (MMA, SIMT, split-K) give the separate kernels' bits and the interpreter's values") {
+    PG_SKIP_UNLESS_HOST_CXX();
+    // The epilogue rounds the product to its dtype and runs the separate kernels' expressions, so
+    // with the same GEMM configuration the results are bit-identical. Against the fp64 interpreter:
+    // bf16 products summed in another order may round one ulp apart (2^-8), which tanh, the square
+    // and the next product carry along (1e-2, normwise); f32: 1e-5 as the other SIMT GEMM tests.
+    struct Case {
+        DType dtype;
+        std::optional<gemm::GemmConfig> config;  // none: the heuristic's (no split-K at K <= 96)
+        double tol;
+    };
+    for (const Case& c : {Case{DType::bf16, std::nullopt, 1e-2},
+                          Case{DType::bf16, gemm::GemmConfig{gemm::GemmKind::Mma, 64, 64, 32, 2, 2, 3, 3}, 1e-2},
+                          Case{DType::f32, std::nullopt, 1e-5},
+                          Case{DType::f32, gemm::GemmConfig{gemm::GemmKind::Simt, 64, 64, 8, 2, 4, 2, 4}, 1e-5}}) {
+        INFO(dtype_name(c.dtype), " ", c.config ? c.config->to_string() : "heuristic");
+        Graph g = testing::epilogue_case(c.dtype);
+        Target fused = c.config ? with_gemm_config(g, *c.config) : cuda_target("sm_90a");
+        Target apart = fused;
+        apart.gemm_epilogues = false;
+        Feeds feeds = random_feeds(g, 7);
+        testing::EmulatedRun got = emulate_cuda(g, feeds, fused), sep = emulate_cuda(g, feeds, apart);
+        std::vector<HostTensor> want = interpret_all(g, feeds);
+        CHECK(got.kernels + 4 == sep.kernels);
+        REQUIRE(got.values.size() == want.size());
+        for (size_t i = 0; i < want.size(); ++i) {
+            INFO("output ", i);
+            CHECK(got.values[i].bytes == sep.values[i].bytes);
+            CHECK(max_rel_error(got.values[i], want[i]) <= c.tol);
+        }
     }
 }
 

@@ -118,4 +118,15 @@ TEST_CASE("cuda: golden source of a bf16 tensor-core GEMM") {
     check_golden("gemm_bf16", kernel_of(g, out, [](const auto& k) { return k.kernel_kind == KernelKind::Gemm; }));
 }
 
+TEST_CASE("cuda: golden source of a bf16 tensor-core GEMM with an epilogue (relu, residual with per-channel scale)") {
+    Graph g;
+    NodeId a = b::param(g, "a", {256, 128}, DType::bf16);
+    NodeId w = b::param(g, "w", {128, 192}, DType::bf16);
+    NodeId resid = b::param(g, "resid", {4, 64, 192}, DType::bf16);
+    NodeId scale = b::param(g, "scale", {192});
+    NodeId h = b::unary(g, Op::Relu, b::reshape(g, b::matmul(g, a, w), {4, 64, 192}));
+    NodeId out = b::add(g, resid, b::mul(g, b::cast(g, scale, DType::bf16), h));
+    check_golden("gemm_bf16_epilogue", kernel_of(g, out, [](const auto& k) { return k.kernel_kind == KernelKind::Gemm; }));
+}
+
 }  // namespace pg

@@ -1,6 +1,6 @@
 // golden: gemm_bf16 (gemm mma 64x64x32 w2x2 s3 256x192x128 batch 1)
 // GEMM mma 64x64x32 w2x2 s3 256x192x128 batch 1 AB lda 128 ldb 192
-namespace gemm_77bc27b8d3e8_ns {
+namespace gemm_61ad06aa016e_ns {
 typedef pg_u16 T;
 constexpr bool IS_BF16 = true;
 constexpr int M = 256, N = 192, K = 128;
@@ -19,6 +19,9 @@ __device__ __forceinline__ long long b_offset(long long b) {
     (void)b;
     return o;
 }
+struct Epilogue {};
+__device__ __forceinline__ void epilogue(const Epilogue&, long long, float) {}
+constexpr bool HAS_EPILOGUE = false, STORE_C = true;
 
 __device__ __forceinline__ float to_f32(float x) { return x; }
 __device__ __forceinline__ float to_f32(pg_u16 x) { return IS_BF16 ? pg_bf16_to_f32(x) : pg_f16_to_f32(x); }
@@ -44,10 +47,18 @@ __device__ __forceinline__ float* partial_of(float* W, long long zz) {
 template <bool FITS> struct ResultIndex { typedef long long type; };
 template <> struct ResultIndex<true> { typedef int type; };
 typedef ResultIndex<(long long)M * N <= 2147483647LL>::type RIdx;
-// Element (gm, gn) of a result: into Cz, or with split-K into the partial Wz.
-__device__ __forceinline__ void store_result(T* Cz, float* Wz, int gm, int gn, float v) {
+// The final value v of element e of result Cz, element i of the product (flat over
+// [BATCH, M, N]): stored unless the product is not (STORE_C false: only the epilogue reads it),
+// then handed to the epilogue.
+template <class I> __device__ __forceinline__ void finish_element(T* Cz, I e, const Epilogue& ep, long long i, float v) {
+    if (STORE_C) from_f32(&Cz[e], v);
+    if (HAS_EPILOGUE) epilogue(ep, i, v);
+}
+// Element (gm, gn) of z item zz's result: finished, or with split-K stored into the slice's
+// partial Wz.
+__device__ __forceinline__ void store_result(T* Cz, float* Wz, const Epilogue& ep, long long zz, int gm, int gn, float v) {
     const RIdx e = (RIdx)gm * N + gn;
-    if (SPLIT == 1) from_f32(&Cz[e], v);
+    if (SPLIT == 1) finish_element(Cz, e, ep, zz * ((long long)M * N) + e, v);
     else Wz[e] = v;
 }
 
@@ -212,7 +223,8 @@ __device__ __forceinline__ void multiply_stage(float (*acc)[NI][4], const pg_u16
     }
 }
 
-__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W) {
+__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W,
+                                    const Epilogue& ep) {
     // The stages live in dynamic shared memory (the launch passes STAGES * (BM + BN) * BK * 2
     // bytes; above 48 KiB the runtime opts the kernel in first): A's stages, then B's.
 #ifdef __CUDA_ARCH__
@@ -272,8 +284,8 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
                     for (int h = 0; h < 2; ++h) {
                         const int gm = r + 8 * h;
                         if (gm >= M) continue;
-                        if (c < N) store_result(Cz, Wz, gm, c, acc[i][j][2 * h]);
-                        if (c + 1 < N) store_result(Cz, Wz, gm, c + 1, acc[i][j][2 * h + 1]);
+                        if (c < N) store_result(Cz, Wz, ep, zz, gm, c, acc[i][j][2 * h]);
+                        if (c + 1 < N) store_result(Cz, Wz, ep, zz, gm, c + 1, acc[i][j][2 * h + 1]);
                     }
                 }
             }
@@ -281,8 +293,8 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
         }
     }
 }
-}  // namespace gemm_77bc27b8d3e8_ns
+}  // namespace gemm_61ad06aa016e_ns
 
-extern "C" __global__ void __launch_bounds__(128, 1) gemm_77bc27b8d3e8(gemm_77bc27b8d3e8_ns::T* __restrict__ C, const gemm_77bc27b8d3e8_ns::T* __restrict__ A, const gemm_77bc27b8d3e8_ns::T* __restrict__ B) {
-    gemm_77bc27b8d3e8_ns::run(C, A, B, nullptr);
+extern "C" __global__ void __launch_bounds__(128, 1) gemm_61ad06aa016e(gemm_61ad06aa016e_ns::T* __restrict__ C, const gemm_61ad06aa016e_ns::T* __restrict__ A, const gemm_61ad06aa016e_ns::T* __restrict__ B) {
+    gemm_61ad06aa016e_ns::run(C, A, B, nullptr, gemm_61ad06aa016e_ns::Epilogue{});
 }

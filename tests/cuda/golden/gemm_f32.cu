@@ -1,6 +1,6 @@
 // golden: gemm_f32 (gemm simt 64x64x16 w2x4 s2 96x80x64 batch 2)
 // GEMM simt 64x64x16 w2x4 s2 96x80x64 batch 2 ABt lda 64 ldb 64
-namespace gemm_a19c884a3fae_ns {
+namespace gemm_dd7f3a097f68_ns {
 typedef float T;
 constexpr bool IS_BF16 = false;
 constexpr int M = 96, N = 80, K = 64;
@@ -22,6 +22,9 @@ __device__ __forceinline__ long long b_offset(long long b) {
     (void)b;
     return o;
 }
+struct Epilogue {};
+__device__ __forceinline__ void epilogue(const Epilogue&, long long, float) {}
+constexpr bool HAS_EPILOGUE = false, STORE_C = true;
 
 __device__ __forceinline__ float to_f32(float x) { return x; }
 __device__ __forceinline__ float to_f32(pg_u16 x) { return IS_BF16 ? pg_bf16_to_f32(x) : pg_f16_to_f32(x); }
@@ -47,10 +50,18 @@ __device__ __forceinline__ float* partial_of(float* W, long long zz) {
 template <bool FITS> struct ResultIndex { typedef long long type; };
 template <> struct ResultIndex<true> { typedef int type; };
 typedef ResultIndex<(long long)M * N <= 2147483647LL>::type RIdx;
-// Element (gm, gn) of a result: into Cz, or with split-K into the partial Wz.
-__device__ __forceinline__ void store_result(T* Cz, float* Wz, int gm, int gn, float v) {
+// The final value v of element e of result Cz, element i of the product (flat over
+// [BATCH, M, N]): stored unless the product is not (STORE_C false: only the epilogue reads it),
+// then handed to the epilogue.
+template <class I> __device__ __forceinline__ void finish_element(T* Cz, I e, const Epilogue& ep, long long i, float v) {
+    if (STORE_C) from_f32(&Cz[e], v);
+    if (HAS_EPILOGUE) epilogue(ep, i, v);
+}
+// Element (gm, gn) of z item zz's result: finished, or with split-K stored into the slice's
+// partial Wz.
+__device__ __forceinline__ void store_result(T* Cz, float* Wz, const Epilogue& ep, long long zz, int gm, int gn, float v) {
     const RIdx e = (RIdx)gm * N + gn;
-    if (SPLIT == 1) from_f32(&Cz[e], v);
+    if (SPLIT == 1) finish_element(Cz, e, ep, zz * ((long long)M * N) + e, v);
     else Wz[e] = v;
 }
 
@@ -88,7 +99,8 @@ __device__ __forceinline__ void simt_stash(float (*as)[BM + 4], float (*bs)[BN +
     }
 }
 
-__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W) {
+__device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W,
+                                    const Epilogue& ep) {
     // k-major tiles: a thread reads TM consecutive m (TN consecutive n) per k step; the +4
     // padding keeps rows 16-byte aligned and staggers the banks of consecutive k rows.
     __shared__ __align__(16) float As[STAGES][BK][BM + 4];
@@ -140,14 +152,14 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
 #pragma unroll
                 for (int j = 0; j < TN; ++j) {
                     const int gn = n0 + tx * TN + j;
-                    if (gn < N) store_result(Cz, Wz, gm, gn, acc[i][j]);
+                    if (gn < N) store_result(Cz, Wz, ep, zz, gm, gn, acc[i][j]);
                 }
             }
         }
     }
 }
-}  // namespace gemm_a19c884a3fae_ns
+}  // namespace gemm_dd7f3a097f68_ns
 
-extern "C" __global__ void __launch_bounds__(256, 1) gemm_a19c884a3fae(gemm_a19c884a3fae_ns::T* __restrict__ C, const gemm_a19c884a3fae_ns::T* __restrict__ A, const gemm_a19c884a3fae_ns::T* __restrict__ B) {
-    gemm_a19c884a3fae_ns::run(C, A, B, nullptr);
+extern "C" __global__ void __launch_bounds__(256, 1) gemm_dd7f3a097f68(gemm_dd7f3a097f68_ns::T* __restrict__ C, const gemm_dd7f3a097f68_ns::T* __restrict__ A, const gemm_dd7f3a097f68_ns::T* __restrict__ B) {
+    gemm_dd7f3a097f68_ns::run(C, A, B, nullptr, gemm_dd7f3a097f68_ns::Epilogue{});
 }
