@@ -96,6 +96,43 @@ Graph split_reductions(const Graph& g) {
     });
 }
 
+namespace {
+
+// Stage sizes of split_outer_reductions: each stage sums kOuterStageRows rows per output, fewer
+// than MappingConfig::min_split_extent (32), so that one thread sums them serially and a warp's
+// lanes read neighbouring columns; stages repeat while more than kOuterFinalRows rows remain, and
+// the last one, strided but reading at most kOuterFinalRows x columns partials, is the old form.
+constexpr int64_t kOuterStageRows = 16, kOuterFinalRows = 1024;
+
+// The rows R (the product of the reduced extents) and columns C (the rest) of a sum over the
+// leading `axes` of `shape`, or {0, 0} when a reduced axis follows a kept one.
+std::pair<int64_t, int64_t> outer_rows(const Shape& shape, const std::vector<int64_t>& axes) {
+    int64_t rows = 1;
+    for (size_t i = 0; i < axes.size(); ++i) {
+        if (axes[i] != static_cast<int64_t>(i)) return {0, 0};
+        rows *= shape[i];
+    }
+    return {rows, numel(shape) / std::max<int64_t>(rows, 1)};
+}
+
+}  // namespace
+
+Graph split_outer_reductions(const Graph& g) {
+    return rebuild(g, [](Graph& dst, const Node& n, const std::vector<NodeId>& map) -> NodeId {
+        if (n.op != Op::Sum || !is_float(n.dtype)) return copy_node(dst, n, map);
+        NodeId in = map[n.inputs[0]];
+        auto [rows, cols] = outer_rows(dst[in].shape, n.ints);
+        if (rows <= kOuterFinalRows || cols < 2 || rows % kOuterStageRows != 0) return copy_node(dst, n, map);
+        NodeId x = build::reshape(dst, build::cast(dst, in, DType::f32), {rows, cols});
+        while (rows > kOuterFinalRows && rows % kOuterStageRows == 0) {
+            rows /= kOuterStageRows;
+            NodeId slices = build::reshape(dst, x, {rows, kOuterStageRows, cols});
+            x = build::reshape(dst, build::sum(dst, slices, {1}), {rows, cols});
+        }
+        return build::reshape(dst, build::cast(dst, build::sum(dst, x, {0}), n.dtype), n.shape);
+    });
+}
+
 Graph widen_matmuls(const Graph& g) {
     return rebuild(g, [](Graph& dst, const Node& n, const std::vector<NodeId>& map) -> NodeId {
         if (n.op != Op::Matmul || n.dtype == DType::f32) return copy_node(dst, n, map);
@@ -144,6 +181,8 @@ Graph run_passes(const Graph& g, const PassOptions& opts) {
         {"split_reductions", [](const Graph& x) { return split_reductions(x); }, true},
         {"widen_scatters", [](const Graph& x) { return widen_scatters(x); }, true},
     };
+    if (opts.split_outer_reductions)
+        passes.push_back({"split_outer_reductions", [](const Graph& x) { return split_outer_reductions(x); }, true});
     if (opts.widen_low_precision_matmuls)
         passes.push_back({"widen_matmuls", [](const Graph& x) { return widen_matmuls(x); }, true});
     verify(g, "input");

@@ -30,12 +30,16 @@ struct PassOptions {
     // CPU: bf16/f16 matmuls become f32 matmuls of the widened operands, rounded once at the end,
     // so that they run on OpenBLAS or the vectorized generated kernel (see widen_matmuls).
     bool widen_low_precision_matmuls = false;
+    // GPU: sums over many leading rows in stages whose threads read neighbouring columns (see
+    // split_outer_reductions).
+    bool split_outer_reductions = false;
     AttentionTemplates attention;
     LinearCeTemplates linear_ce;
 };
 
 // verify -> decompose (but the attention and linear cross-entropy templates) -> simplify ->
-// split_reductions -> widen_scatters [-> widen_matmuls], verifying after every pass
+// split_reductions -> widen_scatters [-> split_outer_reductions] [-> widen_matmuls], verifying
+// after every pass
 Graph run_passes(const Graph& g, const PassOptions& opts = {});
 
 // matmul(a, b) in bf16/f16 -> cast(matmul(cast(a, f32), cast(b, f32)), dtype): the products and
@@ -62,5 +66,15 @@ Graph simplify(const Graph& g);
 // reduction with its own row-accumulating kernel (codegen/schedule.h). Same values up to
 // summation order.
 Graph split_reductions(const Graph& g);
+
+// GPU: a float sum over the leading axes of its input, viewed as [R, C] with R > 1024 rows (e.g.
+// the gradient of a per-channel scale, [B, T, d] -> [1, 1, d]), becomes sums of 16-row slices, in
+// f32, repeated while more than 1024 rows remain, then one sum of the last partial rows, rounded
+// once to the sum's dtype. As one reduction, a block (or warp) per column has its lanes read
+// elements a row apart: each 32-byte sector serves 4 of them, 0.125 of the bytes it moves (the
+// emulator's sector counts, tests/cuda/test_cuda_sectors.cpp); a 16-row slice is summed serially
+// by one thread (16 < MappingConfig::min_split_extent), the lanes of a warp on neighbouring
+// columns. Same values up to summation order; each stage reads 1/16 of the previous one's bytes.
+Graph split_outer_reductions(const Graph& g);
 
 }  // namespace pg

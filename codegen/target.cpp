@@ -63,6 +63,7 @@ bool fused_ce(TargetKind kind) {
 PassOptions Target::pass_options() const {
     // PG_FUSION=0 is the unfused reference: every attention and linear cross-entropy decomposes there.
     return PassOptions{.widen_low_precision_matmuls = widen_low_precision_matmuls,
+                       .split_outer_reductions = split_outer_reductions,
                        .attention = fusion ? attention : AttentionTemplates{},
                        .linear_ce = fusion ? linear_ce : LinearCeTemplates{}};
 }
@@ -120,6 +121,7 @@ Target cuda_target(const std::string& arch) {
     t.deterministic = deterministic_mode();
     t.gemm_split_k = env::get_bool("PG_GEMM_SPLIT_K");
     t.gemm_epilogues = env::get_bool("PG_GEMM_EPILOGUE");
+    t.split_outer_reductions = true;
     if (env::get_bool("PG_FLASH_ATTENTION")) t.attention = {{DType::bf16, DType::f16}, {64, 128}};  // attention_cuda.h
     if (fused_ce(TargetKind::Cuda)) t.linear_ce = {{DType::bf16, DType::f16}, ce::kCudaDimMultiple};
     return t;

@@ -8,7 +8,8 @@
 //         its tiled CPU passes (ops/cross_entropy/linear_ce_cpu.h).
 //   CUDA: matmuls of any float dtype above PG_CUDA_GEMM_MIN_FLOPS run as GEMM template
 //         instances; no row accumulation (one thread, warp or block per output element); nested
-//         reductions get kernels of their own; the elementwise kernels that read a GEMM's
+//         reductions get kernels of their own; sums over many leading rows run in stages whose
+//         threads read neighbouring columns; the elementwise kernels that read a GEMM's
 //         product at their own element run in its epilogue (PG_GEMM_EPILOGUE); kernels are
 //         rendered as CUDA C++ for NVRTC;
 //         bf16/f16 attention with head dim 64 or 128 runs as the flash-attention template, and the
@@ -38,6 +39,7 @@ struct Target {
     bool deterministic = false;                // PG_DETERMINISTIC: CUDA adds by owner threads
     bool gemm_split_k = true;                  // PG_GEMM_SPLIT_K: the GEMM heuristic may split K
     bool gemm_epilogues = false;               // PG_GEMM_EPILOGUE (CUDA): elementwise consumers fused into GEMMs
+    bool split_outer_reductions = false;       // CUDA: sums over many rows in coalesced stages (passes.h)
     AttentionTemplates attention;              // attention run as flash-attention templates (passes.h)
     LinearCeTemplates linear_ce;               // the head's cross-entropy run as tiled templates (passes.h)
     // Decisions from the tuning database for this device (runtime/tuning/), or null: the
