@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "base/error.h"
+#include "codegen/cuda/coalescing.h"
 #include "ops/gemm/gemm_cuda.h"
 #include "ops/cross_entropy/linear_ce_cuda.h"
 
@@ -120,7 +121,7 @@ KernelWork step_work(const PlanStep& st, const GpuPeaks& gpu) {
         w = c ? gemm_work(st.gemm.value(), *c, gpu) : gemm_work(st.gemm.value(), uses_tensor_cores(st));
         if (st.epilogue) add_epilogue_work(st, w);
     }
-    if (st.kind == PlanStep::Kind::Kernel) w = loop_work(st.kir.value());
+    if (st.kind == PlanStep::Kind::Kernel) w = loop_work(st.kir.value(), std::get_if<cuda::MappingConfig>(&st.config));
     if (st.kind == PlanStep::Kind::Attention) w = attention_work(st.attention.value());
     if (st.kind == PlanStep::Kind::LinearCe) w = linear_ce_work(st.linear_ce.value());
     w.launches = launches_of(st);
@@ -142,17 +143,22 @@ std::vector<std::string> known_gpus() {
     return names;
 }
 
-KernelWork loop_work(const kir::Kernel& k) {
+KernelWork loop_work(const kir::Kernel& k, const cuda::MappingConfig* mapping) {
     LoopCounts c;
     c.loaded.assign(k.buffers.size(), false);
     c.stored.assign(k.buffers.size(), false);
     walk(k.body, 1.0, c);
+    std::vector<cuda::BufferTraffic> traffic = mapping ? cuda::buffer_traffic(k, *mapping) : std::vector<cuda::BufferTraffic>{};
     KernelWork w;
     w.simt_ops = c.simt_ops;
+    double coalesced = 0;
     for (size_t b = 0; b < k.buffers.size(); ++b) {
         double size = static_cast<double>(k.buffers[b].numel) * static_cast<double>(dtype_size(k.buffers[b].dtype));
-        w.bytes += (c.loaded[b] ? size : 0) + (c.stored[b] ? size : 0);
+        double bytes = (c.loaded[b] ? size : 0) + (c.stored[b] ? size : 0);
+        coalesced += bytes;
+        w.bytes += bytes * (traffic.empty() ? 1.0 : traffic[b].inflation());
     }
+    w.sector_efficiency = w.bytes > 0 ? coalesced / w.bytes : 1.0;
     return w;
 }
 
@@ -245,9 +251,9 @@ void apply_sector_efficiency(StepEstimate& s, const std::map<std::string, double
         if (it == efficiency.end()) continue;
         PG_ASSERT(it->second > 0 && it->second <= 1, "sector efficiency {} of {}", it->second, k.name);
         KernelWork w = k.work;
-        w.bytes /= it->second;
+        w.bytes = w.coalesced_bytes() / it->second;
+        w.sector_efficiency = it->second;
         KernelEstimate measured = estimate_kernel(k.name, k.kind, w, gpu);
-        measured.sector_efficiency = it->second;
         s.seconds += measured.seconds - k.seconds;
         s.bytes += measured.work.bytes - k.work.bytes;
         k = std::move(measured);

@@ -4,7 +4,8 @@
 //
 // It is an ESTIMATE, a roofline: time = max((tensor FLOPs / tensor peak + SIMT FLOPs / SIMT peak)
 // / efficiency, bytes / HBM bandwidth) + launches x launch overhead. It assumes every kernel reads
-// each buffer once (perfect caching of re-reads and broadcasts, no wasted sectors) and, but for
+// each buffer once (perfect caching of re-reads and broadcasts; wasted sectors are charged, see
+// below) and, but for
 // GEMMs, reaches its unit's peak (efficiency 1); bank conflicts, occupancy, tail effects, atomics
 // and 64-bit index arithmetic are not modelled there. Measured times (pgolf bench on a GPU) keep
 // it honest.
@@ -18,7 +19,10 @@
 //   Loop/Scatter one FLOP per Compute expression (an add, a cast, an exp) or accumulator update
 //                per innermost iteration, at half the SIMT FMA peak (one instruction per lane
 //                per cycle, where the peak counts an FMA as two); bytes = every buffer the kernel
-//                loads read once, every buffer it stores written once (a += store both).
+//                loads read once, every buffer it stores written once (a += store both), each
+//                times its sector inflation under the kernel's CUDA mapping (codegen/cuda/
+//                coalescing.h: sector bytes moved per byte asked, e.g. 8 for 4-byte lanes a row
+//                apart).
 //   Copy / Zero  2 x bytes / bytes, one launch (a device memcpy / memset node).
 //   Attention    a flash-attention pass: its causal products (AttentionProblem::flops) as SIMT
 //                FMAs (the template has no mma.sync path yet), plus the softmax's SIMT ops per
@@ -33,14 +37,18 @@
 //                tensor goes through memory; the re-reads of x and w hit L2).
 //
 // Measured sectors: the host emulation (tests/cuda/cuda_emulator.h, global_sectors) counts the
-// 32-byte sectors each warp-wide request touches; apply_sector_efficiency charges a kernel's bytes
-// divided by its measured efficiency (asked-for bytes / sector bytes). pgolf compile --estimate
-// cannot run the emulation, so its figures keep the perfect coalescing above.
+// 32-byte sectors each warp-wide request touches; apply_sector_efficiency charges a kernel's
+// coalesced bytes divided by its measured efficiency (asked-for bytes / sector bytes) in place of
+// the static figure. pgolf compile --estimate cannot run the emulation: it prints the static one.
+// The templates (GEMM, attention, cross-entropy) count as coalesced: their operand loads are
+// 16-byte cp.async or row loads; their scattered 2-element stores (0.25-0.5 of a sector, measured)
+// are not charged.
 #pragma once
 #include <map>
 #include <string>
 #include <vector>
 
+#include "codegen/cuda/cuda_mapping.h"
 #include "codegen/exec_plan.h"
 #include "codegen/kir.h"
 #include "ops/gemm/gemm_problem.h"
@@ -67,14 +75,19 @@ struct KernelWork {
     double tensor_flops = 0;    // tensor-core FLOPs (an FMA counts 2)
     double simt_fma_flops = 0;  // SIMT FLOPs issued as FMAs (the f32 GEMM; an FMA counts 2)
     double simt_ops = 0;        // other SIMT float ops (loop kernels; one each)
-    double bytes = 0;
+    double bytes = 0;           // moved: the sectors' waste included
+    // The bytes the kernel asks for over the bytes its sectors move (loop kernels: static, from
+    // their mapping, codegen/cuda/coalescing.h; or measured: apply_sector_efficiency); 1: coalesced.
+    double sector_efficiency = 1;
+    double coalesced_bytes() const { return bytes * sector_efficiency; }
     int launches = 1;
     double efficiency = 1;      // the fraction of the units' peak its blocks can reach (GEMMs)
     double simt_flops() const { return simt_fma_flops + simt_ops; }
 };
 
-// The work of a generated loop kernel (kir), counted as the header says.
-KernelWork loop_work(const kir::Kernel& k);
+// The work of a generated loop kernel (kir), counted as the header says; with the CUDA mapping it
+// runs with, each buffer's bytes are charged its wasted sectors (coalescing.h).
+KernelWork loop_work(const kir::Kernel& k, const cuda::MappingConfig* mapping = nullptr);
 // The work of a GEMM; `tensor_cores` chooses the unit.
 KernelWork gemm_work(const gemm::GemmProblem& p, bool tensor_cores);
 // The work of a GEMM run with configuration `c`: its unit, the split-K workspace's traffic and
@@ -93,7 +106,6 @@ struct KernelEstimate {
     KernelWork work;
     double compute_seconds = 0, memory_seconds = 0;
     double seconds = 0;      // roofline + launches
-    double sector_efficiency = 1;  // measured (apply_sector_efficiency), else 1: perfect coalescing
     bool memory_bound() const { return memory_seconds >= compute_seconds; }
 };
 
@@ -112,7 +124,8 @@ KernelEstimate estimate_kernel(std::string name, std::string kind, const KernelW
 StepEstimate estimate_plan(const ExecPlan& plan, const GpuPeaks& gpu);
 
 // Re-estimates the kernels named in `efficiency` (step name -> measured bytes asked / bytes of
-// the sectors touched, in (0, 1]) with their bytes divided by it, and the step's totals.
+// the sectors touched, in (0, 1]) with their coalesced bytes divided by it (in place of the
+// static estimate), and the step's totals.
 void apply_sector_efficiency(StepEstimate& s, const std::map<std::string, double>& efficiency, const GpuPeaks& gpu);
 
 }  // namespace pg

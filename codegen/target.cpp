@@ -37,6 +37,11 @@ PG_KNOB({.name = "PG_GEMM_EPILOGUE", .kind = env::KnobKind::Bool, .default_value
                 "into the GEMM's epilogue; 0 keeps them as kernels of their own",
          .affects_codegen = true});
 
+PG_KNOB({.name = "PG_SPLIT_OUTER_REDUCTIONS", .kind = env::KnobKind::Bool, .default_value = "1",
+         .doc = "1 runs GPU sums over many leading rows ([B, T, d] -> [d]) in coalesced 16-row stages; 0 as one "
+                "strided reduction",
+         .affects_codegen = true});
+
 PG_KNOB({.name = "PG_FLASH_ATTENTION", .kind = env::KnobKind::Bool, .default_value = "1",
          .doc = "0 decomposes attention into its reference expansion ([T, T] scores) even with fusion on",
          .affects_codegen = true});
@@ -121,7 +126,7 @@ Target cuda_target(const std::string& arch) {
     t.deterministic = deterministic_mode();
     t.gemm_split_k = env::get_bool("PG_GEMM_SPLIT_K");
     t.gemm_epilogues = env::get_bool("PG_GEMM_EPILOGUE");
-    t.split_outer_reductions = true;
+    t.split_outer_reductions = env::get_bool("PG_SPLIT_OUTER_REDUCTIONS");
     if (env::get_bool("PG_FLASH_ATTENTION")) t.attention = {{DType::bf16, DType::f16}, {64, 128}};  // attention_cuda.h
     if (fused_ce(TargetKind::Cuda)) t.linear_ce = {{DType::bf16, DType::f16}, ce::kCudaDimMultiple};
     return t;

@@ -39,7 +39,7 @@ struct Target {
     bool deterministic = false;                // PG_DETERMINISTIC: CUDA adds by owner threads
     bool gemm_split_k = true;                  // PG_GEMM_SPLIT_K: the GEMM heuristic may split K
     bool gemm_epilogues = false;               // PG_GEMM_EPILOGUE (CUDA): elementwise consumers fused into GEMMs
-    bool split_outer_reductions = false;       // CUDA: sums over many rows in coalesced stages (passes.h)
+    bool split_outer_reductions = false;       // PG_SPLIT_OUTER_REDUCTIONS (CUDA): sums over many rows in stages
     AttentionTemplates attention;              // attention run as flash-attention templates (passes.h)
     LinearCeTemplates linear_ce;               // the head's cross-entropy run as tiled templates (passes.h)
     // Decisions from the tuning database for this device (runtime/tuning/), or null: the

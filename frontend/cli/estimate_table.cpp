@@ -37,13 +37,13 @@ void print_estimate(const std::string& graph_name, const StepEstimate& e, int to
                      [&](size_t a, size_t b) { return e.kernels[a].seconds > e.kernels[b].seconds; });
     fmt::print("\n{} on {}: top {} of {} steps by estimated time\n", graph_name, e.gpu,
                std::min<size_t>(static_cast<size_t>(top), order.size()), order.size());
-    fmt::print("{:<22} {:<7} {:>10} {:>10} {:>10} {:>10} {:>6} {:>7}\n", "kernel", "kind", "TC GFLOP", "SIMT GFLOP",
-               "MB", "est us", "bound", "share");
+    fmt::print("{:<22} {:<7} {:>10} {:>10} {:>10} {:>7} {:>10} {:>6} {:>7}\n", "kernel", "kind", "TC GFLOP", "SIMT GFLOP",
+               "MB", "sectors", "est us", "bound", "share");
     for (size_t r = 0; r < order.size() && r < static_cast<size_t>(top); ++r) {
         const KernelEstimate& k = e.kernels[order[r]];
-        fmt::print("{:<22} {:<7} {:>10.3f} {:>10.3f} {:>10.2f} {:>10.1f} {:>6} {:>6.1f}%\n", k.name, k.kind,
-                   k.work.tensor_flops / 1e9, k.work.simt_flops() / 1e9, k.work.bytes / 1e6, k.seconds * 1e6,
-                   k.memory_bound() ? "mem" : "comp", e.seconds > 0 ? 100 * k.seconds / e.seconds : 0.0);
+        fmt::print("{:<22} {:<7} {:>10.3f} {:>10.3f} {:>10.2f} {:>7.2f} {:>10.1f} {:>6} {:>6.1f}%\n", k.name, k.kind,
+                   k.work.tensor_flops / 1e9, k.work.simt_flops() / 1e9, k.work.bytes / 1e6, k.work.sector_efficiency,
+                   k.seconds * 1e6, k.memory_bound() ? "mem" : "comp", e.seconds > 0 ? 100 * k.seconds / e.seconds : 0.0);
     }
     std::map<std::string, std::pair<int, double>> by_kind;  // kind -> steps, seconds
     for (const KernelEstimate& k : e.kernels) {
