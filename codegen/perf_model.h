@@ -41,8 +41,9 @@
 // coalesced bytes divided by its measured efficiency (asked-for bytes / sector bytes) in place of
 // the static figure. pgolf compile --estimate cannot run the emulation: it prints the static one.
 // The templates (GEMM, attention, cross-entropy) count as coalesced: their operand loads are
-// 16-byte cp.async or row loads; their scattered 2-element stores (0.25-0.5 of a sector, measured)
-// are not charged.
+// 16-byte cp.async or row loads, the tensor-core GEMM stores its tiles (and runs its epilogue)
+// row-major through shared memory (whole sectors, measured); the attention and cross-entropy
+// templates' scattered stores are not charged.
 #pragma once
 #include <map>
 #include <string>

@@ -1,6 +1,6 @@
 // golden: gemm_bf16 (gemm mma 64x64x32 w2x2 s3 256x192x128 batch 1)
 // GEMM mma 64x64x32 w2x2 s3 256x192x128 batch 1 AB lda 128 ldb 192
-namespace gemm_61ad06aa016e_ns {
+namespace gemm_8f5a72d02f86_ns {
 typedef pg_u16 T;
 constexpr bool IS_BF16 = true;
 constexpr int M = 256, N = 192, K = 128;
@@ -223,6 +223,45 @@ __device__ __forceinline__ void multiply_stage(float (*acc)[NI][4], const pg_u16
     }
 }
 
+// The block tile's results leave through shared memory, row-major: the warps write their
+// accumulator fragments into a float tile of CROWS rows at a time (in the stage buffers, free once
+// the k-loop is done), then consecutive threads finish consecutive columns, so that C, the split-K
+// partials and every buffer of the epilogue are accessed in whole 32-byte sectors (from the
+// fragments directly, a warp's 2-element stores spread over 8 rows: a quarter of each sector for
+// bf16). Pitch BN + 8 floats: the 8-byte writes of a half warp (rows g..g+3, columns 2 t4) fall in
+// 32 distinct banks.
+constexpr int CPITCH = BN + 8;
+constexpr int CROWS_FIT = STAGES * (BM + BN) * BK / 2 / CPITCH / 8 * 8;
+constexpr int CROWS = CROWS_FIT < BM ? CROWS_FIT : BM;
+static_assert(CROWS >= 8, "the stage buffers hold fewer than 8 rows of the staged tile");
+
+__device__ __forceinline__ void finish_tile(float (*acc)[NI][4], float* cs, T* Cz, float* Wz, const Epilogue& ep,
+                                            long long zz, int m0, int n0, int wm, int wn) {
+    const int lane = (int)threadIdx.x & 31, g = lane >> 2, t4 = lane & 3;
+    cp_async_wait<0>();
+    for (int r0 = 0; r0 < BM; r0 += CROWS) {
+        __syncthreads();  // the stages, or the previous rows, are read no more
+#pragma unroll
+        for (int i = 0; i < MI; ++i)
+#pragma unroll
+            for (int j = 0; j < NI; ++j)
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                    const int r = wm * WM + i * 16 + g + 8 * h - r0;
+                    if (r < 0 || r >= CROWS) continue;
+                    PgVec<float, 2> v;
+                    v.v[0] = acc[i][j][2 * h];
+                    v.v[1] = acc[i][j][2 * h + 1];
+                    pg_store_vec<float, 2>(cs + r * CPITCH + wn * WN + j * 8 + 2 * t4, v);
+                }
+        __syncthreads();
+        for (int e = (int)threadIdx.x; e < CROWS * BN; e += THREADS) {
+            const int r = e / BN, c = e % BN, gm = m0 + r0 + r, gn = n0 + c;
+            if (r0 + r < BM && gm < M && gn < N) store_result(Cz, Wz, ep, zz, gm, gn, cs[r * CPITCH + c]);
+        }
+    }
+}
+
 __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, const T* __restrict__ B, float* W,
                                     const Epilogue& ep) {
     // The stages live in dynamic shared memory (the launch passes STAGES * (BM + BN) * BK * 2
@@ -235,8 +274,8 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
 #endif
     pg_u16 (*As)[BM * BK] = reinterpret_cast<pg_u16 (*)[BM * BK]>(smem);
     pg_u16 (*Bs)[BN * BK] = reinterpret_cast<pg_u16 (*)[BN * BK]>(smem + STAGES * BM * BK);
-    const int warp = (int)threadIdx.x >> 5, lane = (int)threadIdx.x & 31;
-    const int wm = warp / WARPS_N, wn = warp % WARPS_N, g = lane >> 2, t4 = lane & 3;
+    const int warp = (int)threadIdx.x >> 5;
+    const int wm = warp / WARPS_N, wn = warp % WARPS_N;
     for (long long zz = blockIdx.z; zz < Z_ITEMS; zz += gridDim.z) {
         const T* Ab = A + a_offset(zz / SPLIT);
         const T* Bb = B + b_offset(zz / SPLIT);
@@ -275,26 +314,13 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
                 multiply_stage(acc, As[kt % STAGES], Bs[kt % STAGES], wm, wn);
                 if (STAGES == 1) __syncthreads();
             }
-#pragma unroll
-            for (int i = 0; i < MI; ++i) {
-#pragma unroll
-                for (int j = 0; j < NI; ++j) {
-                    const int r = m0 + wm * WM + i * 16 + g, c = n0 + wn * WN + j * 8 + t4 * 2;
-#pragma unroll
-                    for (int h = 0; h < 2; ++h) {
-                        const int gm = r + 8 * h;
-                        if (gm >= M) continue;
-                        if (c < N) store_result(Cz, Wz, ep, zz, gm, c, acc[i][j][2 * h]);
-                        if (c + 1 < N) store_result(Cz, Wz, ep, zz, gm, c + 1, acc[i][j][2 * h + 1]);
-                    }
-                }
-            }
+            finish_tile(acc, reinterpret_cast<float*>(smem), Cz, Wz, ep, zz, m0, n0, wm, wn);
             __syncthreads();  // the next tile's prologue refills stages other warps may still read
         }
     }
 }
-}  // namespace gemm_61ad06aa016e_ns
+}  // namespace gemm_8f5a72d02f86_ns
 
-extern "C" __global__ void __launch_bounds__(128, 1) gemm_61ad06aa016e(gemm_61ad06aa016e_ns::T* __restrict__ C, const gemm_61ad06aa016e_ns::T* __restrict__ A, const gemm_61ad06aa016e_ns::T* __restrict__ B) {
-    gemm_61ad06aa016e_ns::run(C, A, B, nullptr, gemm_61ad06aa016e_ns::Epilogue{});
+extern "C" __global__ void __launch_bounds__(128, 1) gemm_8f5a72d02f86(gemm_8f5a72d02f86_ns::T* __restrict__ C, const gemm_8f5a72d02f86_ns::T* __restrict__ A, const gemm_8f5a72d02f86_ns::T* __restrict__ B) {
+    gemm_8f5a72d02f86_ns::run(C, A, B, nullptr, gemm_8f5a72d02f86_ns::Epilogue{});
 }
