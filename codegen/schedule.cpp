@@ -76,13 +76,13 @@ void plan_blas(const Graph& g, const ScheduleOptions& opts, const std::vector<bo
         if (!live[i] || n.op != Op::Matmul || !dtype_ok || !on_library(g, i, opts)) continue;
         is_blas[i] = true;
         for (NodeId operand : n.inputs) {
-            auto v = as_strided_view(g, operand);
+            auto v = as_strided_view(g, operand, &s.materialized);  // an earlier operand's base may serve
             bool trans = false;
             int64_t ld = 0;
             if (v && matrix_layout(*v, trans, ld)) {
+                if (!s.materialized[v->base]) s.decisions[v->base] = {false, "base of a BLAS operand"};
                 s.materialized[v->base] = true;
-                s.decisions[v->base] = {false, "base of a BLAS operand"};
-                for (NodeId c = operand; is_view_op(g[c].op); c = g[c].inputs[0]) s.gemm_view[c] = true;
+                for (NodeId c = operand; c != v->base && is_view_op(g[c].op); c = g[c].inputs[0]) s.gemm_view[c] = true;
             } else {
                 // Not readable by BLAS in place: materialise the operand itself, contiguously.
                 s.materialized[operand] = true;
@@ -234,7 +234,7 @@ bool is_zero_fill(const Graph& g, NodeId value) { return g[value].op == Op::Cons
 
 StridedView gemm_operand(const Graph& g, const Schedule& s, NodeId operand) {
     if (s.materialized[operand]) return {operand, g[operand].shape, contiguous_strides(g[operand].shape), 0};
-    auto v = as_strided_view(g, operand);
+    auto v = as_strided_view(g, operand, &s.materialized);
     PG_ASSERT(v.has_value(), "BLAS operand %{} is neither materialised nor a view", operand);
     return *v;
 }

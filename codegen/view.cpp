@@ -78,10 +78,13 @@ std::optional<StridedView> reshape_view(const StridedView& v, const Shape& out) 
 
 }  // namespace
 
-std::optional<StridedView> as_strided_view(const Graph& g, NodeId n) {
+std::optional<StridedView> as_strided_view(const Graph& g, NodeId n, const std::vector<bool>* materialized) {
     const Node& node = g[n];
     if (!is_view_op(node.op)) return StridedView{n, node.shape, contiguous_strides(node.shape), 0};
-    auto in = as_strided_view(g, node.inputs[0]);
+    const NodeId below = node.inputs[0];
+    auto in = materialized && (*materialized)[below]
+                  ? std::optional<StridedView>(StridedView{below, g[below].shape, contiguous_strides(g[below].shape), 0})
+                  : as_strided_view(g, below, materialized);
     if (!in) return std::nullopt;
     switch (node.op) {
         case Op::Reshape: return reshape_view(*in, node.shape);

@@ -19,8 +19,10 @@ struct StridedView {
 NodeId view_base(const Graph& g, NodeId n);
 
 // `n` as a strided view of view_base(g, n), or nullopt where a reshape cannot be expressed with
-// strides (e.g. merging dims that a permute made non-contiguous).
-std::optional<StridedView> as_strided_view(const Graph& g, NodeId n);
+// strides (e.g. merging dims that a permute made non-contiguous). With `materialized`, the chain
+// stops at the first node below `n` that has a buffer of its own: a transpose of a materialised
+// reshape of a permuted tensor is a view of the reshape even where it is none of the tensor.
+std::optional<StridedView> as_strided_view(const Graph& g, NodeId n, const std::vector<bool>* materialized = nullptr);
 
 bool is_view_op(Op op);
 
