@@ -121,10 +121,12 @@ CudaKernelSource template_instance(const std::string& step, const std::string& p
 // The attention template instance of an Attention step.
 CudaKernelSource render_attention(const PlanStep& st) {
     const attn::AttentionProblem& p = *st.attention;
-    return template_instance(
+    CudaKernelSource k = template_instance(
         st.name, "attention_", [&](const std::string& e) { return attn::attention_cuda_source(p, e); },
         attn::attention_grid(p), attn::cuda_threads(p),
         fmt::format("flash {} blk {} threads {}", p.to_string(), attn::cuda_block_rows(p), attn::cuda_threads(p)));
+    k.launches[0].smem = attn::cuda_shared_bytes(p);
+    return k;
 }
 
 // An attention pass: the problem of its first node with every present sibling's slot marked.

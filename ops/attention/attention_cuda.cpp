@@ -1,290 +1,382 @@
 // The CUDA flash-attention template (see attention_cuda.h): the instance constants are generated,
 // the three pass bodies are fixed text below; each runs the algorithm of the CPU version
-// (flash_cpu.h) on shared-memory tiles.
+// (flash_cpu.h) with its matrix products on tensor cores (mma.sync m16n8k16, 16-bit operands, f32
+// accumulators; ops/gemm/mma_fragment.h) and the softmax in f32 registers.
 //
-// A block owns BLK rows (queries; keys for GradKV) and walks the blocks of the other side that
-// the causal mask leaves visible. Its BLK^2 / 16 threads form a (BLK/4) x (BLK/4) grid: thread
-// (ty, tx) computes the 4 x 4 micro-tile of scores rows ty*4.., columns tx*4.. from the shared
-// tiles, and accumulates output rows ty*4.. at columns tx + (BLK/4) * c, c < DC = D / (BLK/4)
-// (strided, so that the threads of a warp read neighbouring shared words). Tiles hold the raw
-// 16-bit values with rows padded by 2 elements (an odd number of 4-byte words per row, so that
-// the threads reading one column of different rows hit distinct banks); scores and probabilities
-// are f32 tiles padded by 1. Rows past T are zero-filled and masked, so any T works.
-// The softmax statistics of a row are kept by one thread per row in shared memory: the forward's
-// running max m and sum l (the accumulator rescaled by exp(m_old - m_new) per key block), the
-// backward's lse and delta (read from the forward's outputs).
+// A block of 4 warps owns BM = 64 rows (queries; keys for GradKV), 16 per warp, and walks the
+// blocks of BN rows (64; 32 backward at head dim 128) of the other side that the causal mask
+// leaves visible. Operand tiles
+// (rows x D, 16-bit) are copied global -> shared by cp.async into XOR-swizzled dynamic shared
+// memory (zero-filled past T) and read into fragments by ldmatrix (ops/gemm/tile_access.h: the
+// swizzle, conflict-free for both, and the fragment layouts). With g = lane / 4, t = lane % 4, a
+// warp's 16 x 8 accumulator tile j holds rows g and g + 8, columns 8j + 2t and 8j + 2t + 1 in c0..c3.
+//   Forward: S = Q K^T (A: Q tile as stored; B: K tile as stored, its rows are the n of S), the
+//     online softmax on S's accumulators (row max and sum over the 4 lanes of a quad by shuffles;
+//     running max m and partial sum l per row, kept by each lane of the quad), then O += P V with
+//     P taken straight from the accumulators: tiles 2kk and 2kk + 1 of the C layout are the A
+//     fragment kk (reg0 = c0,c1 of 2kk, reg1 = c2,c3 of 2kk, reg2/reg3 the same of 2kk + 1),
+//     rounded to 16 bits; V's fragments by ldmatrix.trans (its rows are the k of P V).
+//   GradQ: S = Q K^T and dP = dO V^T as above, dS = P (dP - delta) SCALE in registers, dQ += dS K
+//     (dS as the A fragment, K by ldmatrix.trans).
+//   GradKV: the transposed products, so that nothing is staged through shared memory: S^T = K Q^T
+//     and dP^T = V dO^T (A: the block's own K and V tiles; B: the query block's Q and dO tiles as
+//     stored), P^T and dS^T in registers (the per-query lse and delta are per column, read from
+//     shared), then dV += P^T dO and dK += dS^T Q with P^T / dS^T as A fragments and dO / Q by
+//     ldmatrix.trans.
+// The log-sum-exp is kept in base 2 inside the kernels (scores times SCALE * log2 e, exp2f) and
+// stored in base e. Rows past T are zero-filled and masked (their first key is T), so any T works.
 // Document masking (DOCS): a row's first visible key is its doc_start (first_s, TLEN for rows past
 // the end, which see nothing), the mask becomes first <= j <= i, the forward and dq passes start at
 // the key block of their rows' smallest first key, and the dk/dv pass skips the query blocks none
 // of whose rows reaches back into its keys. A forward row may then meet key blocks it sees nothing
 // of (its document starts later than the block's smallest): its softmax update is skipped while
 // its max is still -inf.
-// This version multiplies with f32 FMAs (SIMT); mma.sync fragments are the next step.
 #include "ops/attention/attention_cuda.h"
 
 #include <fmt/format.h>
 
 #include "base/error.h"
+#include "ops/gemm/mma_fragment.h"
+#include "ops/gemm/tile_access.h"
 
 namespace pg::attn {
 namespace {
 
-// Static shared memory per block (the 48 KiB a kernel gets without cuFuncSetAttribute).
-constexpr int64_t kSharedBytes = 48 * 1024;
+// Rows per block: 4 warps of 16 rows (the m of one mma) on the block's own side (BM); BN rows on
+// the other side, 64, but 32 for the backward passes at head dim 128: there a thread holds one
+// (dq) or two (dk, dv) 16 x 128 f32 accumulators (64 registers each) besides the 16 x BN score
+// tiles S and dP (BN / 2 registers each), and with BN = 64 ptxas used all 255 registers and
+// spilled 36-148 bytes (sm_90a and sm_80). The tiles take (BM + 2 BN) * D * 2 bytes forward
+// (24 / 48 KiB at head dim 64 / 128) and 2 (BM + BN) * D * 2 backward (32 / 48 KiB): dynamic
+// shared memory, 4 blocks per H100 SM (227 KiB) at worst.
+constexpr int kWarps = 4, kBlockRows = 16 * kWarps;
+
+int other_rows(const AttentionProblem& p) { return p.pass != Pass::Forward && p.d == 128 ? 32 : kBlockRows; }
 
 constexpr std::string_view kCommon = R"CUDA(
-constexpr int THREADS = BLK * BLK / 16, TPR = BLK / 4, DC = D / TPR, GROUP = H / HKV, NB = (TLEN + BLK - 1) / BLK;
-constexpr int LDT = D + 2;  // padded shared row, in elements
+constexpr int THREADS = 32 * WARPS, GROUP = H / HKV;
+constexpr int NT = BN / 8, DT = D / 8, KD = D / 16, KN = BN / 16, NBN = (TLEN + BN - 1) / BN;
+constexpr float LOG2E = 1.44269504088896341f, SCALE2 = SCALE * LOG2E;
 __device__ __forceinline__ float to_f32(pg_u16 x) { return IS_BF16 ? pg_bf16_to_f32(x) : pg_f16_to_f32(x); }
 __device__ __forceinline__ pg_u16 from_f32(float x) { return IS_BF16 ? pg_f32_to_bf16(x) : pg_f32_to_f16(x); }
+__device__ __forceinline__ pg_u32 pack2(float lo, float hi) { return (pg_u32)from_f32(lo) | ((pg_u32)from_f32(hi) << 16); }
 __device__ __forceinline__ long long rows_of(int batch, int head, int heads) { return ((long long)batch * heads + head) * TLEN; }
 __device__ __forceinline__ float neg_inf() { return -__uint_as_float(0x7f800000u); }
+)CUDA";
 
+constexpr std::string_view kTiles = R"CUDA(
 // first[r] = the first key row i0 + r sees: its doc_start (0 without DOCS), TLEN past the end.
-__device__ __forceinline__ void load_first_keys(int* first, const int* docs, int b, int i0) {
+template <int ROWS> __device__ __forceinline__ void load_first_keys(int* first, const int* docs, int b, int i0) {
     const int tid = (int)threadIdx.x, i = i0 + tid;
-    if (tid < BLK) first[tid] = i >= TLEN ? TLEN : DOCS ? docs[(long long)b * TLEN + i] : 0;
+    if (tid < ROWS) first[tid] = i >= TLEN ? TLEN : DOCS ? docs[(long long)b * TLEN + i] : 0;
 }
 
-// The smallest of first[0..BLK) (read by every thread after a barrier).
-__device__ __forceinline__ int min_first_key(const int* first) {
+// The smallest of first[0..ROWS) (read by every thread after a barrier).
+template <int ROWS> __device__ __forceinline__ int min_first_key(const int* first) {
     int m = TLEN;
-    for (int r = 0; r < BLK; ++r) m = first[r] < m ? first[r] : m;
+    for (int r = 0; r < ROWS; ++r) m = first[r] < m ? first[r] : m;
     return m;
 }
 
-// tile = rows [r0, r0 + BLK) of the [TLEN, D] matrix at src, zero past TLEN.
-__device__ __forceinline__ void load_tile(pg_u16 (*tile)[LDT], const pg_u16* src, int r0) {
-    for (int e = (int)threadIdx.x; e < BLK * D; e += THREADS) {
-        const int r = e / D, c = e % D;
-        tile[r][c] = r0 + r < TLEN ? src[(long long)(r0 + r) * D + c] : (pg_u16)0;
+// Issues this thread's cp.async copies of rows [r0, r0 + ROWS) of the [TLEN, D] matrix at src
+// into a swizzled tile, zero past TLEN: ROWS * D / 8 chunks of 16 bytes, 4 (8) per thread at D 64 (128).
+template <int ROWS> __device__ __forceinline__ void load_rows(pg_u16* tile, const pg_u16* src, int r0) {
+    constexpr int CPR = D / 8, CHUNKS = ROWS * CPR / THREADS;
+#pragma unroll
+    for (int c = 0; c < CHUNKS; ++c) {
+        const int l = (int)threadIdx.x + c * THREADS, r = l / CPR, x = (l % CPR) * 8;
+        const bool in = r0 + r < TLEN;
+        cp_async16(tile + swz<D>(r, x), in ? src + (long long)(r0 + r) * D + x : src, in ? 16 : 0);
     }
 }
 
-// s[r][c] = sum_d a[ar + r][d] * b[br + c][d]: the thread's micro-tile of a times b^T.
-__device__ __forceinline__ void tile_dot(pg_u16 (*a)[LDT], int ar, pg_u16 (*b)[LDT], int br, float (&s)[4][4]) {
+// s = rows i0..i0+15 of tile a times the BN rows of tile b, transposed (both k-contiguous over D).
+// The k loops here and in mac_rows stay rolled: fully unrolled, ptxas hoisted the fragment loads
+// of every k step and the dk/dv pass at head dim 128 took all 255 registers and spilled 24 bytes
+// (sm_80); rolled it takes 223-227 and the other passes 128-195 (tests/cuda/test_cuda_compile.cpp).
+__device__ __forceinline__ void dot_rows(float (*s)[4], const pg_u16* a, int i0, const pg_u16* b) {
 #pragma unroll
-    for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < NT; ++j)
 #pragma unroll
-        for (int c = 0; c < 4; ++c) s[r][c] = 0.0f;
-    for (int d = 0; d < D; ++d) {
-        float av[4], bv[4];
+        for (int e = 0; e < 4; ++e) s[j][e] = 0.0f;
+#pragma unroll 1
+    for (int ks = 0; ks < KD; ++ks) {
+        pg_u32 af[4];
+        a_frag<D>(af, a, i0, ks * 16);
 #pragma unroll
-        for (int r = 0; r < 4; ++r) av[r] = to_f32(a[ar + r][d]);
-#pragma unroll
-        for (int c = 0; c < 4; ++c) bv[c] = to_f32(b[br + c][d]);
-#pragma unroll
-        for (int r = 0; r < 4; ++r)
-#pragma unroll
-            for (int c = 0; c < 4; ++c) s[r][c] += av[r] * bv[c];
-    }
-}
-
-// acc[r][c] += sum_j p[pr + r][j] * v[j][tx + TPR * c]: the thread's rows of p times v.
-__device__ __forceinline__ void tile_mac(float (*p)[BLK + 1], int pr, pg_u16 (*v)[LDT], int tx, float (&acc)[4][DC]) {
-    for (int j = 0; j < BLK; ++j) {
-        float pv[4];
-#pragma unroll
-        for (int r = 0; r < 4; ++r) pv[r] = p[pr + r][j];
-#pragma unroll
-        for (int c = 0; c < DC; ++c) {
-            const float x = to_f32(v[j][tx + TPR * c]);
-#pragma unroll
-            for (int r = 0; r < 4; ++r) acc[r][c] += pv[r] * x;
+        for (int j = 0; j < NT; j += 2) {
+            pg_u32 bf[4];
+            b_frags<4, false, D>(bf, b, j * 8, ks * 16);
+            mma16816(s[j], af, bf);
+            mma16816(s[j + 1], af, bf + 2);
         }
     }
 }
 
-// Stores the thread's accumulator rows (times `row_scale`, per row in shared memory) below TLEN.
-__device__ __forceinline__ void store_rows(pg_u16* dst, int r0, int ty, int tx, const float (&acc)[4][DC], const float* row_scale) {
+// pa = the 16 x BN accumulator tiles s as A fragments (k16 step kk = tiles 2kk, 2kk + 1), 16-bit.
+__device__ __forceinline__ void to_a_frags(pg_u32 (*pa)[4], const float (*s)[4]) {
 #pragma unroll
-    for (int r = 0; r < 4; ++r) {
-        const int i = r0 + ty * 4 + r;
-        if (i >= TLEN) continue;
-        const float f = row_scale ? row_scale[ty * 4 + r] : 1.0f;
-#pragma unroll
-        for (int c = 0; c < DC; ++c) dst[(long long)i * D + tx + TPR * c] = from_f32(acc[r][c] * f);
+    for (int kk = 0; kk < KN; ++kk) {
+        pa[kk][0] = pack2(s[2 * kk][0], s[2 * kk][1]);
+        pa[kk][1] = pack2(s[2 * kk][2], s[2 * kk][3]);
+        pa[kk][2] = pack2(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+        pa[kk][3] = pack2(s[2 * kk + 1][2], s[2 * kk + 1][3]);
     }
+}
+
+// Element e of accumulator tile j as to_a_frags stored it in pa (rounded to 16 bits).
+__device__ __forceinline__ float a_frag_value(const pg_u32 (*pa)[4], int j, int e) {
+    return to_f32((pg_u16)(pa[j >> 1][2 * (j & 1) + (e >> 1)] >> (16 * (e & 1))));
+}
+
+// acc += the 16 x BN A fragments pa times the BN x D tile b (its rows are the k: ldmatrix.trans).
+__device__ __forceinline__ void mac_rows(float (*acc)[4], const pg_u32 (*pa)[4], const pg_u16* b) {
+#pragma unroll 1
+    for (int kk = 0; kk < KN; ++kk)
+#pragma unroll
+        for (int dt = 0; dt < DT; dt += 2) {
+            pg_u32 bf[4];
+            b_frags<4, true, D>(bf, b, dt * 8, kk * 16);
+            mma16816(acc[dt], pa[kk], bf);
+            mma16816(acc[dt + 1], pa[kk], bf + 2);
+        }
+}
+
+__device__ __forceinline__ float quad_max(float x) {
+    x = pg_fmax(x, __shfl_xor_sync(0xffffffffu, x, 1));
+    return pg_fmax(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+__device__ __forceinline__ float quad_sum(float x) {
+    x += __shfl_xor_sync(0xffffffffu, x, 1);
+    return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
+__device__ __forceinline__ void zero(float (*acc)[4]) {
+#pragma unroll
+    for (int dt = 0; dt < DT; ++dt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[dt][e] = 0.0f;
+}
+
+// Stores the warp's accumulator rows r0 + wr + g (+ 8) below TLEN, times f[0] (f[1]), two
+// neighbouring 16-bit columns per 32-bit store.
+__device__ __forceinline__ void store_rows(pg_u16* dst, int r0, int wr, const float (*acc)[4], const float* f) {
+    const int lane = (int)threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const int i = r0 + wr + g + 8 * h;
+        if (i >= TLEN) continue;
+#pragma unroll
+        for (int dt = 0; dt < DT; ++dt)
+            *reinterpret_cast<pg_u32*>(dst + (long long)i * D + dt * 8 + 2 * t) = pack2(acc[dt][2 * h] * f[h], acc[dt][2 * h + 1] * f[h]);
+    }
+}
+
+// The block's dynamic shared memory (the launch passes attention_shared_bytes).
+__device__ __forceinline__ pg_u16* tiles(int elements) {
+#ifdef __CUDA_ARCH__
+    extern __shared__ __align__(128) pg_u16 pg_dynamic_smem[];
+    (void)elements;
+    return pg_dynamic_smem;
+#else
+    return static_cast<pg_u16*>(pg_emu_dynamic_smem((size_t)elements * 2));
+#endif
 }
 )CUDA";
 
 constexpr std::string_view kForward = R"CUDA(
 __device__ __forceinline__ void run(pg_u16* out, float* lse, const pg_u16* q, const pg_u16* k, const pg_u16* v,
                                     const int* docs) {
-    __shared__ pg_u16 qs[BLK][LDT], ks[BLK][LDT], vs[BLK][LDT];
-    __shared__ float ps[BLK][BLK + 1], m_s[BLK], l_s[BLK], c_s[BLK];
-    __shared__ int first_s[BLK];
-    const int qb = (int)blockIdx.x, h = (int)blockIdx.y, b = (int)blockIdx.z, tid = (int)threadIdx.x;
-    const int ty = tid / TPR, tx = tid % TPR, i0 = qb * BLK;
+    pg_u16* qs = tiles((BM + 2 * BN) * D);
+    pg_u16 *ks = qs + BM * D, *vs = ks + BN * D;
+    __shared__ int first_s[BM];
+    const int qb = (int)blockIdx.x, h = (int)blockIdx.y, b = (int)blockIdx.z;
+    const int lane = (int)threadIdx.x & 31, wr = ((int)threadIdx.x >> 5) * 16, g = lane >> 2, t = lane & 3, i0 = qb * BM;
     const long long qrow = rows_of(b, h, H), kvrow = rows_of(b, h / GROUP, HKV);
-    load_tile(qs, q + qrow * D, i0);
-    load_first_keys(first_s, docs, b, i0);
-    if (tid < BLK) {
-        m_s[tid] = neg_inf();
-        l_s[tid] = 0.0f;
-    }
-    float acc[4][DC];
-#pragma unroll
-    for (int r = 0; r < 4; ++r)
-#pragma unroll
-        for (int c = 0; c < DC; ++c) acc[r][c] = 0.0f;
+    load_rows<BM>(qs, q + qrow * D, i0);
+    cp_async_commit();
+    load_first_keys<BM>(first_s, docs, b, i0);
     __syncthreads();
-    const int kb0 = DOCS ? min_first_key(first_s) / BLK : 0;
-    for (int kb = kb0; kb <= qb; ++kb) {  // causal: no key block above the diagonal
-        const int j0 = kb * BLK;
+    const int first[2] = {first_s[wr + g], first_s[wr + g + 8]};
+    float o[DT][4], m[2] = {neg_inf(), neg_inf()}, l[2] = {0.0f, 0.0f};
+    zero(o);
+    const int kb0 = DOCS ? min_first_key<BM>(first_s) / BN : 0;
+    const int kb1 = ((i0 + BM < TLEN ? i0 + BM : TLEN) - 1) / BN;  // causal: no key block above the diagonal
+    for (int kb = kb0; kb <= kb1; ++kb) {
+        const int j0 = kb * BN;
         __syncthreads();  // the previous key block's readers are done
-        load_tile(ks, k + kvrow * D, j0);
-        load_tile(vs, v + kvrow * D, j0);
+        load_rows<BN>(ks, k + kvrow * D, j0);
+        load_rows<BN>(vs, v + kvrow * D, j0);
+        cp_async_commit();
+        cp_async_wait<0>();
         __syncthreads();
-        float s[4][4];
-        tile_dot(qs, ty * 4, ks, tx * 4, s);
+        float s[NT][4], mx[2] = {m[0], m[1]}, c[2];
+        dot_rows(s, qs, wr, ks);
 #pragma unroll
-        for (int r = 0; r < 4; ++r)
+        for (int j = 0; j < NT; ++j)
 #pragma unroll
-            for (int c = 0; c < 4; ++c) {
-                const int i = i0 + ty * 4 + r, j = j0 + tx * 4 + c;
-                const bool seen = j <= i && j < TLEN && j >= first_s[ty * 4 + r];
-                ps[ty * 4 + r][tx * 4 + c] = seen ? s[r][c] * SCALE : neg_inf();
+            for (int e = 0; e < 4; ++e) {
+                const int r = e >> 1, i = i0 + wr + g + 8 * r, jj = j0 + j * 8 + 2 * t + (e & 1);
+                s[j][e] = jj <= i && jj < TLEN && jj >= first[r] ? s[j][e] * SCALE2 : neg_inf();
+                mx[r] = pg_fmax(mx[r], s[j][e]);
             }
-        __syncthreads();
-        if (tid < BLK) {  // the row's online softmax (nothing seen yet: m = -inf, p = 0, no rescale)
-            float mx = m_s[tid], sum = 0.0f;
-            for (int j = 0; j < BLK; ++j) mx = pg_fmax(mx, ps[tid][j]);
-            const bool none = mx == neg_inf();
-            for (int j = 0; j < BLK; ++j) {
-                const float p = none ? 0.0f : expf(ps[tid][j] - mx);
-                ps[tid][j] = p;
-                sum += p;
-            }
-            c_s[tid] = none ? 1.0f : expf(m_s[tid] - mx);
-            l_s[tid] = l_s[tid] * c_s[tid] + sum;
-            m_s[tid] = mx;
+#pragma unroll
+        for (int r = 0; r < 2; ++r) {  // nothing seen yet: m stays -inf, p = 0, no rescale
+            mx[r] = quad_max(mx[r]);
+            c[r] = mx[r] == neg_inf() ? 1.0f : exp2f(m[r] - mx[r]);
+            m[r] = mx[r];
+            l[r] *= c[r];
         }
-        __syncthreads();
 #pragma unroll
-        for (int r = 0; r < 4; ++r)
+        for (int j = 0; j < NT; ++j)
 #pragma unroll
-            for (int c = 0; c < DC; ++c) acc[r][c] *= c_s[ty * 4 + r];
-        tile_mac(ps, ty * 4, vs, tx, acc);
+            for (int e = 0; e < 4; ++e) {
+                const int r = e >> 1;
+                s[j][e] = m[r] == neg_inf() ? 0.0f : exp2f(s[j][e] - m[r]);
+                l[r] += s[j][e];  // this lane's columns; the quad's sum is taken at the end
+            }
+#pragma unroll
+        for (int dt = 0; dt < DT; ++dt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) o[dt][e] *= c[e >> 1];
+        pg_u32 pa[KN][4];
+        to_a_frags(pa, s);
+        mac_rows(o, pa, vs);
     }
-    __syncthreads();
-    if (tid < BLK) c_s[tid] = 1.0f / l_s[tid];
-    __syncthreads();
-    if (out) store_rows(out + qrow * D, i0, ty, tx, acc, c_s);
-    if (lse && tid < BLK && i0 + tid < TLEN) lse[qrow + i0 + tid] = m_s[tid] + logf(l_s[tid]);
+    float f[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        l[r] = quad_sum(l[r]);
+        f[r] = 1.0f / l[r];  // l > 0 below TLEN: every row sees its diagonal
+    }
+    if (out) store_rows(out + qrow * D, i0, wr, o, f);
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        const int i = i0 + wr + g + 8 * r;
+        if (lse && t == 0 && i < TLEN) lse[qrow + i] = (m[r] + log2f(l[r])) / LOG2E;
+    }
 }
 )CUDA";
 
 constexpr std::string_view kGradQ = R"CUDA(
 __device__ __forceinline__ void run(pg_u16* dq, const pg_u16* q, const pg_u16* k, const pg_u16* v, const pg_u16* dout,
                                     const float* lse, const float* delta, const int* docs) {
-    __shared__ pg_u16 qs[BLK][LDT], gs[BLK][LDT], ks[BLK][LDT], vs[BLK][LDT];
-    __shared__ float ds[BLK][BLK + 1], lse_s[BLK], delta_s[BLK];
-    __shared__ int first_s[BLK];
-    const int qb = (int)blockIdx.x, h = (int)blockIdx.y, b = (int)blockIdx.z, tid = (int)threadIdx.x;
-    const int ty = tid / TPR, tx = tid % TPR, i0 = qb * BLK;
+    pg_u16* qs = tiles(2 * (BM + BN) * D);
+    pg_u16 *gs = qs + BM * D, *ks = gs + BM * D, *vs = ks + BN * D;
+    __shared__ int first_s[BM];
+    const int qb = (int)blockIdx.x, h = (int)blockIdx.y, b = (int)blockIdx.z;
+    const int lane = (int)threadIdx.x & 31, wr = ((int)threadIdx.x >> 5) * 16, g = lane >> 2, t = lane & 3, i0 = qb * BM;
     const long long qrow = rows_of(b, h, H), kvrow = rows_of(b, h / GROUP, HKV);
-    load_tile(qs, q + qrow * D, i0);
-    load_tile(gs, dout + qrow * D, i0);
-    load_first_keys(first_s, docs, b, i0);
-    if (tid < BLK) {
-        lse_s[tid] = i0 + tid < TLEN ? lse[qrow + i0 + tid] : 0.0f;
-        delta_s[tid] = i0 + tid < TLEN ? delta[qrow + i0 + tid] : 0.0f;
+    load_rows<BM>(qs, q + qrow * D, i0);
+    load_rows<BM>(gs, dout + qrow * D, i0);
+    cp_async_commit();
+    load_first_keys<BM>(first_s, docs, b, i0);
+    float lse2[2], dl[2];  // the rows' lse (base 2) and delta
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+        const int i = i0 + wr + g + 8 * r;
+        lse2[r] = i < TLEN ? lse[qrow + i] * LOG2E : 0.0f;
+        dl[r] = i < TLEN ? delta[qrow + i] : 0.0f;
     }
-    float acc[4][DC];
-#pragma unroll
-    for (int r = 0; r < 4; ++r)
-#pragma unroll
-        for (int c = 0; c < DC; ++c) acc[r][c] = 0.0f;
     __syncthreads();
-    const int kb0 = DOCS ? min_first_key(first_s) / BLK : 0;
-    for (int kb = kb0; kb <= qb; ++kb) {
-        const int j0 = kb * BLK;
+    const int first[2] = {first_s[wr + g], first_s[wr + g + 8]};
+    float acc[DT][4];
+    zero(acc);
+    const int kb0 = DOCS ? min_first_key<BM>(first_s) / BN : 0;
+    const int kb1 = ((i0 + BM < TLEN ? i0 + BM : TLEN) - 1) / BN;
+    for (int kb = kb0; kb <= kb1; ++kb) {
+        const int j0 = kb * BN;
         __syncthreads();
-        load_tile(ks, k + kvrow * D, j0);
-        load_tile(vs, v + kvrow * D, j0);
+        load_rows<BN>(ks, k + kvrow * D, j0);
+        load_rows<BN>(vs, v + kvrow * D, j0);
+        cp_async_commit();
+        cp_async_wait<0>();
         __syncthreads();
-        float s[4][4], dp[4][4];
-        tile_dot(qs, ty * 4, ks, tx * 4, s);
-        tile_dot(gs, ty * 4, vs, tx * 4, dp);
+        float s[NT][4], dp[NT][4];
+        dot_rows(s, qs, wr, ks);
+        dot_rows(dp, gs, wr, vs);
 #pragma unroll
-        for (int r = 0; r < 4; ++r)
+        for (int j = 0; j < NT; ++j)
 #pragma unroll
-            for (int c = 0; c < 4; ++c) {
-                const int row = ty * 4 + r, i = i0 + row, j = j0 + tx * 4 + c;
-                const bool seen = j <= i && j < TLEN && j >= first_s[row];
-                const float p = seen ? expf(s[r][c] * SCALE - lse_s[row]) : 0.0f;
-                ds[row][tx * 4 + c] = p * (dp[r][c] - delta_s[row]) * SCALE;
+            for (int e = 0; e < 4; ++e) {
+                const int r = e >> 1, i = i0 + wr + g + 8 * r, jj = j0 + j * 8 + 2 * t + (e & 1);
+                const bool seen = jj <= i && jj < TLEN && jj >= first[r];
+                const float p = seen ? exp2f(s[j][e] * SCALE2 - lse2[r]) : 0.0f;
+                s[j][e] = p * (dp[j][e] - dl[r]) * SCALE;
             }
-        __syncthreads();
-        tile_mac(ds, ty * 4, ks, tx, acc);
+        pg_u32 pa[KN][4];
+        to_a_frags(pa, s);
+        mac_rows(acc, pa, ks);
     }
-    store_rows(dq + qrow * D, i0, ty, tx, acc, nullptr);
+    const float one[2] = {1.0f, 1.0f};
+    store_rows(dq + qrow * D, i0, wr, acc, one);
 }
 )CUDA";
 
 constexpr std::string_view kGradKV = R"CUDA(
 __device__ __forceinline__ void run(pg_u16* dk, pg_u16* dv, const pg_u16* q, const pg_u16* k, const pg_u16* v,
                                     const pg_u16* dout, const float* lse, const float* delta, const int* docs) {
-    __shared__ pg_u16 ks[BLK][LDT], vs[BLK][LDT], qs[BLK][LDT], gs[BLK][LDT];
-    __shared__ float pt[BLK][BLK + 1], dst[BLK][BLK + 1], lse_s[BLK], delta_s[BLK];
-    __shared__ int first_s[BLK];
+    pg_u16* ks = tiles(2 * (BM + BN) * D);
+    pg_u16 *vs = ks + BM * D, *qs = vs + BM * D, *gs = qs + BN * D;
+    __shared__ float lse_s[BN], delta_s[BN];  // the query block's lse (base 2) and delta
+    __shared__ int first_s[BN];
     const int kb = (int)blockIdx.x, kvh = (int)blockIdx.y, b = (int)blockIdx.z, tid = (int)threadIdx.x;
-    const int ty = tid / TPR, tx = tid % TPR, j0 = kb * BLK;
+    const int lane = tid & 31, wr = (tid >> 5) * 16, g = lane >> 2, t = lane & 3, j0 = kb * BM;
     const long long kvrow = rows_of(b, kvh, HKV);
-    load_tile(ks, k + kvrow * D, j0);
-    load_tile(vs, v + kvrow * D, j0);
-    float adk[4][DC], adv[4][DC];
-#pragma unroll
-    for (int r = 0; r < 4; ++r)
-#pragma unroll
-        for (int c = 0; c < DC; ++c) adk[r][c] = adv[r][c] = 0.0f;
-    for (int g = 0; g < GROUP; ++g) {  // the query heads sharing this kv head
-        const long long qrow = rows_of(b, kvh * GROUP + g, H);
-        for (int qb = kb; qb < NB; ++qb) {  // causal: query blocks at or below the diagonal
-            const int i0 = qb * BLK;
+    load_rows<BM>(ks, k + kvrow * D, j0);
+    load_rows<BM>(vs, v + kvrow * D, j0);
+    cp_async_commit();
+    float adk[DT][4], adv[DT][4];
+    zero(adk);
+    zero(adv);
+    for (int gi = 0; gi < GROUP; ++gi) {  // the query heads sharing this kv head
+        const long long qrow = rows_of(b, kvh * GROUP + gi, H);
+        for (int qb = j0 / BN; qb < NBN; ++qb) {  // causal: query blocks at or below the diagonal
+            const int i0 = qb * BN;
             __syncthreads();
             if (DOCS) {  // skip the query blocks whose documents all start after this key block
-                load_first_keys(first_s, docs, b, i0);
+                load_first_keys<BN>(first_s, docs, b, i0);
                 __syncthreads();
-                if (min_first_key(first_s) >= j0 + BLK) continue;
+                if (min_first_key<BN>(first_s) >= j0 + BM) continue;
             }
-            load_tile(qs, q + qrow * D, i0);
-            load_tile(gs, dout + qrow * D, i0);
-            if (tid < BLK) {
-                lse_s[tid] = i0 + tid < TLEN ? lse[qrow + i0 + tid] : 0.0f;
+            load_rows<BN>(qs, q + qrow * D, i0);
+            load_rows<BN>(gs, dout + qrow * D, i0);
+            cp_async_commit();
+            if (tid < BN) {
+                lse_s[tid] = i0 + tid < TLEN ? lse[qrow + i0 + tid] * LOG2E : 0.0f;
                 delta_s[tid] = i0 + tid < TLEN ? delta[qrow + i0 + tid] : 0.0f;
             }
+            cp_async_wait<0>();
             __syncthreads();
-            float s[4][4], dp[4][4];  // rows: keys, columns: queries
-            tile_dot(ks, ty * 4, qs, tx * 4, s);
-            tile_dot(vs, ty * 4, gs, tx * 4, dp);
+            float st[NT][4], dpt[NT][4];  // rows: keys, columns: queries
+            dot_rows(st, ks, wr, qs);
 #pragma unroll
-            for (int r = 0; r < 4; ++r)
+            for (int j = 0; j < NT; ++j)
 #pragma unroll
-                for (int c = 0; c < 4; ++c) {
-                    const int col = tx * 4 + c, i = i0 + col, j = j0 + ty * 4 + r;
-                    const bool seen = j <= i && i < TLEN && j < TLEN && (!DOCS || j >= first_s[col]);
-                    const float p = seen ? expf(s[r][c] * SCALE - lse_s[col]) : 0.0f;
-                    pt[ty * 4 + r][col] = p;
-                    dst[ty * 4 + r][col] = p * (dp[r][c] - delta_s[col]) * SCALE;
+                for (int e = 0; e < 4; ++e) {
+                    const int col = j * 8 + 2 * t + (e & 1), i = i0 + col, jj = j0 + wr + g + 8 * (e >> 1);
+                    const bool seen = jj <= i && i < TLEN && jj < TLEN && (!DOCS || jj >= first_s[col]);
+                    st[j][e] = seen ? exp2f(st[j][e] * SCALE2 - lse_s[col]) : 0.0f;
                 }
-            __syncthreads();
-            tile_mac(pt, ty * 4, gs, tx, adv);
-            tile_mac(dst, ty * 4, qs, tx, adk);
+            pg_u32 pa[KN][4];
+            to_a_frags(pa, st);
+            mac_rows(adv, pa, gs);
+            // dS^T from P^T as rounded into pa, so that st's registers are free while dP^T is computed
+            // (the f32 P kept alive made ptxas spill 32-40 bytes at head dim 128).
+            dot_rows(dpt, vs, wr, gs);
+#pragma unroll
+            for (int j = 0; j < NT; ++j)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) dpt[j][e] = a_frag_value(pa, j, e) * (dpt[j][e] - delta_s[j * 8 + 2 * t + (e & 1)]) * SCALE;
+            to_a_frags(pa, dpt);
+            mac_rows(adk, pa, qs);
         }
     }
-    if (dk) store_rows(dk + kvrow * D, j0, ty, tx, adk, nullptr);
-    if (dv) store_rows(dv + kvrow * D, j0, ty, tx, adv, nullptr);
+    const float one[2] = {1.0f, 1.0f};
+    if (dk) store_rows(dk + kvrow * D, j0, wr, adk, one);
+    if (dv) store_rows(dv + kvrow * D, j0, wr, adv, one);
 }
 )CUDA";
-
-// Shared bytes of a pass with blocks of `blk` rows: 16-bit tiles of blk x (D + 2), f32 tiles of
-// blk x (blk + 1), per-row statistics and first keys.
-int64_t shared_bytes(const AttentionProblem& p, int64_t blk) {
-    int64_t tiles = p.pass == Pass::Forward ? 3 : 4, score_tiles = p.pass == Pass::GradKV ? 2 : 1;
-    return tiles * blk * (p.d + 2) * 2 + score_tiles * blk * (blk + 1) * 4 + 4 * blk * 4;
-}
 
 // The entry's parameter list and the call of run(): absent outputs are passed as nullptr.
 std::string entry_text(const AttentionProblem& p, const std::string& entry, const std::string& ns) {
@@ -318,32 +410,36 @@ bool cuda_template_serves(DType dtype, int64_t head_dim) {
     return (dtype == DType::bf16 || dtype == DType::f16) && (head_dim == 64 || head_dim == 128);
 }
 
-int cuda_block_rows(const AttentionProblem& p) {
-    for (int blk : {64, 32, 16})
-        if (shared_bytes(p, blk) <= kSharedBytes) return blk;
-    PG_UNREACHABLE("attention {}: no block fits {} bytes of shared memory", p.to_string(), kSharedBytes);
-}
+int cuda_block_rows(const AttentionProblem&) { return kBlockRows; }
 
-int cuda_threads(const AttentionProblem& p) { return cuda_block_rows(p) * cuda_block_rows(p) / 16; }
+int cuda_threads(const AttentionProblem&) { return 32 * kWarps; }
+
+int cuda_shared_bytes(const AttentionProblem& p) {
+    const int64_t rows = p.pass == Pass::Forward ? kBlockRows + 2 * other_rows(p) : 2 * (kBlockRows + other_rows(p));
+    return static_cast<int>(rows * p.d * 2);
+}
 
 std::string attention_cuda_source(const AttentionProblem& p, const std::string& entry) {
     p.validate();
     PG_ASSERT(cuda_template_serves(p.dtype, p.d), "no CUDA attention template for {}", p.to_string());
     PG_ASSERT(p.t <= INT32_MAX && p.b <= 65535 && p.h <= 65535, "attention {} beyond the grid", p.to_string());
     const std::string ns = entry + "_ns";
-    std::string s = fmt::format("// flash attention {} blk {}\nnamespace {} {{\n", p.to_string(), cuda_block_rows(p), ns);
+    std::string s = fmt::format("// flash attention {} blk {}\nnamespace {} {{\n", p.to_string(), kBlockRows, ns);
     s += fmt::format("constexpr bool IS_BF16 = {}, DOCS = {};\n", p.dtype == DType::bf16, p.doc_mask);
-    s += fmt::format("constexpr int H = {}, HKV = {}, TLEN = {}, D = {}, BLK = {};\n", p.h, p.hkv, p.t, p.d,
-                     cuda_block_rows(p));
+    s += fmt::format("constexpr int H = {}, HKV = {}, TLEN = {}, D = {}, WARPS = {}, BM = {}, BN = {};\n", p.h, p.hkv,
+                     p.t, p.d, kWarps, kBlockRows, other_rows(p));
     s += fmt::format("constexpr float SCALE = {:.9g}f;\n", p.scale);
     s += kCommon;
+    s += gemm::mma16816_cuda();
+    s += gemm::tile_access_cuda();
+    s += kTiles;
     s += p.pass == Pass::Forward ? kForward : p.pass == Pass::GradQ ? kGradQ : kGradKV;
     s += fmt::format("}}  // namespace {}\n\n", ns);
     return s + entry_text(p, entry, ns);
 }
 
 std::array<int64_t, 3> attention_grid(const AttentionProblem& p) {
-    int64_t blocks = (p.t + cuda_block_rows(p) - 1) / cuda_block_rows(p);
+    int64_t blocks = (p.t + kBlockRows - 1) / kBlockRows;
     return {blocks, p.pass == Pass::GradKV ? p.hkv : p.h, p.b};
 }
 

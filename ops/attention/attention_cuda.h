@@ -1,5 +1,5 @@
 // The CUDA flash-attention template: one instance per attention pass (attention_problem.h), bf16
-// or f16 in and out, f32 arithmetic and softmax statistics, causal (key blocks above the diagonal
+// or f16 in and out, products on tensor cores (f32 accumulators), f32 softmax statistics, causal (key blocks above the diagonal
 // are never visited), GQA by indexing the kv head h / G, head dims 64 and 128, optionally masked
 // to documents (doc_start, the last input; key blocks outside every row's document are skipped).
 // The instance source expects the CUDA prelude before it, defines its helpers in the namespace
@@ -18,10 +18,13 @@ namespace pg::attn {
 // Whether the template serves the problem's dtype and head dim.
 bool cuda_template_serves(DType dtype, int64_t head_dim);
 
-// Rows per block (queries, or keys for GradKV; the key and query blocks are equal): the largest of
-// 64, 32, 16 whose shared tiles fit the 48 KiB of static shared memory (see attention_cuda.cpp).
+// Rows per block (queries, or keys for GradKV; the key and query blocks are equal): 64, 16 per
+// warp (see attention_cuda.cpp).
 int cuda_block_rows(const AttentionProblem& p);
-int cuda_threads(const AttentionProblem& p);  // (block rows)^2 / 16: a 4 x 4 micro-tile each
+int cuda_threads(const AttentionProblem& p);  // 4 warps
+// Dynamic shared memory per block (the operand tiles), bytes: the launch passes it, and the runtime
+// opts the kernel in above 48 KiB.
+int cuda_shared_bytes(const AttentionProblem& p);
 
 std::string attention_cuda_source(const AttentionProblem& p, const std::string& entry);
 std::array<int64_t, 3> attention_grid(const AttentionProblem& p);

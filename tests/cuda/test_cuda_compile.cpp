@@ -11,6 +11,7 @@
 #include "codegen/compile_plan.h"
 #include "graph/build.h"
 #include "frontend/train/step_graphs.h"
+#include "ops/gemm/shared_memory.h"
 #include "runtime/cuda/nvrtc_compiler.h"
 #include "tests/cuda/cuda_test_util.h"
 
@@ -117,11 +118,15 @@ TEST_CASE("cuda: the flash-attention template compiles for sm_90a and sm_80 at h
             std::unique_ptr<CudaProgram> program = CudaProgram::compile(sources, {arch, true});
             for (size_t i = 0; i < sources.size(); ++i) {
                 const CudaEntryReport& e = program->report(i).entries.at(0);
-                MESSAGE(arch, " ", sources[i].mapping, ": ", e.registers, " registers, ", e.shared_bytes,
-                        " B shared, spills ", e.spill_stores, "/", e.spill_loads);
+                const int dynamic = sources[i].launches.at(0).smem;
+                MESSAGE(arch, " ", sources[i].mapping, ": ", e.registers, " registers, ", e.shared_bytes, " + ", dynamic,
+                        " B shared (static + dynamic), spills ", e.spill_stores, "/", e.spill_loads);
                 INFO(arch, " ", sources[i].mapping);
                 CHECK(e.spill_stores + e.spill_loads == 0);
-                CHECK(e.shared_bytes <= 48 * 1024);
+                // The operand tiles are dynamic (attention_cuda.cpp: at most 48 KiB); the statistics
+                // and first keys static.
+                CHECK(dynamic <= 48 * 1024);
+                CHECK(e.shared_bytes + dynamic <= gemm::shared_memory_optin_bytes(arch));
             }
         }
     }

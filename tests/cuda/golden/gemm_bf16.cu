@@ -1,6 +1,6 @@
 // golden: gemm_bf16 (gemm mma 64x64x32 w2x2 s3 256x192x128 batch 1)
 // GEMM mma 64x64x32 w2x2 s3 256x192x128 batch 1 AB lda 128 ldb 192
-namespace gemm_8f5a72d02f86_ns {
+namespace gemm_0c2d270e80f6_ns {
 typedef pg_u16 T;
 constexpr bool IS_BF16 = true;
 constexpr int M = 256, N = 192, K = 128;
@@ -95,16 +95,10 @@ __device__ __forceinline__ void mma16816(float* c, const pg_u32* a, const pg_u32
 #endif
 }
 
-constexpr int WM = BM / WARPS_M, WN = BN / WARPS_N;  // the warp's tile
-constexpr int MI = WM / 16, NI = WN / 8;              // m16n8k16 steps per warp tile
-// Shared tiles in the operand's memory order: rows are the non-contiguous dimension.
-constexpr int A_ROWS = TRANS_A ? BK : BM, A_COLS = TRANS_A ? BM : BK;
-constexpr int B_ROWS = TRANS_B ? BN : BK, B_COLS = TRANS_B ? BK : BN;
-
 #ifdef __CUDA_ARCH__
 // The compiler's own conversion (not inline cvta asm): it folds the generic -> shared arithmetic
-// of the dynamic shared-memory tiles into 32-bit offsets; with the asm the 64 x 64 instance needed
-// 96 registers and spilled 28 bytes (ptxas, sm_90a).
+// of the dynamic shared-memory tiles into 32-bit offsets; with the asm the 64 x 64 GEMM instance
+// needed 96 registers and spilled 28 bytes (ptxas, sm_90a).
 __device__ __forceinline__ pg_u32 smem_address(const void* p) { return (pg_u32)__cvta_generic_to_shared(p); }
 #endif
 
@@ -161,6 +155,35 @@ template <int COLS> __device__ __forceinline__ int swz(int r, int x) {
     return r * COLS + ((((x >> 3) ^ ((r / RPL) % SPAN))) << 3) + (x & 7);
 }
 
+// The A fragment (m16 x k16: rows i0.., k k0..) of a k-contiguous tile (rows = m), as stored.
+// Lane l addresses row l % 16 at k half l / 16.
+template <int COLS> __device__ __forceinline__ void a_frag(pg_u32* a, const pg_u16* tile, int i0, int k0) {
+    const int lane = (int)threadIdx.x & 31;
+    ldmatrix<4, false>(a, tile + swz<COLS>(i0 + (lane & 15), k0 + (lane >> 4) * 8));
+}
+
+// The A fragment of an m-contiguous tile (rows = k), transposed. Lane l addresses row l % 8 of
+// matrix l / 8.
+template <int COLS> __device__ __forceinline__ void a_frag_trans(pg_u32* a, const pg_u16* tile, int i0, int k0) {
+    const int lane = (int)threadIdx.x & 31, q = lane >> 3, j = lane & 7;
+    ldmatrix<4, true>(a, tile + swz<COLS>(k0 + (q >> 1) * 8 + j, i0 + (q & 1) * 8));
+}
+
+// The B fragments of COUNT / 2 n8 blocks from n0 (k k0..): b[0..1] the first, b[2..3] the second.
+// K_ROWS: the tile's rows are k (n-contiguous, read transposed); else its rows are n
+// (k-contiguous, read as stored).
+template <int COUNT, bool K_ROWS, int COLS> __device__ __forceinline__ void b_frags(pg_u32* b, const pg_u16* tile, int n0, int k0) {
+    const int lane = (int)threadIdx.x & 31, q = COUNT == 4 ? lane >> 3 : (lane >> 3) & 1, j = lane & 7;
+    if (K_ROWS) ldmatrix<COUNT, true>(b, tile + swz<COLS>(k0 + (q & 1) * 8 + j, n0 + (q >> 1) * 8));
+    else ldmatrix<COUNT, false>(b, tile + swz<COLS>(n0 + (q >> 1) * 8 + j, k0 + (q & 1) * 8));
+}
+
+constexpr int WM = BM / WARPS_M, WN = BN / WARPS_N;  // the warp's tile
+constexpr int MI = WM / 16, NI = WN / 8;              // m16n8k16 steps per warp tile
+// Shared tiles in the operand's memory order: rows are the non-contiguous dimension.
+constexpr int A_ROWS = TRANS_A ? BK : BM, A_COLS = TRANS_A ? BM : BK;
+constexpr int B_ROWS = TRANS_B ? BN : BK, B_COLS = TRANS_B ? BK : BN;
+
 // Issues this thread's copies of a ROWS x COLS operand tile whose element (r, x) is
 // src[(r0 + r) * ld + c0 + x], valid for r0 + r < rows and c0 + x < cols (zero beyond). VEC:
 // every chunk is an aligned 16-byte cp.async; else elements are stored one by one.
@@ -193,18 +216,15 @@ __device__ __forceinline__ void load_stage(pg_u16* as, pg_u16* bs, const T* A, c
 }
 
 // The A fragments (m16 x k16, rows i0.., k k0..) for mma: k-contiguous tiles load as stored,
-// m-contiguous ones transposed. Lane l addresses row l % 8 of matrix l / 8.
+// m-contiguous ones transposed.
 __device__ __forceinline__ void a_fragment(pg_u32* a, const pg_u16* as, int i0, int k0) {
-    const int lane = (int)threadIdx.x & 31, q = lane >> 3, j = lane & 7;
-    if (TRANS_A) ldmatrix<4, true>(a, as + swz<A_COLS>(k0 + (q >> 1) * 8 + j, i0 + (q & 1) * 8));
-    else ldmatrix<4, false>(a, as + swz<A_COLS>(i0 + (lane & 15), k0 + (lane >> 4) * 8));
+    if (TRANS_A) a_frag_trans<A_COLS>(a, as, i0, k0);
+    else a_frag<A_COLS>(a, as, i0, k0);
 }
 
 // The B fragments of COUNT / 2 n8 blocks from n0 (k k0..): b[0..1] the first, b[2..3] the second.
 template <int COUNT> __device__ __forceinline__ void b_fragments(pg_u32* b, const pg_u16* bs, int n0, int k0) {
-    const int lane = (int)threadIdx.x & 31, q = COUNT == 4 ? lane >> 3 : (lane >> 3) & 1, j = lane & 7;
-    if (TRANS_B) ldmatrix<COUNT, false>(b, bs + swz<B_COLS>(n0 + (q >> 1) * 8 + j, k0 + (q & 1) * 8));
-    else ldmatrix<COUNT, true>(b, bs + swz<B_COLS>(k0 + (q & 1) * 8 + j, n0 + (q >> 1) * 8));
+    b_frags<COUNT, !TRANS_B, B_COLS>(b, bs, n0, k0);
 }
 
 __device__ __forceinline__ void multiply_stage(float (*acc)[NI][4], const pg_u16* as, const pg_u16* bs, int wm, int wn) {
@@ -319,8 +339,8 @@ __device__ __forceinline__ void run(T* __restrict__ C, const T* __restrict__ A, 
         }
     }
 }
-}  // namespace gemm_8f5a72d02f86_ns
+}  // namespace gemm_0c2d270e80f6_ns
 
-extern "C" __global__ void __launch_bounds__(128, 1) gemm_8f5a72d02f86(gemm_8f5a72d02f86_ns::T* __restrict__ C, const gemm_8f5a72d02f86_ns::T* __restrict__ A, const gemm_8f5a72d02f86_ns::T* __restrict__ B) {
-    gemm_8f5a72d02f86_ns::run(C, A, B, nullptr, gemm_8f5a72d02f86_ns::Epilogue{});
+extern "C" __global__ void __launch_bounds__(128, 1) gemm_0c2d270e80f6(gemm_0c2d270e80f6_ns::T* __restrict__ C, const gemm_0c2d270e80f6_ns::T* __restrict__ A, const gemm_0c2d270e80f6_ns::T* __restrict__ B) {
+    gemm_0c2d270e80f6_ns::run(C, A, B, nullptr, gemm_0c2d270e80f6_ns::Epilogue{});
 }
