@@ -11,6 +11,7 @@
 
 #include "base/error.h"
 #include "codegen/cuda/coalescing.h"
+#include "ops/attention/attention_cuda.h"
 #include "ops/gemm/gemm_cuda.h"
 #include "ops/cross_entropy/linear_ce_cuda.h"
 
@@ -165,8 +166,12 @@ KernelWork loop_work(const kir::Kernel& k, const cuda::MappingConfig* mapping) {
 KernelWork attention_work(const attn::AttentionProblem& p) {
     using attn::Pass;
     KernelWork w;
-    w.simt_fma_flops = p.flops();  // both templates multiply with f32 FMAs (attention_cuda.cpp)
-    double pairs = static_cast<double>(p.b * p.h) * static_cast<double>(p.t) * static_cast<double>(p.t + 1) / 2;
+    // The CUDA template (bf16/f16) multiplies whole tiles on tensor cores and runs the softmax on
+    // them in SIMT; an f32 problem (the CPU template) counts its visible pairs as f32 FMAs.
+    const double visible = static_cast<double>(p.b * p.h) * static_cast<double>(p.t) * static_cast<double>(p.t + 1) / 2;
+    const bool mma = attn::cuda_template_serves(p.dtype, p.d);
+    const double pairs = mma ? attn::cuda_score_pairs(p) : visible;
+    (mma ? w.tensor_flops : w.simt_fma_flops) = p.flops() / visible * pairs;
     w.simt_ops = pairs * (p.pass == Pass::Forward ? 4 : 5);
     double q_elems = static_cast<double>(p.b * p.h * p.t * p.d), kv_elems = static_cast<double>(p.b * p.hkv * p.t * p.d);
     double rows = static_cast<double>(p.b * p.h * p.t), esize = static_cast<double>(dtype_size(p.dtype));

@@ -24,11 +24,13 @@
 //                coalescing.h: sector bytes moved per byte asked, e.g. 8 for 4-byte lanes a row
 //                apart).
 //   Copy / Zero  2 x bytes / bytes, one launch (a device memcpy / memset node).
-//   Attention    a flash-attention pass: its causal products (AttentionProblem::flops) as SIMT
-//                FMAs (the template has no mma.sync path yet), plus the softmax's SIMT ops per
-//                visible (query, key) pair (forward 4: scale, max, exp, sum; backward 5: scale,
-//                exp, dP - delta, times P, times scale); bytes = every input read once and every
-//                output written once (no [T, T] tensor goes through memory).
+//   Attention    a flash-attention pass: its products (AttentionProblem::flops: 2 forward, 3 dq,
+//                4 dk/dv) on tensor cores over the (query, key) pairs of the whole tiles the CUDA
+//                template computes (attn::cuda_score_pairs: the diagonal tiles in full), plus the
+//                softmax's SIMT ops per such pair (forward 4: scale, max, exp, sum; backward 5:
+//                scale, exp, dP - delta, times P, times scale); an f32 problem (not the CUDA
+//                template's) counts the visible pairs' products as SIMT FMAs. Bytes = every input
+//                read once and every output written once (no [T, T] tensor goes through memory).
 //   LinearCe     a linear cross-entropy pass: its logit products, recomputed cuda_logit_passes
 //                times, plus the gradient's product (LinearCeProblem::flops) on tensor cores, and
 //                SIMT ops per logit and pass (forward 6: round, softcap, max, exp, sum, target

@@ -35,6 +35,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "base/error.h"
 #include "ops/gemm/mma_fragment.h"
 #include "ops/gemm/tile_access.h"
@@ -417,6 +419,16 @@ int cuda_threads(const AttentionProblem&) { return 32 * kWarps; }
 int cuda_shared_bytes(const AttentionProblem& p) {
     const int64_t rows = p.pass == Pass::Forward ? kBlockRows + 2 * other_rows(p) : 2 * (kBlockRows + other_rows(p));
     return static_cast<int>(rows * p.d * 2);
+}
+
+double cuda_score_pairs(const AttentionProblem& p) {
+    const int64_t bn = other_rows(p), own = (p.t + kBlockRows - 1) / kBlockRows, other = (p.t + bn - 1) / bn;
+    double tiles = 0;  // per head
+    for (int64_t i = 0; i < own; ++i) {
+        const int64_t last = (std::min((i + 1) * kBlockRows, p.t) - 1) / bn;  // the forward's / dq's kb1
+        tiles += static_cast<double>(p.pass == Pass::GradKV ? other - i * kBlockRows / bn : last + 1);
+    }
+    return tiles * kBlockRows * static_cast<double>(bn) * static_cast<double>(p.b * p.h);
 }
 
 std::string attention_cuda_source(const AttentionProblem& p, const std::string& entry) {

@@ -26,6 +26,11 @@ int cuda_threads(const AttentionProblem& p);  // 4 warps
 // opts the kernel in above 48 KiB.
 int cuda_shared_bytes(const AttentionProblem& p);
 
+// The (query, key) score pairs the pass's blocks compute over all heads: whole BM x BN tiles on and
+// below the diagonal, rows past T included (the tensor cores multiply them; the mask zeroes them).
+// With doc_mask an upper bound (skipped blocks are not known before the run).
+double cuda_score_pairs(const AttentionProblem& p);
+
 std::string attention_cuda_source(const AttentionProblem& p, const std::string& entry);
 std::array<int64_t, 3> attention_grid(const AttentionProblem& p);
 

@@ -146,24 +146,33 @@ TEST_CASE("perf model: a planned graph's estimate is the sum of its steps, with 
     CHECK(s.launches >= static_cast<int>(plan.steps.size()));
 }
 
-TEST_CASE("perf model: a flash-attention pass counts its causal products and moves no [T, T] tensor") {
+TEST_CASE("perf model: a flash-attention pass counts its tiles' products on tensor cores and moves no [T, T] tensor") {
     attn::AttentionProblem p;
     p.dtype = DType::bf16;
     p.b = 2, p.h = 8, p.hkv = 4, p.t = 1024, p.d = 64;
     p.has_output = {true, true};
-    // Visible (query, key) pairs per head: T (T + 1) / 2 = 524,800; 16 heads.
-    const double pairs = 16.0 * 524800;
+    // The template's tiles are 64 x 64 (attention_cuda.cpp): query block i (of 16) meets key blocks
+    // 0..i, 136 tiles of 4,096 pairs = 557,056 pairs per head (the visible T (T + 1) / 2 = 524,800
+    // plus the diagonal tiles' upper halves); 16 heads.
+    const double pairs = 16.0 * 136 * 4096;
     KernelWork fwd = attention_work(p);
-    CHECK(fwd.simt_fma_flops == doctest::Approx(2 * 2 * pairs * 64));  // S = q k^T and P v
-    CHECK(fwd.tensor_flops == 0);                                        // the template has no mma path
+    CHECK(fwd.tensor_flops == doctest::Approx(2 * 2 * pairs * 64));  // S = q k^T and P v
+    CHECK(fwd.simt_fma_flops == 0);
     CHECK(fwd.simt_ops == doctest::Approx(4 * pairs));
     const double q_bytes = 2.0 * 8 * 1024 * 64 * 2, kv_bytes = 2.0 * 4 * 1024 * 64 * 2, lse_bytes = 2.0 * 8 * 1024 * 4;
     CHECK(fwd.bytes == doctest::Approx(q_bytes + 2 * kv_bytes + q_bytes + lse_bytes));
     p.pass = attn::Pass::GradKV;
     KernelWork kv = attention_work(p);
-    CHECK(kv.simt_fma_flops == doctest::Approx(4 * 2 * pairs * 64));  // S, dP, dV, dK
+    CHECK(kv.tensor_flops == doctest::Approx(4 * 2 * pairs * 64));  // S, dP, dV, dK
     // Reads q, k, v, dout, lse, delta; writes dk, dv.
     CHECK(kv.bytes == doctest::Approx(2 * q_bytes + 2 * kv_bytes + 2 * lse_bytes + 2 * kv_bytes));
+    // At head dim 128 the backward's other side is 32 rows: key block i (of 16) meets query
+    // blocks 2i..31 of 32 rows, 272 tiles of 2,048 pairs: the same 557,056 pairs per head.
+    p.d = 128;
+    CHECK(attention_work(p).tensor_flops == doctest::Approx(4 * 2 * (16.0 * 272 * 2048) * 128));
+    // f32 (the CPU template; no CUDA template): the visible pairs as SIMT FMAs.
+    p.dtype = DType::f32;
+    CHECK(attention_work(p).simt_fma_flops == doctest::Approx(4 * 2 * (16.0 * 524800) * 128));
 }
 
 TEST_CASE("perf model: linear cross-entropy passes by hand") {
