@@ -144,15 +144,6 @@ __device__ __forceinline__ void mac_rows(float (*acc)[4], const pg_u32 (*pa)[4],
         }
 }
 
-__device__ __forceinline__ float quad_max(float x) {
-    x = pg_fmax(x, __shfl_xor_sync(0xffffffffu, x, 1));
-    return pg_fmax(x, __shfl_xor_sync(0xffffffffu, x, 2));
-}
-__device__ __forceinline__ float quad_sum(float x) {
-    x += __shfl_xor_sync(0xffffffffu, x, 1);
-    return x + __shfl_xor_sync(0xffffffffu, x, 2);
-}
-
 __device__ __forceinline__ void zero(float (*acc)[4]) {
 #pragma unroll
     for (int dt = 0; dt < DT; ++dt)
@@ -443,6 +434,7 @@ std::string attention_cuda_source(const AttentionProblem& p, const std::string& 
     s += fmt::format("constexpr float SCALE = {:.9g}f;\n", p.scale);
     s += kCommon;
     s += gemm::mma16816_cuda();
+    s += gemm::quad_reduce_cuda();
     s += gemm::tile_access_cuda();
     s += kTiles;
     s += p.pass == Pass::Forward ? kForward : p.pass == Pass::GradQ ? kGradQ : kGradKV;

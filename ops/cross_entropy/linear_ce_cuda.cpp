@@ -79,15 +79,6 @@ __device__ __forceinline__ void logits_tile(pg_u32 (*as)[KW], pg_u32 (*bs)[KW], 
         }
     }
 }
-
-__device__ __forceinline__ float quad_max(float v) {
-    v = pg_fmax(v, __shfl_xor_sync(0xffffffffu, v, 1));
-    return pg_fmax(v, __shfl_xor_sync(0xffffffffu, v, 2));
-}
-__device__ __forceinline__ float quad_sum(float v) {
-    v += __shfl_xor_sync(0xffffffffu, v, 1);
-    return v + __shfl_xor_sync(0xffffffffu, v, 2);
-}
 )CUDA";
 
 constexpr std::string_view kForward = R"CUDA(
@@ -283,6 +274,7 @@ std::string linear_ce_cuda_source(const LinearCeProblem& p, const std::string& e
     s += fmt::format("constexpr float CAP = (float)({:.17g});\n", p.cap);
     s += kCommon;
     s += gemm::mma16816_cuda();
+    s += gemm::quad_reduce_cuda();
     s += kTiles;
     s += p.pass == Pass::Forward ? kForward : kGrad;
     s += fmt::format("}}  // namespace {}\n\n", ns);

@@ -43,8 +43,21 @@ __device__ __forceinline__ void mma16816(float* c, const pg_u32* a, const pg_u32
 }
 )CUDA";
 
+constexpr std::string_view kQuadReduce = R"CUDA(
+__device__ __forceinline__ float quad_max(float v) {
+    v = pg_fmax(v, __shfl_xor_sync(0xffffffffu, v, 1));
+    return pg_fmax(v, __shfl_xor_sync(0xffffffffu, v, 2));
+}
+__device__ __forceinline__ float quad_sum(float v) {
+    v += __shfl_xor_sync(0xffffffffu, v, 1);
+    return v + __shfl_xor_sync(0xffffffffu, v, 2);
+}
+)CUDA";
+
 }  // namespace
 
 std::string_view mma16816_cuda() { return kMma16816; }
+
+std::string_view quad_reduce_cuda() { return kQuadReduce; }
 
 }  // namespace pg::gemm
