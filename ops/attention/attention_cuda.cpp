@@ -5,9 +5,10 @@
 //
 // A block of 4 warps owns BM = 64 rows (queries; keys for GradKV), 16 per warp, and walks the
 // blocks of BN rows (64; 32 backward at head dim 128) of the other side that the causal mask
-// leaves visible. Operand tiles
-// (rows x D, 16-bit) are copied global -> shared by cp.async into XOR-swizzled dynamic shared
-// memory (zero-filled past T) and read into fragments by ldmatrix (ops/gemm/tile_access.h: the
+// leaves visible. Operand tiles (rows x D, 16-bit) are copied global -> shared by cp.async into
+// XOR-swizzled dynamic shared memory (zero-filled past T): the block's own tiles once, the other
+// side's in two stages, block n + 1's copies in flight while block n multiplies (one barrier after
+// the wait, one before the stage is refilled). Fragments are read by ldmatrix (ops/gemm/tile_access.h: the
 // swizzle, conflict-free for both, and the fragment layouts). With g = lane / 4, t = lane % 4, a
 // warp's 16 x 8 accumulator tile j holds rows g and g + 8, columns 8j + 2t and 8j + 2t + 1 in c0..c3.
 //   Forward: S = Q K^T (A: Q tile as stored; B: K tile as stored, its rows are the n of S), the
@@ -48,9 +49,10 @@ namespace {
 // the other side, 64, but 32 for the backward passes at head dim 128: there a thread holds one
 // (dq) or two (dk, dv) 16 x 128 f32 accumulators (64 registers each) besides the 16 x BN score
 // tiles S and dP (BN / 2 registers each), and with BN = 64 ptxas used all 255 registers and
-// spilled 36-148 bytes (sm_90a and sm_80). The tiles take (BM + 2 BN) * D * 2 bytes forward
-// (24 / 48 KiB at head dim 64 / 128) and 2 (BM + BN) * D * 2 backward (32 / 48 KiB): dynamic
-// shared memory, 4 blocks per H100 SM (227 KiB) at worst.
+// spilled 36-148 bytes (sm_90a and sm_80). The tiles take (BM + 4 BN) * D * 2 bytes forward
+// (40 / 80 KiB at head dim 64 / 128) and (2 BM + 4 BN) * D * 2 backward (48 / 64 KiB): dynamic
+// shared memory, 2 blocks per H100 SM (227 KiB) and per A100 SM (164 KiB) at worst (the forward at
+// head dim 128, whose 175-200 registers per thread allow no more either).
 constexpr int kWarps = 4, kBlockRows = 16 * kWarps;
 
 int other_rows(const AttentionProblem& p) { return p.pass != Pass::Forward && p.d == 128 ? 32 : kBlockRows; }
@@ -92,10 +94,16 @@ template <int ROWS> __device__ __forceinline__ void load_rows(pg_u16* tile, cons
     }
 }
 
+// The copies of rows [r0, r0 + ROWS) of two [TLEN, D] matrices into consecutive tiles.
+template <int ROWS = BN> __device__ __forceinline__ void load_pair(pg_u16* dst, const pg_u16* a, const pg_u16* b, int r0) {
+    load_rows<ROWS>(dst, a, r0);
+    load_rows<ROWS>(dst + ROWS * D, b, r0);
+}
+
 // s = rows i0..i0+15 of tile a times the BN rows of tile b, transposed (both k-contiguous over D).
 // The k loops here and in mac_rows stay rolled: fully unrolled, ptxas hoisted the fragment loads
 // of every k step and the dk/dv pass at head dim 128 took all 255 registers and spilled 24 bytes
-// (sm_80); rolled it takes 223-227 and the other passes 128-195 (tests/cuda/test_cuda_compile.cpp).
+// (sm_80); rolled it takes 227-229 and the other passes 132-200 (tests/cuda/test_cuda_compile.cpp).
 __device__ __forceinline__ void dot_rows(float (*s)[4], const pg_u16* a, int i0, const pg_u16* b) {
 #pragma unroll
     for (int j = 0; j < NT; ++j)
@@ -178,63 +186,72 @@ __device__ __forceinline__ pg_u16* tiles(int elements) {
 )CUDA";
 
 constexpr std::string_view kForward = R"CUDA(
+// One key block of the forward: S = Q K^T masked and scaled, the online softmax update of the
+// rows' max m and partial sum l (this lane's columns; the quad's sum is taken at the end), and
+// o = o * exp(m_old - m_new) + P V.
+__device__ __forceinline__ void forward_block(float (*o)[4], float* m, float* l, const pg_u16* qs, const pg_u16* ks,
+                                              const pg_u16* vs, int i0, int j0, const int* first) {
+    const int lane = (int)threadIdx.x & 31, wr = ((int)threadIdx.x >> 5) * 16, g = lane >> 2, t = lane & 3;
+    float s[NT][4], mx[2] = {m[0], m[1]}, c[2];
+    dot_rows(s, qs, wr, ks);
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int r = e >> 1, i = i0 + wr + g + 8 * r, jj = j0 + j * 8 + 2 * t + (e & 1);
+            s[j][e] = jj <= i && jj < TLEN && jj >= first[r] ? s[j][e] * SCALE2 : neg_inf();
+            mx[r] = pg_fmax(mx[r], s[j][e]);
+        }
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {  // nothing seen yet: m stays -inf, p = 0, no rescale
+        mx[r] = quad_max(mx[r]);
+        c[r] = mx[r] == neg_inf() ? 1.0f : exp2f(m[r] - mx[r]);
+        m[r] = mx[r];
+        l[r] *= c[r];
+    }
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int r = e >> 1;
+            s[j][e] = m[r] == neg_inf() ? 0.0f : exp2f(s[j][e] - m[r]);
+            l[r] += s[j][e];
+        }
+#pragma unroll
+    for (int dt = 0; dt < DT; ++dt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) o[dt][e] *= c[e >> 1];
+    pg_u32 pa[KN][4];
+    to_a_frags(pa, s);
+    mac_rows(o, pa, vs);
+}
+
 __device__ __forceinline__ void run(pg_u16* out, float* lse, const pg_u16* q, const pg_u16* k, const pg_u16* v,
                                     const int* docs) {
-    pg_u16* qs = tiles((BM + 2 * BN) * D);
-    pg_u16 *ks = qs + BM * D, *vs = ks + BN * D;
+    pg_u16* qs = tiles((BM + 4 * BN) * D);
+    pg_u16* kv = qs + BM * D;  // stage s: K at kv + 2 s BN D, V after it
     __shared__ int first_s[BM];
     const int qb = (int)blockIdx.x, h = (int)blockIdx.y, b = (int)blockIdx.z;
     const int lane = (int)threadIdx.x & 31, wr = ((int)threadIdx.x >> 5) * 16, g = lane >> 2, t = lane & 3, i0 = qb * BM;
     const long long qrow = rows_of(b, h, H), kvrow = rows_of(b, h / GROUP, HKV);
     load_rows<BM>(qs, q + qrow * D, i0);
-    cp_async_commit();
     load_first_keys<BM>(first_s, docs, b, i0);
     __syncthreads();
     const int first[2] = {first_s[wr + g], first_s[wr + g + 8]};
-    float o[DT][4], m[2] = {neg_inf(), neg_inf()}, l[2] = {0.0f, 0.0f};
-    zero(o);
     const int kb0 = DOCS ? min_first_key<BM>(first_s) / BN : 0;
     const int kb1 = ((i0 + BM < TLEN ? i0 + BM : TLEN) - 1) / BN;  // causal: no key block above the diagonal
+    load_pair(kv, k + kvrow * D, v + kvrow * D, kb0 * BN);
+    cp_async_commit();  // Q and the first key block
+    float o[DT][4], m[2] = {neg_inf(), neg_inf()}, l[2] = {0.0f, 0.0f};
+    zero(o);
     for (int kb = kb0; kb <= kb1; ++kb) {
-        const int j0 = kb * BN;
-        __syncthreads();  // the previous key block's readers are done
-        load_rows<BN>(ks, k + kvrow * D, j0);
-        load_rows<BN>(vs, v + kvrow * D, j0);
+        const int cur = (kb - kb0) & 1;
+        if (kb < kb1) load_pair(kv + (cur ^ 1) * 2 * BN * D, k + kvrow * D, v + kvrow * D, (kb + 1) * BN);
         cp_async_commit();
-        cp_async_wait<0>();
+        cp_async_wait<1>();  // this key block has landed; the next one is in flight
         __syncthreads();
-        float s[NT][4], mx[2] = {m[0], m[1]}, c[2];
-        dot_rows(s, qs, wr, ks);
-#pragma unroll
-        for (int j = 0; j < NT; ++j)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                const int r = e >> 1, i = i0 + wr + g + 8 * r, jj = j0 + j * 8 + 2 * t + (e & 1);
-                s[j][e] = jj <= i && jj < TLEN && jj >= first[r] ? s[j][e] * SCALE2 : neg_inf();
-                mx[r] = pg_fmax(mx[r], s[j][e]);
-            }
-#pragma unroll
-        for (int r = 0; r < 2; ++r) {  // nothing seen yet: m stays -inf, p = 0, no rescale
-            mx[r] = quad_max(mx[r]);
-            c[r] = mx[r] == neg_inf() ? 1.0f : exp2f(m[r] - mx[r]);
-            m[r] = mx[r];
-            l[r] *= c[r];
-        }
-#pragma unroll
-        for (int j = 0; j < NT; ++j)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                const int r = e >> 1;
-                s[j][e] = m[r] == neg_inf() ? 0.0f : exp2f(s[j][e] - m[r]);
-                l[r] += s[j][e];  // this lane's columns; the quad's sum is taken at the end
-            }
-#pragma unroll
-        for (int dt = 0; dt < DT; ++dt)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) o[dt][e] *= c[e >> 1];
-        pg_u32 pa[KN][4];
-        to_a_frags(pa, s);
-        mac_rows(o, pa, vs);
+        forward_block(o, m, l, qs, kv + cur * 2 * BN * D, kv + cur * 2 * BN * D + BN * D, i0, kb * BN, first);
+        __syncthreads();  // the next iteration refills this stage
     }
     float f[2];
 #pragma unroll
@@ -252,17 +269,37 @@ __device__ __forceinline__ void run(pg_u16* out, float* lse, const pg_u16* q, co
 )CUDA";
 
 constexpr std::string_view kGradQ = R"CUDA(
+// One key block of the dq pass: S = Q K^T, dP = dO V^T, dS = P (dP - delta) SCALE, acc += dS K.
+__device__ __forceinline__ void grad_q_block(float (*acc)[4], const pg_u16* qs, const pg_u16* gs, const pg_u16* ks,
+                                             const pg_u16* vs, int i0, int j0, const int* first, const float* lse2,
+                                             const float* dl) {
+    const int lane = (int)threadIdx.x & 31, wr = ((int)threadIdx.x >> 5) * 16, g = lane >> 2, t = lane & 3;
+    float s[NT][4], dp[NT][4];
+    dot_rows(s, qs, wr, ks);
+    dot_rows(dp, gs, wr, vs);
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int r = e >> 1, i = i0 + wr + g + 8 * r, jj = j0 + j * 8 + 2 * t + (e & 1);
+            const bool seen = jj <= i && jj < TLEN && jj >= first[r];
+            const float p = seen ? exp2f(s[j][e] * SCALE2 - lse2[r]) : 0.0f;
+            s[j][e] = p * (dp[j][e] - dl[r]) * SCALE;
+        }
+    pg_u32 pa[KN][4];
+    to_a_frags(pa, s);
+    mac_rows(acc, pa, ks);
+}
+
 __device__ __forceinline__ void run(pg_u16* dq, const pg_u16* q, const pg_u16* k, const pg_u16* v, const pg_u16* dout,
                                     const float* lse, const float* delta, const int* docs) {
-    pg_u16* qs = tiles(2 * (BM + BN) * D);
-    pg_u16 *gs = qs + BM * D, *ks = gs + BM * D, *vs = ks + BN * D;
+    pg_u16* qs = tiles(2 * (BM + 2 * BN) * D);
+    pg_u16 *gs = qs + BM * D, *kv = gs + BM * D;  // stage s: K at kv + 2 s BN D, V after it
     __shared__ int first_s[BM];
     const int qb = (int)blockIdx.x, h = (int)blockIdx.y, b = (int)blockIdx.z;
-    const int lane = (int)threadIdx.x & 31, wr = ((int)threadIdx.x >> 5) * 16, g = lane >> 2, t = lane & 3, i0 = qb * BM;
+    const int lane = (int)threadIdx.x & 31, wr = ((int)threadIdx.x >> 5) * 16, g = lane >> 2, i0 = qb * BM;
     const long long qrow = rows_of(b, h, H), kvrow = rows_of(b, h / GROUP, HKV);
-    load_rows<BM>(qs, q + qrow * D, i0);
-    load_rows<BM>(gs, dout + qrow * D, i0);
-    cp_async_commit();
+    load_pair<BM>(qs, q + qrow * D, dout + qrow * D, i0);
     load_first_keys<BM>(first_s, docs, b, i0);
     float lse2[2], dl[2];  // the rows' lse (base 2) and delta
 #pragma unroll
@@ -273,33 +310,20 @@ __device__ __forceinline__ void run(pg_u16* dq, const pg_u16* q, const pg_u16* k
     }
     __syncthreads();
     const int first[2] = {first_s[wr + g], first_s[wr + g + 8]};
-    float acc[DT][4];
-    zero(acc);
     const int kb0 = DOCS ? min_first_key<BM>(first_s) / BN : 0;
     const int kb1 = ((i0 + BM < TLEN ? i0 + BM : TLEN) - 1) / BN;
+    load_pair(kv, k + kvrow * D, v + kvrow * D, kb0 * BN);
+    cp_async_commit();  // Q, dO and the first key block
+    float acc[DT][4];
+    zero(acc);
     for (int kb = kb0; kb <= kb1; ++kb) {
-        const int j0 = kb * BN;
-        __syncthreads();
-        load_rows<BN>(ks, k + kvrow * D, j0);
-        load_rows<BN>(vs, v + kvrow * D, j0);
+        const int cur = (kb - kb0) & 1;
+        if (kb < kb1) load_pair(kv + (cur ^ 1) * 2 * BN * D, k + kvrow * D, v + kvrow * D, (kb + 1) * BN);
         cp_async_commit();
-        cp_async_wait<0>();
+        cp_async_wait<1>();
         __syncthreads();
-        float s[NT][4], dp[NT][4];
-        dot_rows(s, qs, wr, ks);
-        dot_rows(dp, gs, wr, vs);
-#pragma unroll
-        for (int j = 0; j < NT; ++j)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-                const int r = e >> 1, i = i0 + wr + g + 8 * r, jj = j0 + j * 8 + 2 * t + (e & 1);
-                const bool seen = jj <= i && jj < TLEN && jj >= first[r];
-                const float p = seen ? exp2f(s[j][e] * SCALE2 - lse2[r]) : 0.0f;
-                s[j][e] = p * (dp[j][e] - dl[r]) * SCALE;
-            }
-        pg_u32 pa[KN][4];
-        to_a_frags(pa, s);
-        mac_rows(acc, pa, ks);
+        grad_q_block(acc, qs, gs, kv + cur * 2 * BN * D, kv + cur * 2 * BN * D + BN * D, i0, kb * BN, first, lse2, dl);
+        __syncthreads();
     }
     const float one[2] = {1.0f, 1.0f};
     store_rows(dq + qrow * D, i0, wr, acc, one);
@@ -307,65 +331,88 @@ __device__ __forceinline__ void run(pg_u16* dq, const pg_u16* q, const pg_u16* k
 )CUDA";
 
 constexpr std::string_view kGradKV = R"CUDA(
+// A query block's statistics as the dk/dv pass reads them: lse (base 2), delta and first keys.
+struct QueryStats {
+    float lse2[BN], delta[BN];
+    int first[BN];
+};
+
+// One query block of the dk/dv pass, transposed (rows: keys, columns: queries): S^T = K Q^T,
+// P^T, adv += P^T dO, dP^T = V dO^T, dS^T = P^T (dP^T - delta) SCALE, adk += dS^T Q.
+__device__ __forceinline__ void grad_kv_block(float (*adk)[4], float (*adv)[4], const pg_u16* ks, const pg_u16* vs,
+                                              const pg_u16* qs, const pg_u16* gs, int i0, int j0, const QueryStats& st) {
+    const int lane = (int)threadIdx.x & 31, wr = ((int)threadIdx.x >> 5) * 16, g = lane >> 2, t = lane & 3;
+    float s[NT][4], dpt[NT][4];
+    dot_rows(s, ks, wr, qs);
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int col = j * 8 + 2 * t + (e & 1), i = i0 + col, jj = j0 + wr + g + 8 * (e >> 1);
+            const bool seen = jj <= i && i < TLEN && jj < TLEN && (!DOCS || jj >= st.first[col]);
+            s[j][e] = seen ? exp2f(s[j][e] * SCALE2 - st.lse2[col]) : 0.0f;
+        }
+    pg_u32 pa[KN][4];
+    to_a_frags(pa, s);
+    mac_rows(adv, pa, gs);
+    // dS^T from P^T as rounded into pa, so that s's registers are free while dP^T is computed
+    // (the f32 P kept alive made ptxas spill 32-40 bytes at head dim 128).
+    dot_rows(dpt, vs, wr, gs);
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+            const int col = j * 8 + 2 * t + (e & 1);
+            dpt[j][e] = a_frag_value(pa, j, e) * (dpt[j][e] - st.delta[col]) * SCALE;
+        }
+    to_a_frags(pa, dpt);
+    mac_rows(adk, pa, qs);
+}
+
+// Issues the copies of item n of the dk/dv pass (query head gi = n / PER_HEAD of the kv head's
+// group, query block qb0 + n % PER_HEAD) into stage `tile` and its statistics into st.
+__device__ __forceinline__ void grad_kv_fetch(pg_u16* tile, QueryStats& st, const pg_u16* q, const pg_u16* dout,
+                                              const float* lse, const float* delta, const int* docs, int b, int kvh,
+                                              int qb0, int n) {
+    const int per_head = NBN - qb0, i0 = (qb0 + n % per_head) * BN, tid = (int)threadIdx.x;
+    const long long qrow = rows_of(b, kvh * GROUP + n / per_head, H);
+    load_pair(tile, q + qrow * D, dout + qrow * D, i0);
+    if (tid < BN) {
+        st.lse2[tid] = i0 + tid < TLEN ? lse[qrow + i0 + tid] * LOG2E : 0.0f;
+        st.delta[tid] = i0 + tid < TLEN ? delta[qrow + i0 + tid] : 0.0f;
+    }
+    load_first_keys<BN>(st.first, docs, b, i0);
+}
+
 __device__ __forceinline__ void run(pg_u16* dk, pg_u16* dv, const pg_u16* q, const pg_u16* k, const pg_u16* v,
                                     const pg_u16* dout, const float* lse, const float* delta, const int* docs) {
-    pg_u16* ks = tiles(2 * (BM + BN) * D);
-    pg_u16 *vs = ks + BM * D, *qs = vs + BM * D, *gs = qs + BN * D;
-    __shared__ float lse_s[BN], delta_s[BN];  // the query block's lse (base 2) and delta
-    __shared__ int first_s[BN];
-    const int kb = (int)blockIdx.x, kvh = (int)blockIdx.y, b = (int)blockIdx.z, tid = (int)threadIdx.x;
-    const int lane = tid & 31, wr = (tid >> 5) * 16, g = lane >> 2, t = lane & 3, j0 = kb * BM;
+    pg_u16* ks = tiles(2 * (BM + 2 * BN) * D);
+    pg_u16 *vs = ks + BM * D, *qg = vs + BM * D;  // stage s: Q at qg + 2 s BN D, dO after it
+    __shared__ QueryStats stats[2];
+    const int kb = (int)blockIdx.x, kvh = (int)blockIdx.y, b = (int)blockIdx.z, j0 = kb * BM;
+    const int qb0 = j0 / BN, items = GROUP * (NBN - qb0);  // causal: query blocks at or below the diagonal
     const long long kvrow = rows_of(b, kvh, HKV);
-    load_rows<BM>(ks, k + kvrow * D, j0);
-    load_rows<BM>(vs, v + kvrow * D, j0);
-    cp_async_commit();
+    load_pair<BM>(ks, k + kvrow * D, v + kvrow * D, j0);
+    grad_kv_fetch(qg, stats[0], q, dout, lse, delta, docs, b, kvh, qb0, 0);
+    cp_async_commit();  // K, V and the first query block
     float adk[DT][4], adv[DT][4];
     zero(adk);
     zero(adv);
-    for (int gi = 0; gi < GROUP; ++gi) {  // the query heads sharing this kv head
-        const long long qrow = rows_of(b, kvh * GROUP + gi, H);
-        for (int qb = j0 / BN; qb < NBN; ++qb) {  // causal: query blocks at or below the diagonal
-            const int i0 = qb * BN;
-            __syncthreads();
-            if (DOCS) {  // skip the query blocks whose documents all start after this key block
-                load_first_keys<BN>(first_s, docs, b, i0);
-                __syncthreads();
-                if (min_first_key<BN>(first_s) >= j0 + BM) continue;
-            }
-            load_rows<BN>(qs, q + qrow * D, i0);
-            load_rows<BN>(gs, dout + qrow * D, i0);
-            cp_async_commit();
-            if (tid < BN) {
-                lse_s[tid] = i0 + tid < TLEN ? lse[qrow + i0 + tid] * LOG2E : 0.0f;
-                delta_s[tid] = i0 + tid < TLEN ? delta[qrow + i0 + tid] : 0.0f;
-            }
-            cp_async_wait<0>();
-            __syncthreads();
-            float st[NT][4], dpt[NT][4];  // rows: keys, columns: queries
-            dot_rows(st, ks, wr, qs);
-#pragma unroll
-            for (int j = 0; j < NT; ++j)
-#pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    const int col = j * 8 + 2 * t + (e & 1), i = i0 + col, jj = j0 + wr + g + 8 * (e >> 1);
-                    const bool seen = jj <= i && i < TLEN && jj < TLEN && (!DOCS || jj >= first_s[col]);
-                    st[j][e] = seen ? exp2f(st[j][e] * SCALE2 - lse_s[col]) : 0.0f;
-                }
-            pg_u32 pa[KN][4];
-            to_a_frags(pa, st);
-            mac_rows(adv, pa, gs);
-            // dS^T from P^T as rounded into pa, so that st's registers are free while dP^T is computed
-            // (the f32 P kept alive made ptxas spill 32-40 bytes at head dim 128).
-            dot_rows(dpt, vs, wr, gs);
-#pragma unroll
-            for (int j = 0; j < NT; ++j)
-#pragma unroll
-                for (int e = 0; e < 4; ++e) dpt[j][e] = a_frag_value(pa, j, e) * (dpt[j][e] - delta_s[j * 8 + 2 * t + (e & 1)]) * SCALE;
-            to_a_frags(pa, dpt);
-            mac_rows(adk, pa, qs);
-        }
+    for (int n = 0; n < items; ++n) {  // the query heads sharing this kv head, their query blocks
+        const int cur = n & 1;
+        if (n + 1 < items) grad_kv_fetch(qg + (cur ^ 1) * 2 * BN * D, stats[cur ^ 1], q, dout, lse, delta, docs, b, kvh, qb0, n + 1);
+        cp_async_commit();
+        cp_async_wait<1>();
+        __syncthreads();
+        // Skip the query blocks whose documents all start after this key block (their copies were
+        // issued before the first keys were known).
+        if (!DOCS || min_first_key<BN>(stats[cur].first) < j0 + BM)
+            grad_kv_block(adk, adv, ks, vs, qg + cur * 2 * BN * D, qg + cur * 2 * BN * D + BN * D,
+                          (qb0 + n % (NBN - qb0)) * BN, j0, stats[cur]);
+        __syncthreads();
     }
     const float one[2] = {1.0f, 1.0f};
+    const int wr = ((int)threadIdx.x >> 5) * 16;
     if (dk) store_rows(dk + kvrow * D, j0, wr, adk, one);
     if (dv) store_rows(dv + kvrow * D, j0, wr, adv, one);
 }
@@ -393,7 +440,9 @@ std::string entry_text(const AttentionProblem& p, const std::string& entry, cons
     }
     if (p.doc_mask) add("const int* docs", "docs");
     else call += ", nullptr";
-    return fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{\n    {}::run({});\n}}\n",
+    // Min. 1 block per SM: registers before occupancy. Without it ptxas held the sm_80 forward at
+    // head dim 64 to 128 registers and spilled 8 bytes.
+    return fmt::format("extern \"C\" __global__ void __launch_bounds__({}, 1) {}({}) {{\n    {}::run({});\n}}\n",
                        cuda_threads(p), entry, params, ns, call);
 }
 
@@ -408,7 +457,7 @@ int cuda_block_rows(const AttentionProblem&) { return kBlockRows; }
 int cuda_threads(const AttentionProblem&) { return 32 * kWarps; }
 
 int cuda_shared_bytes(const AttentionProblem& p) {
-    const int64_t rows = p.pass == Pass::Forward ? kBlockRows + 2 * other_rows(p) : 2 * (kBlockRows + other_rows(p));
+    const int64_t rows = (p.pass == Pass::Forward ? kBlockRows : 2 * kBlockRows) + 4 * other_rows(p);
     return static_cast<int>(rows * p.d * 2);
 }
 

@@ -123,10 +123,11 @@ TEST_CASE("cuda: the flash-attention template compiles for sm_90a and sm_80 at h
                         " B shared (static + dynamic), spills ", e.spill_stores, "/", e.spill_loads);
                 INFO(arch, " ", sources[i].mapping);
                 CHECK(e.spill_stores + e.spill_loads == 0);
-                // The operand tiles are dynamic (attention_cuda.cpp: at most 48 KiB); the statistics
-                // and first keys static.
-                CHECK(dynamic <= 48 * 1024);
-                CHECK(e.shared_bytes + dynamic <= gemm::shared_memory_optin_bytes(arch));
+                // The operand tiles are dynamic (attention_cuda.cpp: at most 80 KiB, the forward at
+                // head dim 128, so that two blocks fit an SM of either arch); the statistics and
+                // first keys static.
+                CHECK(dynamic <= 80 * 1024);
+                CHECK(2 * (e.shared_bytes + dynamic) <= gemm::shared_memory_optin_bytes(arch));
             }
         }
     }
