@@ -159,6 +159,14 @@ __device__ __forceinline__ void zero(float (*acc)[4]) {
         for (int e = 0; e < 4; ++e) acc[dt][e] = 0.0f;
 }
 
+// Whether element e of the warp's score tile j (rows: queries i0 + wr + g (+ 8), columns: keys
+// j0 + 8j + 2t (+ 1)) is visible: causal, below TLEN, not before the row's first key.
+__device__ __forceinline__ bool row_sees(int i0, int j0, int j, int e, const int* first) {
+    const int lane = (int)threadIdx.x & 31, wr = ((int)threadIdx.x >> 5) * 16;
+    const int i = i0 + wr + (lane >> 2) + 8 * (e >> 1), jj = j0 + j * 8 + 2 * (lane & 3) + (e & 1);
+    return jj <= i && jj < TLEN && jj >= first[e >> 1];
+}
+
 // Stores the warp's accumulator rows r0 + wr + g (+ 8) below TLEN, times f[0] (f[1]), two
 // neighbouring 16-bit columns per 32-bit store.
 __device__ __forceinline__ void store_rows(pg_u16* dst, int r0, int wr, const float (*acc)[4], const float* f) {
@@ -191,16 +199,14 @@ constexpr std::string_view kForward = R"CUDA(
 // o = o * exp(m_old - m_new) + P V.
 __device__ __forceinline__ void forward_block(float (*o)[4], float* m, float* l, const pg_u16* qs, const pg_u16* ks,
                                               const pg_u16* vs, int i0, int j0, const int* first) {
-    const int lane = (int)threadIdx.x & 31, wr = ((int)threadIdx.x >> 5) * 16, g = lane >> 2, t = lane & 3;
     float s[NT][4], mx[2] = {m[0], m[1]}, c[2];
-    dot_rows(s, qs, wr, ks);
+    dot_rows(s, qs, ((int)threadIdx.x >> 5) * 16, ks);
 #pragma unroll
     for (int j = 0; j < NT; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            const int r = e >> 1, i = i0 + wr + g + 8 * r, jj = j0 + j * 8 + 2 * t + (e & 1);
-            s[j][e] = jj <= i && jj < TLEN && jj >= first[r] ? s[j][e] * SCALE2 : neg_inf();
-            mx[r] = pg_fmax(mx[r], s[j][e]);
+            s[j][e] = row_sees(i0, j0, j, e, first) ? s[j][e] * SCALE2 : neg_inf();
+            mx[e >> 1] = pg_fmax(mx[e >> 1], s[j][e]);
         }
 #pragma unroll
     for (int r = 0; r < 2; ++r) {  // nothing seen yet: m stays -inf, p = 0, no rescale
@@ -273,7 +279,7 @@ constexpr std::string_view kGradQ = R"CUDA(
 __device__ __forceinline__ void grad_q_block(float (*acc)[4], const pg_u16* qs, const pg_u16* gs, const pg_u16* ks,
                                              const pg_u16* vs, int i0, int j0, const int* first, const float* lse2,
                                              const float* dl) {
-    const int lane = (int)threadIdx.x & 31, wr = ((int)threadIdx.x >> 5) * 16, g = lane >> 2, t = lane & 3;
+    const int wr = ((int)threadIdx.x >> 5) * 16;
     float s[NT][4], dp[NT][4];
     dot_rows(s, qs, wr, ks);
     dot_rows(dp, gs, wr, vs);
@@ -281,9 +287,8 @@ __device__ __forceinline__ void grad_q_block(float (*acc)[4], const pg_u16* qs, 
     for (int j = 0; j < NT; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-            const int r = e >> 1, i = i0 + wr + g + 8 * r, jj = j0 + j * 8 + 2 * t + (e & 1);
-            const bool seen = jj <= i && jj < TLEN && jj >= first[r];
-            const float p = seen ? exp2f(s[j][e] * SCALE2 - lse2[r]) : 0.0f;
+            const int r = e >> 1;
+            const float p = row_sees(i0, j0, j, e, first) ? exp2f(s[j][e] * SCALE2 - lse2[r]) : 0.0f;
             s[j][e] = p * (dp[j][e] - dl[r]) * SCALE;
         }
     pg_u32 pa[KN][4];
