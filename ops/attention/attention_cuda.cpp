@@ -8,9 +8,10 @@
 // leaves visible. Operand tiles (rows x D, 16-bit) are copied global -> shared by cp.async into
 // XOR-swizzled dynamic shared memory (zero-filled past T): the block's own tiles once, the other
 // side's in two stages, block n + 1's copies in flight while block n multiplies (one barrier after
-// the wait, one before the stage is refilled). Fragments are read by ldmatrix (ops/gemm/tile_access.h: the
-// swizzle, conflict-free for both, and the fragment layouts). With g = lane / 4, t = lane % 4, a
-// warp's 16 x 8 accumulator tile j holds rows g and g + 8, columns 8j + 2t and 8j + 2t + 1 in c0..c3.
+// the wait, one before the stage is refilled). Fragments are read by ldmatrix
+// (ops/gemm/tile_access.h: the swizzle, conflict-free for both, and the fragment layouts). With
+// g = lane / 4, t = lane % 4, a warp's 16 x 8 accumulator tile j holds rows g and g + 8, columns
+// 8j + 2t and 8j + 2t + 1 in c0..c3.
 //   Forward: S = Q K^T (A: Q tile as stored; B: K tile as stored, its rows are the n of S), the
 //     online softmax on S's accumulators (row max and sum over the 4 lanes of a quad by shuffles;
 //     running max m and partial sum l per row, kept by each lane of the quad), then O += P V with
@@ -48,11 +49,12 @@ namespace {
 // Rows per block: 4 warps of 16 rows (the m of one mma) on the block's own side (BM); BN rows on
 // the other side, 64, but 32 for the backward passes at head dim 128: there a thread holds one
 // (dq) or two (dk, dv) 16 x 128 f32 accumulators (64 registers each) besides the 16 x BN score
-// tiles S and dP (BN / 2 registers each), and with BN = 64 ptxas used all 255 registers and
-// spilled 36-148 bytes (sm_90a and sm_80). The tiles take (BM + 4 BN) * D * 2 bytes forward
-// (40 / 80 KiB at head dim 64 / 128) and (2 BM + 4 BN) * D * 2 backward (48 / 64 KiB): dynamic
-// shared memory, 2 blocks per H100 SM (227 KiB) and per A100 SM (164 KiB) at worst (the forward at
-// head dim 128, whose 175-200 registers per thread allow no more either).
+// tiles S and dP (BN / 2 registers each): with BN = 64 the dk/dv pass takes all 255 registers and
+// spills 4-8 bytes (sm_80), and both passes' two stages take 96 KiB (one block per A100 SM).
+// The tiles take (BM + 4 BN) * D * 2 bytes forward (40 / 80 KiB at head dim 64 / 128) and
+// (2 BM + 4 BN) * D * 2 backward (48 / 64 KiB): dynamic shared memory, 2 blocks per H100 SM
+// (227 KiB) and per A100 SM (164 KiB) at worst (the forward at head dim 128, whose 175-200
+// registers per thread allow no more either).
 constexpr int kWarps = 4, kBlockRows = 16 * kWarps;
 
 int other_rows(const AttentionProblem& p) { return p.pass != Pass::Forward && p.d == 128 ? 32 : kBlockRows; }
