@@ -183,7 +183,7 @@ __device__ __forceinline__ void store_rows(pg_u16* dst, int r0, int wr, const fl
     }
 }
 
-// The block's dynamic shared memory (the launch passes attention_shared_bytes).
+// The block's dynamic shared memory (the launch passes cuda_shared_bytes).
 __device__ __forceinline__ pg_u16* tiles(int elements) {
 #ifdef __CUDA_ARCH__
     extern __shared__ __align__(128) pg_u16 pg_dynamic_smem[];
