@@ -39,6 +39,21 @@ testing::GlobalTraffic traffic_of(const Graph& g) {
     return t;
 }
 
+// The tiny GPT's micro-step and a feed: its initial weights, random ids and targets.
+struct TinyStep {
+    TrainingGraphs step;
+    Feeds feeds;
+};
+
+TinyStep tiny_step() {
+    TinyStep t{build_training_graphs(testing::tiny_training()), {}};
+    t.feeds = t.step.micro.params->initialize(1337);
+    Feeds rnd = testing::random_feeds(*t.step.micro.graph, 5, 96);
+    t.feeds["ids"] = rnd["ids"];
+    t.feeds["targets"] = rnd["targets"];
+    return t;
+}
+
 }  // namespace
 
 TEST_CASE("cuda sectors: a contiguous elementwise kernel is coalesced, a transpose is not") {
@@ -108,12 +123,9 @@ TEST_CASE("cuda sectors: a sum over 4096 rows runs in coalesced stages (split_ou
 TEST_CASE("cuda sectors: the static coalescing estimate (coalescing.h) finds the kernels the emulator finds wasteful") {
     if (std::string why = testing::host_compiler_missing(); !why.empty()) PG_SKIP(why);
     if (std::string why = testing::sector_counting_missing(); !why.empty()) PG_SKIP(why);
-    TrainingGraphs step = build_training_graphs(testing::tiny_training());
-    const Graph& g = *step.micro.graph;
-    Feeds feeds = step.micro.params->initialize(1337);
-    Feeds rnd = testing::random_feeds(g, 5, 96);
-    feeds["ids"] = rnd["ids"];
-    feeds["targets"] = rnd["targets"];
+    TinyStep tiny = tiny_step();
+    const Graph& g = *tiny.step.micro.graph;
+    const Feeds& feeds = tiny.feeds;
     const Target t = cuda_target("sm_90a");
     testing::EmulatedRun counted = testing::emulate_cuda(g, feeds, t, {.global_sectors = true});
     std::map<std::string, std::pair<long long, long long>> measured;  // step -> bytes asked, sectors
@@ -169,12 +181,9 @@ TEST_CASE("cuda sectors: the tensor-core GEMM stores its tiles and runs its epil
 TEST_CASE("cuda sectors: counting leaves the tiny GPT micro-step's values unchanged; its kernels' sectors") {
     if (std::string why = testing::host_compiler_missing(); !why.empty()) PG_SKIP(why);
     if (std::string why = testing::sector_counting_missing(); !why.empty()) PG_SKIP(why);
-    TrainingGraphs step = build_training_graphs(testing::tiny_training());
-    const Graph& g = *step.micro.graph;
-    Feeds feeds = step.micro.params->initialize(1337);
-    Feeds rnd = testing::random_feeds(g, 5, 96);
-    feeds["ids"] = rnd["ids"];
-    feeds["targets"] = rnd["targets"];
+    TinyStep tiny = tiny_step();
+    const Graph& g = *tiny.step.micro.graph;
+    const Feeds& feeds = tiny.feeds;
     const Target t = cuda_target("sm_90a");
     testing::EmulatedRun plain = testing::emulate_cuda(g, feeds, t);
     testing::EmulatedRun counted = testing::emulate_cuda(g, feeds, t, {.global_sectors = true});
