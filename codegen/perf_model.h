@@ -13,9 +13,10 @@
 // What counts:
 //   Gemm step    2*m*n*k*batch FLOPs, on tensor cores when its configuration is an mma.sync one
 //                (bf16/f16 operands), else SIMT FMAs; bytes = A + B + C once each, plus the split-K
-//                workspace written and read back; efficiency = gemm_efficiency (its blocks' waves
-//                over the SMs and its cp.async pipeline's latency hiding), one launch more with
-//                split-K (the reduction).
+//                workspace written and read back, plus a fused epilogue's buffers and SIMT ops (C
+//                not counted when only the epilogue reads it); efficiency = gemm_efficiency (its
+//                blocks' waves over the SMs and its cp.async pipeline's latency hiding), one
+//                launch more with split-K (the reduction).
 //   Loop/Scatter one FLOP per Compute expression (an add, a cast, an exp) or accumulator update
 //                per innermost iteration, at half the SIMT FMA peak (one instruction per lane
 //                per cycle, where the peak counts an FMA as two); bytes = every buffer the kernel
