@@ -77,6 +77,24 @@ Graph simplify(const Graph& g) {
     });
 }
 
+Graph transpose_products(const Graph& g) {
+    const std::vector<std::vector<NodeId>> users = g.users();
+    std::vector<bool> output(static_cast<size_t>(g.size()), false);
+    for (const Output& o : g.outputs()) output[o.id] = true;
+    return rebuild(g, [&](Graph& dst, const Node& n, const std::vector<NodeId>& map) -> NodeId {
+        if (n.op != Op::Permute) return copy_node(dst, n, map);
+        const size_t r = n.ints.size();
+        for (size_t d = 0; d < r; ++d)
+            if (n.ints[d] != static_cast<int64_t>(d < r - 2 ? d : 2 * r - 3 - d)) return copy_node(dst, n, map);
+        const NodeId m = n.inputs[0];
+        if (g[m].op != Op::Matmul || users[m].size() != 1 || output[m]) return copy_node(dst, n, map);
+        const auto last = static_cast<int64_t>(r) - 1;
+        NodeId bt = build::transpose(dst, map[g[m].inputs[1]], last - 1, last);
+        NodeId at = build::transpose(dst, map[g[m].inputs[0]], last - 1, last);
+        return build::matmul(dst, bt, at);
+    });
+}
+
 Graph split_reductions(const Graph& g) {
     return rebuild(g, [](Graph& dst, const Node& n, const std::vector<NodeId>& map) -> NodeId {
         if (n.op != Op::Sum && n.op != Op::ReduceMax) return copy_node(dst, n, map);
@@ -177,6 +195,7 @@ Graph run_passes(const Graph& g, const PassOptions& opts) {
              });
          },
          true},
+        {"transpose_products", [](const Graph& x) { return transpose_products(x); }, true},
         {"simplify", [](const Graph& x) { return simplify(x); }, true},
         {"split_reductions", [](const Graph& x) { return split_reductions(x); }, true},
         {"widen_scatters", [](const Graph& x) { return widen_scatters(x); }, true},

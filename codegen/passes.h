@@ -37,9 +37,9 @@ struct PassOptions {
     LinearCeTemplates linear_ce;
 };
 
-// verify -> decompose (but the attention and linear cross-entropy templates) -> simplify ->
-// split_reductions -> widen_scatters [-> split_outer_reductions] [-> widen_matmuls], verifying
-// after every pass
+// verify -> decompose (but the attention and linear cross-entropy templates) ->
+// transpose_products -> simplify -> split_reductions -> widen_scatters [-> split_outer_reductions]
+// [-> widen_matmuls], verifying after every pass
 Graph run_passes(const Graph& g, const PassOptions& opts = {});
 
 // matmul(a, b) in bf16/f16 -> cast(matmul(cast(a, f32), cast(b, f32)), dtype): the products and
@@ -55,6 +55,13 @@ Graph widen_matmuls(const Graph& g);
 // CUDA each add would be a compare-and-swap loop on the 32-bit word around the 16-bit element.
 // The embedding gradient of a bf16 tok_emb is such a scatter (the rule of Gather).
 Graph widen_scatters(const Graph& g);
+
+// transpose(a b) -> b^T a^T where the product's only reader is that transpose of its last two axes
+// (the weight gradient of x W^T is (x^T dy)^T): the product is then computed in the layout its
+// reader wants, so the gradient accumulation reads it at its own element (contiguously, and on the
+// GPU inside the GEMM's epilogue) instead of transposed. Every element is the same sum of the same
+// products. simplify, after it, folds the operands' double transposes.
+Graph transpose_products(const Graph& g);
 
 // Algebraic clean-up of a primitive graph: x*1, x+0, x-0, x/1, neg(neg x), permute(permute x),
 // cast to the same type. (Common subexpressions already collapse by interning.)
