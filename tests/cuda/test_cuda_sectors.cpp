@@ -28,6 +28,13 @@ namespace pg {
 namespace {
 namespace b = build;
 
+// Sector counting needs a host C++ compiler and clang's coverage hooks.
+#define PG_SKIP_UNLESS_SECTOR_COUNTING()                                                          \
+    do {                                                                                          \
+        if (std::string why = testing::host_compiler_missing(); !why.empty()) PG_SKIP(why);      \
+        if (std::string why = testing::sector_counting_missing(); !why.empty()) PG_SKIP(why);    \
+    } while (0)
+
 // The traffic of the one kernel of g's plan (fused), emulated with sector counting.
 testing::GlobalTraffic traffic_of(const Graph& g) {
     testing::EmulatedRun run =
@@ -43,6 +50,7 @@ testing::GlobalTraffic traffic_of(const Graph& g) {
 struct TinyStep {
     TrainingGraphs step;
     Feeds feeds;
+    Target target = cuda_target("sm_90a");
 };
 
 TinyStep tiny_step() {
@@ -57,8 +65,7 @@ TinyStep tiny_step() {
 }  // namespace
 
 TEST_CASE("cuda sectors: a contiguous elementwise kernel is coalesced, a transpose is not") {
-    if (std::string why = testing::host_compiler_missing(); !why.empty()) PG_SKIP(why);
-    if (std::string why = testing::sector_counting_missing(); !why.empty()) PG_SKIP(why);
+    PG_SKIP_UNLESS_SECTOR_COUNTING();
     Graph ew;
     NodeId x = b::param(ew, "x", {64, 256});
     ew.set_output("y", b::add(ew, b::mul(ew, x, 2.0), 1.0));
@@ -87,8 +94,7 @@ TEST_CASE("cuda sectors: a contiguous elementwise kernel is coalesced, a transpo
 }
 
 TEST_CASE("cuda sectors: a sum over 4096 rows runs in coalesced stages (split_outer_reductions); as one reduction it is not") {
-    if (std::string why = testing::host_compiler_missing(); !why.empty()) PG_SKIP(why);
-    if (std::string why = testing::sector_counting_missing(); !why.empty()) PG_SKIP(why);
+    PG_SKIP_UNLESS_SECTOR_COUNTING();
     // The gradient of a per-channel scale: [B, T, d] -> [d], here d = 32 (one 128-byte row).
     Graph g;
     NodeId x = b::param(g, "x", {2, 2048, 32});
@@ -121,12 +127,11 @@ TEST_CASE("cuda sectors: a sum over 4096 rows runs in coalesced stages (split_ou
 }
 
 TEST_CASE("cuda sectors: the static coalescing estimate (coalescing.h) finds the kernels the emulator finds wasteful") {
-    if (std::string why = testing::host_compiler_missing(); !why.empty()) PG_SKIP(why);
-    if (std::string why = testing::sector_counting_missing(); !why.empty()) PG_SKIP(why);
+    PG_SKIP_UNLESS_SECTOR_COUNTING();
     TinyStep tiny = tiny_step();
     const Graph& g = *tiny.step.micro.graph;
     const Feeds& feeds = tiny.feeds;
-    const Target t = cuda_target("sm_90a");
+    const Target& t = tiny.target;
     testing::EmulatedRun counted = testing::emulate_cuda(g, feeds, t, {.global_sectors = true});
     std::map<std::string, std::pair<long long, long long>> measured;  // step -> bytes asked, sectors
     for (const testing::GlobalTraffic& l : counted.global) {
@@ -159,8 +164,7 @@ TEST_CASE("cuda sectors: the static coalescing estimate (coalescing.h) finds the
 }
 
 TEST_CASE("cuda sectors: the tensor-core GEMM stores its tiles and runs its epilogues in whole sectors") {
-    if (std::string why = testing::host_compiler_missing(); !why.empty()) PG_SKIP(why);
-    if (std::string why = testing::sector_counting_missing(); !why.empty()) PG_SKIP(why);
+    PG_SKIP_UNLESS_SECTOR_COUNTING();
     // The GEMMs of tests/support/epilogue_case.h: C, and the epilogues' residual reads and outputs,
     // leave through shared memory row-major. Straight from the mma fragments a warp's 2-element
     // stores spread over 8 rows: 0.4-0.5 of each sector (measured before the staging). The hooks do
@@ -179,12 +183,11 @@ TEST_CASE("cuda sectors: the tensor-core GEMM stores its tiles and runs its epil
 }
 
 TEST_CASE("cuda sectors: counting leaves the tiny GPT micro-step's values unchanged; its kernels' sectors") {
-    if (std::string why = testing::host_compiler_missing(); !why.empty()) PG_SKIP(why);
-    if (std::string why = testing::sector_counting_missing(); !why.empty()) PG_SKIP(why);
+    PG_SKIP_UNLESS_SECTOR_COUNTING();
     TinyStep tiny = tiny_step();
     const Graph& g = *tiny.step.micro.graph;
     const Feeds& feeds = tiny.feeds;
-    const Target t = cuda_target("sm_90a");
+    const Target& t = tiny.target;
     testing::EmulatedRun plain = testing::emulate_cuda(g, feeds, t);
     testing::EmulatedRun counted = testing::emulate_cuda(g, feeds, t, {.global_sectors = true});
     REQUIRE(plain.values.size() == counted.values.size());
