@@ -62,6 +62,17 @@ io::TensorMap test_weights(const GptConfig& model, int64_t seq) {
 }
 
 // Row `row` of a [rows, in, rank] tensor.
+// What the reference tests evaluate: the settings (read when constructed, after the test's
+// overrides), the validation stream, its byte tables and the test weights.
+struct EvalInputs {
+    Hyperparams h = read_hyperparams();
+    int64_t seq = h.train_seq_len;
+    data::ValidationTokens val = data::load_validation_tokens(data::data_path(), seq, h.model.vocab_size);
+    std::span<const uint16_t> stream{val.tokens};
+    eval::ByteLuts luts = eval::build_byte_luts(data::Tokenizer::load(data::tokenizer_path()), h.model.vocab_size);
+    io::TensorMap weights = test_weights(h.model, seq);
+};
+
 HostTensor row_of(const HostTensor& t, int64_t row) {
     HostTensor out(DType::f32, {t.shape[1], t.shape[2]});
     for (int64_t i = 0; i < out.numel(); ++i) out.set(i, t.get(row * out.numel() + i));
@@ -118,12 +129,8 @@ HostTensor run_lora_reference(const std::filesystem::path& dir, const io::Tensor
 TEST_CASE("eval: ttt_lora_doc and ttt_lora_batch equal a PyTorch reference written from the spec") {
     if (!torch_available()) PG_SKIP("/usr/bin/python3 cannot import torch (Debian python3-torch)");
     TinyRun run("lora");
-    Hyperparams h = read_hyperparams();
-    const int64_t seq = h.train_seq_len;
-    data::ValidationTokens val = data::load_validation_tokens(data::data_path(), seq, h.model.vocab_size);
-    std::span<const uint16_t> stream(val.tokens);
-    eval::ByteLuts luts = eval::build_byte_luts(data::Tokenizer::load(data::tokenizer_path()), h.model.vocab_size);
-    const io::TensorMap weights = test_weights(h.model, seq);
+    const EvalInputs inputs;
+    const auto& [h, seq, val, stream, luts, weights] = inputs;
     const std::vector<eval::DocSpan> docs = eval::split_documents(stream, 1);
     REQUIRE(docs.size() >= 5);  // two batches of 4
     std::unique_ptr<Session> session = open_session();
@@ -162,12 +169,9 @@ TEST_CASE("eval: slot (non-record) equals a PyTorch reference written from the s
     if (!torch_available()) PG_SKIP("/usr/bin/python3 cannot import torch (Debian python3-torch)");
     TinyRun run("slot");
     env::ScopedOverride allow("NON_RECORD", "1"), steps("SLOT_STEPS", "3"), lr("SLOT_LR", "0.1");
-    Hyperparams h = read_hyperparams();
-    const int64_t seq = h.train_seq_len, rows = 16;
-    data::ValidationTokens val = data::load_validation_tokens(data::data_path(), seq, h.model.vocab_size);
-    std::span<const uint16_t> stream(val.tokens);
-    eval::ByteLuts luts = eval::build_byte_luts(data::Tokenizer::load(data::tokenizer_path()), h.model.vocab_size);
-    const io::TensorMap weights = test_weights(h.model, seq);
+    const EvalInputs inputs;
+    const auto& [h, seq, val, stream, luts, weights] = inputs;
+    const int64_t rows = 16;
     std::unique_ptr<Session> session = open_session();
     ProgressLine progress;
     const MethodEvalSetup setup{h.model, seq, 8, rows, true};
@@ -209,12 +213,8 @@ TEST_CASE("eval: ttt_phased with LoRA scoring (the records' form) equals PyTorch
     for (const auto& [k, v] : kBatchSettings) overrides.push_back(std::make_unique<env::ScopedOverride>(k, v));
     env::ScopedOverride b("LORA_TTT_BATCH_DOCS", "2"), d("TTT_PHASE_DOCS", "1,3"), c("TTT_CHUNK_TOKENS", "128"),
         e("TTT_PHASE_EPOCHS", "2"), l("TTT_PHASE_LR", "0.05"), f("TTT_FREEZE_BLOCKS", "1"), g("TTT_GRAD_CLIP", "0.5");
-    Hyperparams h = read_hyperparams();
-    const int64_t seq = h.train_seq_len;
-    data::ValidationTokens val = data::load_validation_tokens(data::data_path(), seq, h.model.vocab_size);
-    std::span<const uint16_t> stream(val.tokens);
-    eval::ByteLuts luts = eval::build_byte_luts(data::Tokenizer::load(data::tokenizer_path()), h.model.vocab_size);
-    const io::TensorMap weights = test_weights(h.model, seq);
+    const EvalInputs inputs;
+    const auto& [h, seq, val, stream, luts, weights] = inputs;
     std::unique_ptr<Session> session = open_session();
     ProgressLine progress;
     const MethodEvalSetup setup{h.model, seq, 8, 16, true};
