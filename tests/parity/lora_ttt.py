@@ -16,15 +16,14 @@ y += scale * (x A) B on every adapted module (x its input; the tied head include
 are scored, then, unless it is the document's last chunk, one Adam step (AdamW when wd > 0) on
 the chunk's mean loss updates A and B. OUT gets "losses" [len(stream)]: each target's loss.
 """
-import json
 import sys
 
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from baseline_gpt import gpt_with_weights, rms_norm  # noqa: E402
-from run_parity import load, save  # noqa: E402
+from baseline_gpt import rms_norm  # noqa: E402
+from run_parity import load_case, save  # noqa: E402
 
 
 def head_losses(model, ids, targets, head):
@@ -47,10 +46,7 @@ def head_losses(model, ids, targets, head):
 
 
 def main():
-    cfg = json.load(open(sys.argv[1]))
-    tensors = load(sys.argv[2])
-    stream = tensors["stream"].long()
-    model = gpt_with_weights(cfg, tensors)
+    cfg, tensors, stream, model = load_case(sys.argv)
     for p in model.parameters():
         p.requires_grad_(False)
     modules = dict(model.named_modules())

@@ -13,21 +13,16 @@ over the sequences starting at 0, S, 2S, ... (start < len(stream) - 1 - S), `bat
 per step (a partial last group left out), on the mean loss of the step's tokens. OUT gets the
 trained weights under their names.
 """
-import json
 import sys
 
 import torch
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from baseline_gpt import gpt_with_weights  # noqa: E402
-from run_parity import load, save  # noqa: E402
+from run_parity import load_case, save  # noqa: E402
 
 
 def main():
-    cfg = json.load(open(sys.argv[1]))
-    tensors = load(sys.argv[2])
-    stream = tensors["stream"].long()
-    model = gpt_with_weights(cfg, tensors)
+    cfg, tensors, stream, model = load_case(sys.argv)
     for i, block in enumerate(model.blocks):
         for p in block.parameters():
             p.requires_grad_(i >= cfg["freeze_blocks"])

@@ -48,6 +48,15 @@ def load(path):
     return out
 
 
+def load_case(argv):
+    """A reference script's case: the config (argv[1], JSON), its tensors (argv[2]), their token
+    stream and the GPT holding their weights."""
+    from baseline_gpt import gpt_with_weights
+    cfg = json.load(open(argv[1]))
+    tensors = load(argv[2])
+    return cfg, tensors, tensors["stream"].long(), gpt_with_weights(cfg, tensors)
+
+
 def save(path, tensors):
     header, blobs, off = {}, [], 0
     for name, t in tensors.items():

@@ -11,22 +11,17 @@ eps 1e-8, weight decay 0.01) on the mean loss over the batch's scored targets wi
 (h + delta) E^T (h: the head's normalised input); then the scored targets' losses with the final
 delta. OUT gets "losses" [len(stream)].
 """
-import json
 import sys
 
 import torch
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from baseline_gpt import gpt_with_weights  # noqa: E402
 from lora_ttt import head_losses  # noqa: E402
-from run_parity import load, save  # noqa: E402
+from run_parity import load_case, save  # noqa: E402
 
 
 def main():
-    cfg = json.load(open(sys.argv[1]))
-    tensors = load(sys.argv[2])
-    stream = tensors["stream"].long()
-    model = gpt_with_weights(cfg, tensors)
+    cfg, tensors, stream, model = load_case(sys.argv)
     for p in model.parameters():
         p.requires_grad_(False)
     S, rows, windows = cfg["seq_len"], cfg["rows"], cfg["windows"]
